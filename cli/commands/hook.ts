@@ -1,0 +1,59 @@
+/**
+ * `svirt-audit hook qemu DOMAIN OP SUBOP EXTRA`: libvirt's hook. Whatever happens, a VM
+ * start is not failed because of us (exit 0, message on stderr for libvirt's log),
+ * unless SVIRT_AUDIT_HOOK_STRICT=1 asks for failures to refuse the start.
+ */
+
+import { loadLabelBases } from '../../launch/label-bases.js';
+import { handleQemuHook } from '../../launch/qemu-hook.js';
+import { type CommonOptions, localHost, openCommandStore } from '../command-context.js';
+import { formatError } from '../error-message.js';
+import type { CliIo } from '../io.js';
+
+const MAX_XML_BYTES = 16 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 2000;
+
+export async function run(options: CommonOptions, args: string[], io: CliIo): Promise<number> {
+  const strict = io.env.SVIRT_AUDIT_HOOK_STRICT === '1';
+  const [object, domain, op, subop = '-', extra = '-'] = args;
+  try {
+    // Read all of stdin even when we ignore it, so libvirt never writes into a closed pipe.
+    const xml = await readAll(io.stdin, MAX_XML_BYTES);
+    if (object !== 'qemu' || !domain || !op) return 0;
+    const timeout = Number(io.env.SVIRT_AUDIT_HOOK_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+    const store = openCommandStore(options, io, { busyTimeoutMs: timeout });
+    try {
+      const outcome = handleQemuHook(store, {
+        domain,
+        op,
+        subop,
+        extra,
+        xml,
+        host: localHost(options),
+        bases: loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT),
+        ...(io.env.SVIRT_AUDIT_LIBVIRT_PID_DIR && { pidDir: io.env.SVIRT_AUDIT_LIBVIRT_PID_DIR }),
+      });
+      if (io.env.SVIRT_AUDIT_HOOK_DEBUG === '1')
+        io.stderr.write(`svirt-audit hook: ${domain} ${op}: ${outcome.action}\n`);
+    } finally {
+      store.close();
+    }
+    return 0;
+  } catch (error) {
+    const { message } = formatError(error);
+    io.stderr.write(`svirt-audit hook (${domain ?? '?'} ${op ?? '?'}): ${message.replace(/^svirt-audit: /, '')}`);
+    return strict ? 1 : 0;
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size <= limit) chunks.push(buf);
+  }
+  if (size > limit) throw new Error(`the domain XML on stdin is over ${limit} bytes`);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,26 @@
+/** `svirt-audit install-hook`: write the libvirt hook script. */
+
+import { type HookStyle, installHook } from '../../launch/install-hook.js';
+import { type CommonOptions, databasePath } from '../command-context.js';
+import type { CliIo } from '../io.js';
+
+interface InstallHookCliOptions extends CommonOptions {
+  dir: string;
+  style: HookStyle;
+  strict?: boolean;
+  force?: boolean;
+}
+
+export function run(options: InstallHookCliOptions, _args: string[], io: CliIo): number {
+  const path = installHook({
+    hooksDir: options.dir,
+    style: options.style,
+    dbPath: databasePath(options, io),
+    strict: options.strict ?? false,
+    force: options.force ?? false,
+  });
+  io.stdout.write(
+    `wrote ${path}\nlibvirtd reads hooks when it starts: restart it, or send it SIGHUP (systemctl reload libvirtd)\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,53 @@
+/** `svirt-audit vms`: the VMs we have records of. */
+
+import { allocationJson } from '../../core/allocation-json.js';
+import { formatTime } from '../../core/time-spec.js';
+import { listVms } from '../../store/allocations.js';
+import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import type { CliIo } from '../io.js';
+import { formatTable } from '../table.js';
+
+export function run(options: CommonOptions, _args: string[], io: CliIo): number {
+  const store = openCommandStore(options, io);
+  try {
+    const vms = listVms(store);
+    if (options.json) {
+      printJson(
+        io,
+        vms.map((v) => ({
+          uuid: v.uuid,
+          name: v.name,
+          hosts: v.hosts,
+          allocations: v.allocations,
+          firstSeen: formatTime(v.firstSeen),
+          lastSeen: formatTime(v.lastSeen),
+          running: v.running ? allocationJson(v.running) : null,
+        })),
+      );
+      return 0;
+    }
+    if (vms.length === 0) {
+      io.stdout.write(
+        'no VMs recorded yet: install the libvirt hook (svirt-audit install-hook) or record one with svirt-audit alloc\n',
+      );
+      return 0;
+    }
+    io.stdout.write(
+      formatTable(
+        ['NAME', 'UUID', 'STATE', 'LABEL', 'HOSTS', 'ALLOCS', 'LAST SEEN'],
+        vms.map((v) => [
+          v.name,
+          v.uuid,
+          v.running ? 'running' : 'stopped',
+          v.running ? (v.running.label ?? '-') : '-',
+          v.hosts.join(','),
+          String(v.allocations),
+          formatTime(v.lastSeen),
+        ]),
+      ),
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}

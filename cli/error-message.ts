@@ -1,0 +1,33 @@
+/**
+ * One place that turns an error into what the user reads and the exit status, in the
+ * manner of npm's lib/utils/error-message.js: a summary line, then what to do.
+ */
+
+import { type ErrorCode, isSvirtAuditError } from '../core/errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_INPUT: 2,
+  BAD_CONTEXT: 2,
+  HOOK_INPUT: 2,
+  ALLOCATION_CONFLICT: 3,
+  RANGE_EXHAUSTED: 3,
+  NO_OPEN_ALLOCATION: 4,
+  UNKNOWN_VM: 4,
+  AMBIGUOUS_VM: 2,
+  DB_TOO_NEW: 5,
+  DB_BUSY: 5,
+  DB_OPEN: 5,
+};
+
+/** The message (ending in a newline) and exit status for any thrown value. */
+export function formatError(error: unknown): { message: string; status: number } {
+  if (isSvirtAuditError(error)) {
+    const hint = error.hint ? `\n  ${error.hint}` : '';
+    return { message: `svirt-audit: ${error.message}${hint}\n`, status: STATUS[error.code] };
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return {
+    message: `svirt-audit: unexpected error: ${text}\n  this is a bug; please report it with the command you ran\n`,
+    status: 1,
+  };
+}

@@ -1,0 +1,39 @@
+/** Option values parsed where they are declared: bad input fails with commander's usage error. */
+
+import { InvalidArgumentError } from 'commander';
+import { normalizeUuid } from '../core/allocation.js';
+import { CategorySet } from '../core/category-set.js';
+import { isSvirtAuditError } from '../core/errors.js';
+import { parseTimeSpec } from '../core/time-spec.js';
+
+function asArgumentError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (isSvirtAuditError(error))
+      throw new InvalidArgumentError(error.hint ? `${error.message}; ${error.hint}` : error.message);
+    throw error;
+  }
+}
+
+export function parseTime(value: string): number {
+  return asArgumentError(() => parseTimeSpec(value));
+}
+
+export function parseUuid(value: string): string {
+  const uuid = normalizeUuid(value);
+  if (!uuid) throw new InvalidArgumentError('expected a uuid like 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0');
+  return uuid;
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new InvalidArgumentError('expected a positive whole number');
+  }
+  return n;
+}
+
+export function parseCategoryRange(value: string): CategorySet {
+  return asArgumentError(() => CategorySet.parse(value.replace(/^s\d+:/, '')));
+}

@@ -1,0 +1,170 @@
+/**
+ * The `svirt-audit` command line: every command's arguments, options and help, declared
+ * here (cheap), with each action loading `commands/<name>.js` only when it runs. The
+ * launch-path commands (alloc, release, relabel, hook) therefore never load the
+ * collector, the API or the report renderers.
+ */
+
+import { Command, CommanderError, Option } from 'commander';
+import { formatError } from './error-message.js';
+import type { CliIo } from './io.js';
+import { parseCategoryRange, parsePositiveInt, parseTime, parseUuid } from './option-parsers.js';
+
+// Each command module types its own options; commander has validated them by the time
+// `run` is called, so the boundary takes any options shape (`never` accepts them all).
+type Action = (options: never, args: string[], io: CliIo) => Promise<number | undefined> | number | undefined;
+type CommandModule = { run: Action };
+
+const HELP_FOOTER = `
+Database: --db PATH, else $SVIRT_AUDIT_DB, else /var/lib/svirt-audit/audit.db (root)
+or $XDG_STATE_HOME/svirt-audit/audit.db. Times (T): ISO 8601 (2026-11-21T10:00:00Z)
+or a span back from now (90m, 24h, 7d). Exit status: 0 ok, 1 unexpected error,
+2 bad usage or input, 3 conflict (label held, range exhausted), 4 not found,
+5 database unavailable (locked, too new, cannot be created).`;
+
+/** Build the program. `io` carries stdout/stderr/stdin so tests run it in-process. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('svirt-audit')
+    .description('Which confined VM was denied what, when, and why: sVirt labels joined with the kernel audit log.')
+    .version(io.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', HELP_FOOTER)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const dbOption = () => new Option('--db <path>', 'database file').env('SVIRT_AUDIT_DB');
+  const hostOption = () => new Option('--host <name>', 'host the record belongs to (default: this host)');
+  const jsonOption = () => new Option('--json', 'print one JSON document to stdout');
+
+  const add = (name: string, description: string, load: () => Promise<CommandModule>): Command => {
+    const cmd = program
+      .command(name)
+      .description(description)
+      .addOption(dbOption())
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.action(async (...received: unknown[]) => {
+      const command = received[received.length - 1] as Command;
+      const options = command.opts();
+      const args = command.args;
+      const mod = await load();
+      io.exitCode = (await mod.run(options as never, args, io)) ?? 0;
+    });
+    return cmd;
+  };
+
+  add('alloc', 'allocate a label for a VM (or record a static one) and print it', () => import('./commands/alloc.js'))
+    .requiredOption('--uuid <uuid>', 'VM uuid', parseUuid)
+    .requiredOption('--vm <name>', 'VM name')
+    .addOption(
+      new Option('--model <model>', 'security model').choices(['selinux', 'apparmor', 'none']).default('selinux'),
+    )
+    .option('--range <cats>', 'categories to draw from, e.g. c800.c899 (default c0.c1023)', parseCategoryRange)
+    .option('--single', 'one category per VM (OpenXT style; c0 stays reserved) instead of a pair')
+    .option('--tcg', 'use the TCG domain type (svirt_tcg_t)')
+    .addOption(hostOption())
+    .option('--pid <pid>', 'QEMU pid, when known', parsePositiveInt)
+    .option('--label <context>', 'record this static label instead of allocating one')
+    .option('--image-label <context>', 'with --label: the image label (default: the image type at the same level)')
+    .option('--started <T>', 'when the allocation began (default now), for imports', parseTime)
+    .option('--new', 'open a new allocation even if the VM holds one (the old one is ended)')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Prints the process label and the image label. Idempotent: a VM that already holds an
+open allocation on the host gets it back. Exits 3 if the label is held by another VM
+or the range is exhausted.
+
+Examples:
+  svirt-audit alloc --uuid 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 --vm web1
+  svirt-audit alloc --uuid … --vm db1 --label system_u:system_r:svirt_t:s0:c10,c20
+  svirt-audit alloc --uuid … --vm box --model apparmor --json`,
+    );
+
+  add('release', "end a VM's open allocation", () => import('./commands/release.js'))
+    .requiredOption('--uuid <uuid>', 'VM uuid', parseUuid)
+    .addOption(hostOption())
+    .option('--ended <T>', 'when it ended (default now), for imports', parseTime)
+    .addOption(jsonOption());
+
+  add('relabel', 'record a relabel (or restore) a launcher performed', () => import('./commands/relabel.js'))
+    .requiredOption('--uuid <uuid>', 'VM uuid', parseUuid)
+    .requiredOption('--path <path>', 'the file that was relabelled')
+    .requiredOption('--from <context>', 'its label before')
+    .requiredOption('--to <context>', 'its label after (or the one that was attempted)')
+    .option('--restore', 'this restored the original label at shutdown')
+    .option('--error <message>', 'the relabel failed with this error')
+    .addOption(hostOption())
+    .addOption(jsonOption());
+
+  add(
+    'hook',
+    "libvirt's hook entry point: hook qemu DOMAIN OP SUBOP EXTRA (domain XML on stdin)",
+    () => import('./commands/hook.js'),
+  )
+    .argument('<object>', 'hook object (qemu)')
+    .argument('<domain>', 'domain name')
+    .argument('<op>', 'operation: prepare, start, started, stopped, release, …')
+    .argument('[subop]', 'sub-operation: begin or end', '-')
+    .argument('[extra]', 'extra argument', '-')
+    .addHelpText(
+      'after',
+      `
+Never fails a VM start: errors are logged to stderr (libvirt's log) and the hook exits
+0, unless SVIRT_AUDIT_HOOK_STRICT=1. Waits at most SVIRT_AUDIT_HOOK_TIMEOUT_MS
+(default 2000) for a locked database. Install it with: svirt-audit install-hook`,
+    );
+
+  add(
+    'install-hook',
+    'write the libvirt qemu hook script (restart or SIGHUP libvirtd afterwards)',
+    () => import('./commands/install-hook.js'),
+  )
+    .option('--dir <path>', "libvirt's hooks directory", '/etc/libvirt/hooks')
+    .addOption(
+      new Option('--style <style>', 'qemu.d/svirt-audit (beside other hooks) or the single qemu script')
+        .choices(['qemu.d', 'qemu'])
+        .default('qemu.d'),
+    )
+    .option('--strict', 'make a failing hook refuse the VM start')
+    .option('--force', 'replace a qemu script that svirt-audit did not write');
+
+  add('vms', 'VMs known from their allocations', () => import('./commands/vms.js')).addOption(jsonOption());
+
+  add(
+    'allocations',
+    'allocations over time: which VM held which label, when',
+    () => import('./commands/allocations.js'),
+  )
+    .option('--vm <ref>', 'only this VM (name or uuid)')
+    .addOption(hostOption())
+    .option('--open', 'only allocations still open')
+    .option('--limit <n>', 'at most N rows', parsePositiveInt)
+    .addOption(jsonOption());
+
+  return program;
+}
+
+/** Run the CLI on `argv` (without node and script). Resolves to the exit status. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return io.exitCode ?? 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      return 2;
+    }
+    const { message, status } = formatError(error);
+    io.stderr.write(message);
+    return status;
+  }
+}

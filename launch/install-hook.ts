@@ -1,0 +1,79 @@
+/**
+ * Writing the libvirt hook script. libvirt runs `/etc/libvirt/hooks/qemu` (one script) or,
+ * since libvirt 6.5, every executable in `/etc/libvirt/hooks/qemu.d/` with the same
+ * arguments. The `qemu.d` form is the default because it never displaces another hook.
+ */
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SvirtAuditError } from '../core/errors.js';
+
+export type HookStyle = 'qemu.d' | 'qemu';
+
+export interface InstallHookOptions {
+  /** libvirt's hooks directory (default /etc/libvirt/hooks). */
+  hooksDir: string;
+  style: HookStyle;
+  /** Database path baked into the script: libvirtd does not pass our environment on. */
+  dbPath: string;
+  /** Make a failing hook fail the VM start (SVIRT_AUDIT_HOOK_STRICT=1). */
+  strict: boolean;
+  /** Overwrite a `qemu` script that svirt-audit did not write. */
+  force: boolean;
+  nodePath?: string;
+  cliPath?: string;
+}
+
+const MARKER = '# svirt-audit libvirt hook';
+
+/** Where the script goes for a style. */
+export function hookScriptPath(hooksDir: string, style: HookStyle): string {
+  return style === 'qemu' ? join(hooksDir, 'qemu') : join(hooksDir, 'qemu.d', 'svirt-audit');
+}
+
+/** The script text: a two-line shell wrapper that execs our CLI with a fixed database. */
+export function hookScript(options: InstallHookOptions): string {
+  const node = options.nodePath ?? process.execPath;
+  const cli = options.cliPath ?? defaultCliPath();
+  return [
+    '#!/bin/sh',
+    `${MARKER} (written by \`svirt-audit install-hook\`; rerun it rather than editing this file).`,
+    '# libvirt calls it as: qemu DOMAIN OP SUBOP EXTRA, with the domain XML on stdin.',
+    `SVIRT_AUDIT_DB=${shellQuote(options.dbPath)}`,
+    'export SVIRT_AUDIT_DB',
+    ...(options.strict ? ['SVIRT_AUDIT_HOOK_STRICT=1', 'export SVIRT_AUDIT_HOOK_STRICT'] : []),
+    `exec ${shellQuote(node)} ${shellQuote(cli)} hook qemu "$@"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Write the script (mode 0755, atomically). Throws BAD_INPUT when a `qemu` script from
+ * someone else is in the way and `force` is not set.
+ */
+export function installHook(options: InstallHookOptions): string {
+  const path = hookScriptPath(options.hooksDir, options.style);
+  if (existsSync(path) && !options.force && !readFileSync(path, 'utf8').includes(MARKER)) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `${path} exists and was not written by svirt-audit`,
+      'use --style qemu.d (the default) to install beside it, or --force to replace it',
+    );
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, hookScript(options), { mode: 0o755 });
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, path);
+  return path;
+}
+
+function defaultCliPath(): string {
+  // dist/launch/install-hook.js → bin/svirt-audit.js
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'svirt-audit.js');
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

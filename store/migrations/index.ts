@@ -1,0 +1,11 @@
+/** The ordered list of migrations; version N is entry N-1. Append only, never edit a shipped one. */
+
+import type Database from 'better-sqlite3';
+import { up as initial } from './0001-initial.js';
+
+export interface Migration {
+  readonly name: string;
+  readonly up: (db: Database.Database) => void;
+}
+
+export const migrations: readonly Migration[] = [{ name: '0001-initial', up: initial }];

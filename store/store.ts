@@ -1,0 +1,149 @@
+/**
+ * store/ owns the SQLite file: opening it safely, migrating it, and every SQL statement.
+ * Callers get typed functions (allocations.ts, relabels.ts, …) and domain errors, never SQL.
+ *
+ * This module opens the file and hands out cached prepared statements: a statement is
+ * prepared on first use only, so a short-lived process (the libvirt hook) pays only for
+ * the statements it runs.
+ */
+
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SvirtAuditError } from '../core/errors.js';
+import { migrate } from './migrate.js';
+
+export type Statement = Database.Statement;
+
+export interface OpenStoreOptions {
+  /** How long a write waits for another writer before DB_BUSY (ms). */
+  busyTimeoutMs?: number;
+  /**
+   * `full` syncs every commit (launch-side records: few, each one matters);
+   * `normal` may lose the last commits on power loss but never corrupts (the collector,
+   * which re-reads the log from its checkpoint). See docs/decisions.md.
+   */
+  durability?: 'full' | 'normal';
+  readonly?: boolean;
+}
+
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string;
+  readonly #statements = new Map<string, Statement>();
+
+  constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.path = path;
+  }
+
+  /** The prepared statement for `sql`, prepared once per connection. */
+  statement(sql: string): Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * Run `fn` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
+   * a read-then-write (pick a free label, insert it) cannot race another process.
+   * Commits on return, rolls back on throw. `fn` must be synchronous.
+   */
+  immediate<T>(fn: () => T): T {
+    return translateSqliteError(() => this.db.transaction(fn).immediate());
+  }
+
+  /** Run `fn` in a deferred transaction (batches of reads or independent writes). */
+  transaction<T>(fn: () => T): T {
+    return translateSqliteError(() => this.db.transaction(fn)());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * The database path when none is given: `$SVIRT_AUDIT_DB`, else
+ * `/var/lib/svirt-audit/audit.db` for root, else `$XDG_STATE_HOME/svirt-audit/audit.db`.
+ */
+export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SVIRT_AUDIT_DB) return env.SVIRT_AUDIT_DB;
+  if (process.getuid?.() === 0) return '/var/lib/svirt-audit/audit.db';
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'svirt-audit', 'audit.db');
+}
+
+/**
+ * Open (creating if needed, mode 0600 in a 0700 directory) and migrate the database.
+ * Throws DB_OPEN when the file cannot be created or read, DB_TOO_NEW when a newer
+ * svirt-audit wrote it, DB_BUSY when another writer holds it past the timeout.
+ */
+export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  const readonly = options.readonly ?? false;
+  if (!readonly) createPrivately(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 5000 });
+  } catch (error) {
+    throw new SvirtAuditError(
+      'DB_OPEN',
+      `cannot open database ${path}: ${(error as Error).message}`,
+      readonly
+        ? 'check the path, or run a write command first to create it'
+        : 'check the path and its permissions, or pass --db',
+    );
+  }
+  const store = new Store(db, path);
+  try {
+    translateSqliteError(() => {
+      if (!readonly) {
+        // WAL lets readers (the API, `denials`) run while the collector writes.
+        if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+      }
+      db.pragma('foreign_keys = ON');
+      migrate(store);
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return store;
+}
+
+/** Create the file 0600 (and missing directories 0700) before SQLite creates it 0644. */
+function createPrivately(path: string): void {
+  if (path === ':memory:' || existsSync(path)) return;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (error) {
+    throw new SvirtAuditError(
+      'DB_OPEN',
+      `cannot create database ${path}: ${(error as Error).message}`,
+      'pass --db with a path you can write, or set SVIRT_AUDIT_DB',
+    );
+  }
+}
+
+/** Run `fn`, turning SQLite's busy and constraint errors into domain errors. */
+export function translateSqliteError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT') {
+      throw new SvirtAuditError(
+        'DB_BUSY',
+        'the database is locked by another writer',
+        'retry; if it persists, look for a stuck svirt-audit process',
+      );
+    }
+    throw error;
+  }
+}
