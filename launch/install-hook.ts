@@ -69,9 +69,15 @@ export function installHook(options: InstallHookOptions): string {
   return path;
 }
 
+/** bin/svirt-audit.js of this installation, whether we run from dist/ or from source. */
 function defaultCliPath(): string {
-  // dist/launch/install-hook.js → bin/svirt-audit.js
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'svirt-audit.js');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'bin', 'svirt-audit.js');
+    if (existsSync(candidate)) return candidate;
+    dir = resolve(dir, '..');
+  }
+  throw new SvirtAuditError('BAD_INPUT', 'cannot find bin/svirt-audit.js of this installation');
 }
 
 function shellQuote(value: string): string {

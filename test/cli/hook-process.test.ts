@@ -1,0 +1,115 @@
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAllocations } from '../../store/allocations.js';
+import { openStore } from '../../store/store.js';
+import { requireBuilt } from '../helpers/built.js';
+import { cli, cliProcess } from '../helpers/cli-run.js';
+import { fixture } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+const scratch = tempDir();
+beforeAll(() => requireBuilt());
+afterAll(() => scratch.cleanup());
+
+describe('the hook as libvirt runs it (a real process, XML on stdin)', () => {
+  it('records at start and ends at stopped, printing nothing on stdout', async () => {
+    const db = join(scratch.dir, 'ok.db');
+    const xml = fixture('domains/selinux-three-disks.xml');
+    const start = await cliProcess(['hook', 'qemu', 'web1', 'start', 'begin', '-'], {
+      env: { SVIRT_AUDIT_DB: db },
+      stdin: xml,
+    });
+    expect(start).toEqual({ status: 0, stdout: '', stderr: '' });
+    await cliProcess(['hook', 'qemu', 'web1', 'stopped', 'end', '-'], { env: { SVIRT_AUDIT_DB: db }, stdin: xml });
+    const store = openStore(db);
+    const rows = listAllocations(store);
+    store.close();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.endedAt).not.toBeNull();
+  });
+
+  it('an unwritable database: exit 0 and a message for libvirt’s log; strict mode exits 1', async () => {
+    const blocker = join(scratch.dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const env = { SVIRT_AUDIT_DB: join(blocker, 'audit.db') };
+    const xml = fixture('domains/selinux-three-disks.xml');
+    const lenient = await cliProcess(['hook', 'qemu', 'web1', 'start', 'begin', '-'], { env, stdin: xml });
+    expect(lenient.status).toBe(0);
+    expect(lenient.stderr).toMatch(/svirt-audit hook \(web1 start\): cannot create database/);
+    const strict = await cliProcess(['hook', 'qemu', 'web1', 'start', 'begin', '-'], {
+      env: { ...env, SVIRT_AUDIT_HOOK_STRICT: '1' },
+      stdin: xml,
+    });
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/cannot create database/);
+  });
+
+  it('a database locked by another writer: gives up after its timeout and exits 0', async () => {
+    const db = join(scratch.dir, 'locked.db');
+    const holder = openStore(db);
+    holder.db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = await cliProcess(['hook', 'qemu', 'web1', 'start', 'begin', '-'], {
+        env: { SVIRT_AUDIT_DB: db, SVIRT_AUDIT_HOOK_TIMEOUT_MS: '200' },
+        stdin: fixture('domains/selinux-three-disks.xml'),
+      });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/locked by another writer/);
+    } finally {
+      holder.db.exec('ROLLBACK');
+      holder.close();
+    }
+  });
+
+  it('bad XML at start: exit 0 with the reason', async () => {
+    const r = await cliProcess(['hook', 'qemu', 'half', 'start', 'begin', '-'], {
+      env: { SVIRT_AUDIT_DB: join(scratch.dir, 'bad.db') },
+      stdin: fixture('domains/broken-not-xml.xml'),
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/not well-formed/);
+  });
+});
+
+describe('install-hook', () => {
+  it('writes an executable qemu.d script that runs our hook with the database baked in', async () => {
+    const hooks = join(scratch.dir, 'hooks');
+    const r = await cli(['install-hook', '--dir', hooks, '--db', '/var/lib/svirt-audit/x.db']);
+    expect(r.status).toBe(0);
+    const script = join(hooks, 'qemu.d', 'svirt-audit');
+    expect(statSync(script).mode & 0o777).toBe(0o755);
+    const text = readFileSync(script, 'utf8');
+    expect(text).toMatch(/^#!\/bin\/sh\n/);
+    expect(text).toContain("SVIRT_AUDIT_DB='/var/lib/svirt-audit/x.db'");
+    expect(text).toMatch(/exec '.*node' '.*bin\/svirt-audit\.js' hook qemu "\$@"/);
+    expect(r.stdout).toMatch(/SIGHUP/);
+  });
+
+  it('the installed script works when run the way libvirt runs it', async () => {
+    const hooks = join(scratch.dir, 'hooks-run');
+    const db = join(scratch.dir, 'via-script.db');
+    await cli(['install-hook', '--dir', hooks, '--style', 'qemu', '--db', db]);
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(join(hooks, 'qemu'), ['tiny', 'started', 'begin', '-'], {
+      input: fixture('domains/seclabel-none.xml'),
+      env: {},
+    });
+    expect(run.status).toBe(0);
+    const store = openStore(db);
+    expect(listAllocations(store).map((a) => [a.name, a.model])).toEqual([['tiny', 'none']]);
+    store.close();
+  });
+
+  it("refuses to replace someone else's qemu script unless --force", async () => {
+    const hooks = join(scratch.dir, 'hooks-foreign');
+    mkdirSync(hooks);
+    writeFileSync(join(hooks, 'qemu'), '#!/bin/sh\necho theirs\n');
+    chmodSync(join(hooks, 'qemu'), 0o755);
+    const refused = await cli(['install-hook', '--dir', hooks, '--style', 'qemu']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/not written by svirt-audit/);
+    expect(readFileSync(join(hooks, 'qemu'), 'utf8')).toContain('theirs');
+    expect((await cli(['install-hook', '--dir', hooks, '--style', 'qemu', '--force'])).status).toBe(0);
+  });
+});

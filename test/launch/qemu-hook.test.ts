@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allocateLabel } from '../../launch/allocate.js';
+import { DEFAULT_LABEL_BASES } from '../../launch/label-bases.js';
+import { handleQemuHook, type QemuHookCall } from '../../launch/qemu-hook.js';
+import { listAllocations, listExpectedDisks } from '../../store/allocations.js';
+import { fixture } from '../helpers/fixtures.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+beforeEach(() => {
+  t = openTempStore();
+});
+afterEach(() => t.cleanup());
+
+function call(op: string, xmlFile: string, now: number, extra: Partial<QemuHookCall> = {}): QemuHookCall {
+  const xml = fixture(`domains/${xmlFile}`);
+  const subop = ['stopped', 'release'].includes(op) ? 'end' : 'begin';
+  return {
+    domain: 'x',
+    op,
+    subop,
+    extra: '-',
+    xml,
+    host: 'hv1',
+    now,
+    bases: DEFAULT_LABEL_BASES,
+    pidDir: join(t.dir, 'run'),
+    ...extra,
+  };
+}
+
+describe('handleQemuHook', () => {
+  it('follows a VM through prepare, start, started, stopped and release', () => {
+    expect(handleQemuHook(t.store, call('prepare', 'selinux-prepare-unlabelled.xml', 900)).action).toBe('ignored');
+    expect(listAllocations(t.store)).toHaveLength(0);
+
+    const started = handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000));
+    expect(started).toMatchObject({ action: 'recorded', created: true });
+
+    mkdirSync(join(t.dir, 'run'));
+    writeFileSync(join(t.dir, 'run', 'web1.pid'), '4242\n');
+    const again = handleQemuHook(t.store, call('started', 'selinux-three-disks.xml', 1100));
+    expect(again).toMatchObject({ action: 'recorded', created: false });
+
+    const [a] = listAllocations(t.store);
+    expect(a).toMatchObject({
+      name: 'web1',
+      uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
+      model: 'selinux',
+      label: 'system_u:system_r:svirt_t:s0:c392,c662',
+      imageLabel: 'system_u:object_r:svirt_image_t:s0:c392,c662',
+      categories: 'c392,c662',
+      source: 'hook',
+      startedAt: 1000,
+      endedAt: null,
+      pid: 4242,
+    });
+    expect(listExpectedDisks(t.store, a?.id as number).map((d) => `${d.mode} ${d.path}`)).toEqual([
+      'rw /var/lib/libvirt/images/web1.qcow2',
+      'ro /var/lib/libvirt/images/install & tools.iso',
+      'shared /dev/vg0/shared-data',
+    ]);
+
+    expect(handleQemuHook(t.store, call('stopped', 'selinux-three-disks.xml', 5000)).action).toBe('ended');
+    expect(handleQemuHook(t.store, call('release', 'selinux-three-disks.xml', 5100)).action).toBe('ignored');
+    expect(listAllocations(t.store)[0]?.endedAt).toBe(5000);
+  });
+
+  it('records AppArmor and unconfined guests', () => {
+    handleQemuHook(t.store, call('start', 'apparmor.xml', 1000));
+    handleQemuHook(t.store, call('start', 'seclabel-none.xml', 1000));
+    const byName = Object.fromEntries(listAllocations(t.store).map((a) => [a.name, a]));
+    expect(byName['ubuntu-desk']).toMatchObject({
+      model: 'apparmor',
+      label: 'libvirt-8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10',
+      categories: '',
+    });
+    expect(byName.tiny).toMatchObject({ model: 'none', label: null });
+  });
+
+  it('ends a stale holder of the label libvirt just handed out (we missed its stop)', () => {
+    allocateLabel(t.store, {
+      uuid: '11111111-1111-1111-1111-111111111111',
+      name: 'old',
+      host: 'hv1',
+      model: 'selinux',
+      source: 'cli',
+      label: 'system_u:system_r:svirt_t:s0:c392,c662',
+      startedAt: 10,
+    });
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000));
+    const rows = listAllocations(t.store);
+    expect(rows.map((r) => [r.name, r.endedAt])).toEqual([
+      ['web1', null],
+      ['old', 1000],
+    ]);
+  });
+
+  it('a restart with a new label closes the old allocation and opens a new one', () => {
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000));
+    const relabelled = fixture('domains/selinux-three-disks.xml').replaceAll('c392,c662', 'c1,c2');
+    handleQemuHook(t.store, { ...call('start', 'selinux-three-disks.xml', 2000), xml: relabelled });
+    expect(listAllocations(t.store).map((r) => [r.categories, r.endedAt])).toEqual([
+      ['c1,c2', null],
+      ['c392,c662', 2000],
+    ]);
+  });
+
+  it('ends by name when the stop XML cannot be read', () => {
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000));
+    const out = handleQemuHook(t.store, {
+      ...call('stopped', 'selinux-three-disks.xml', 3000),
+      xml: 'garbage',
+      domain: 'web1',
+    });
+    expect(out.action).toBe('ended');
+  });
+
+  it('throws on unreadable XML at start (the CLI turns that into exit 0 and a log line)', () => {
+    expect(() => handleQemuHook(t.store, call('start', 'broken-not-xml.xml', 1000))).toThrow(/not well-formed/);
+  });
+});
