@@ -1,0 +1,197 @@
+/**
+ * Event assembly: records that share (node, time, serial) are one event. Records of one
+ * event may interleave with another's and arrive out of order.
+ *
+ * An event is emitted when it is complete, as auparse decides (audit-userspace
+ * auparse/auparse.c check_events): on a record type that ends events (EOE, PROCTITLE,
+ * single-record types: record-types.ts isLastRecord); when a later record's time is
+ * `timeoutMs` past the event's (auparse's eoe_timeout, 2 s); on `flushIdle`/`close`.
+ *
+ * One deliberate difference: ausearch prints an event's records newest first, PROCTITLE
+ * at the top, so auparse splits every such event in two (field_avcs.txt shows it). After
+ * `separator()` (ausearch's `----`), PROCTITLE no longer ends an event; the separator does.
+ * Memory is bounded by `maxInFlight`: past it, the oldest event is emitted early and
+ * counted as evicted. Like go-libaudit's Reassembler, what was lost is counted, not hidden.
+ */
+
+import type { AuditRecord } from './audit-record.js';
+import { isLastRecord, TYPE } from './record-types.js';
+
+export interface AuditEvent {
+  readonly node: string | null;
+  readonly time: number;
+  readonly serial: number;
+  /** In arrival order. */
+  readonly records: AuditRecord[];
+  /** Why it was emitted. */
+  completion: 'last-record' | 'timeout' | 'evicted' | 'flush';
+  /** True when records of this key arrived after an event with the same key was emitted. */
+  late: boolean;
+}
+
+export interface AssemblerCounters {
+  records: number;
+  events: number;
+  /** The same record (identical line) seen twice within one event: dropped. */
+  duplicates: number;
+  /** Records arriving for an event already emitted: they form a new event, flagged late. */
+  late: number;
+  /** Events forced out because more than maxInFlight were open. */
+  evicted: number;
+  /** Serial numbers skipped between consecutive new events of one node (dropped or filtered). */
+  serialGaps: number;
+  /** Times the serial wrapped from 2^32-1 back to a small number. */
+  rollovers: number;
+}
+
+export interface AssemblerOptions {
+  /** auparse's eoe_timeout: 2000 ms. */
+  timeoutMs?: number;
+  maxInFlight?: number;
+  /** How many emitted event keys to remember for late-record detection. */
+  recentKeys?: number;
+}
+
+const ROLLOVER_THRESHOLD = 2 ** 31;
+
+export class EventAssembler {
+  readonly counters: AssemblerCounters = {
+    records: 0,
+    events: 0,
+    duplicates: 0,
+    late: 0,
+    evicted: 0,
+    serialGaps: 0,
+    rollovers: 0,
+  };
+  readonly #emit: (event: AuditEvent) => void;
+  readonly #timeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #recentLimit: number;
+  /** Open events by key, in insertion order (Map keeps it), oldest first. */
+  readonly #open = new Map<string, AuditEvent>();
+  readonly #recent = new Set<string>();
+  readonly #lastSerial = new Map<string | null, number>();
+  #newestTime = 0;
+  #proctitleEnds = true;
+
+  /** `emit` is called once per completed event, synchronously, in completion order. */
+  constructor(emit: (event: AuditEvent) => void, options: AssemblerOptions = {}) {
+    this.#emit = emit;
+    this.#timeoutMs = options.timeoutMs ?? 2000;
+    this.#maxInFlight = options.maxInFlight ?? 8192;
+    this.#recentLimit = options.recentKeys ?? 4096;
+  }
+
+  get inFlight(): number {
+    return this.#open.size;
+  }
+
+  /** Add one record; may emit this event and older ones. */
+  push(record: AuditRecord): void {
+    this.counters.records++;
+    // Optimization: a string key beats nested maps here; serial first makes it distinctive.
+    const key = `${record.serial}:${record.time}:${record.node ?? ''}`;
+    let event = this.#open.get(key);
+    if (event === undefined) {
+      const late = this.#recent.has(key);
+      if (late) this.counters.late++;
+      else this.#noteSerial(record);
+      event = {
+        node: record.node,
+        time: record.time,
+        serial: record.serial,
+        records: [record],
+        completion: 'flush',
+        late,
+      };
+      if (record.synthetic) {
+        this.#finish(`${key}:${this.counters.records}`, event, 'last-record', false);
+      } else if (this.#endsEvent(record)) {
+        this.#finish(key, event, 'last-record', false);
+      } else {
+        this.#open.set(key, event);
+        if (this.#open.size > this.#maxInFlight) this.#evictOldest();
+      }
+    } else if (isDuplicate(event, record)) {
+      this.counters.duplicates++;
+    } else {
+      event.records.push(record);
+      if (this.#endsEvent(record)) this.#finish(key, event, 'last-record', true);
+    }
+    if (record.time > this.#newestTime) {
+      this.#newestTime = record.time;
+      this.#expire(record.time);
+    }
+  }
+
+  /**
+   * Emit open events whose newest record is older than `idleMs` at wall time `now`.
+   * The follower calls this when the file goes quiet, so a lone AVC without EOE (kernel
+   * threads write those) is not held until the next record arrives.
+   */
+  flushIdle(now: number, idleMs: number): void {
+    for (const [key, event] of this.#open) {
+      const newest = event.records[event.records.length - 1] as AuditRecord;
+      if (newest.time + idleMs <= now) this.#finish(key, event, 'timeout', true);
+    }
+  }
+
+  /** ausearch's `----`: every open event is complete, and PROCTITLE stops ending events. */
+  separator(): void {
+    this.#proctitleEnds = false;
+    this.close();
+  }
+
+  /** Emit everything still open (end of input). */
+  close(): void {
+    for (const [key, event] of this.#open) this.#finish(key, event, 'flush', true);
+  }
+
+  #endsEvent(record: AuditRecord): boolean {
+    const t = record.typeNumber;
+    return isLastRecord(t) && (this.#proctitleEnds || t !== TYPE.PROCTITLE);
+  }
+
+  #expire(now: number): void {
+    for (const [key, event] of this.#open) {
+      if (event.time + this.#timeoutMs > now) break;
+      this.#finish(key, event, 'timeout', true);
+    }
+  }
+
+  #evictOldest(): void {
+    const first = this.#open.entries().next();
+    if (first.done) return;
+    this.counters.evicted++;
+    this.#finish(first.value[0], first.value[1], 'evicted', true);
+  }
+
+  #finish(key: string, event: AuditEvent, completion: AuditEvent['completion'], wasOpen: boolean): void {
+    if (wasOpen) this.#open.delete(key);
+    event.completion = completion;
+    this.#recent.add(key);
+    if (this.#recent.size > this.#recentLimit) {
+      const oldest = this.#recent.values().next();
+      if (!oldest.done) this.#recent.delete(oldest.value);
+    }
+    this.counters.events++;
+    this.#emit(event);
+  }
+
+  #noteSerial(record: AuditRecord): void {
+    const last = this.#lastSerial.get(record.node);
+    if (last !== undefined) {
+      if (record.serial < last && last - record.serial > ROLLOVER_THRESHOLD) this.counters.rollovers++;
+      else if (record.serial > last + 1) this.counters.serialGaps += record.serial - last - 1;
+    }
+    if (last === undefined || record.serial > last || last - record.serial > ROLLOVER_THRESHOLD) {
+      this.#lastSerial.set(record.node, record.serial);
+    }
+  }
+}
+
+function isDuplicate(event: AuditEvent, record: AuditRecord): boolean {
+  for (const r of event.records) if (r.raw === record.raw) return true;
+  return false;
+}
