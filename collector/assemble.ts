@@ -95,6 +95,8 @@ export class EventAssembler {
     let event = this.#open.get(key);
     if (event === undefined) {
       const late = this.#recent.has(key);
+      // The kernel writes EOE after PROCTITLE, which already ended the event: nothing is late.
+      if (late && record.typeNumber === TYPE.EOE) return;
       if (late) this.counters.late++;
       else this.#noteSerial(record);
       event = {

@@ -241,11 +241,19 @@ function parseFromType(line: string, at: number, node: string | null, emit: (ite
     serialDigits++;
     c = line.charCodeAt(++i);
   }
-  if (serialDigits === 0 || c !== 0x29 /* ) */ || line.charCodeAt(i + 1) !== 0x3a /* : */) {
+  if (serialDigits === 0 || c !== 0x29 /* ) */) {
+    emit(unparsed(line, 'malformed-header', 'the audit() header does not end in ")"'));
+    return;
+  }
+  // Old auditd wrote DAEMON_* records as `audit(1490239800.477:34) config changed`, without
+  // the colon (go-libaudit audit-rhel7.log); auparse reads them, so do we.
+  const after = line.charCodeAt(i + 1);
+  if (after === 0x3a /* : */) i += 2;
+  else if (after === 0x20 || Number.isNaN(after)) i += 1;
+  else {
     emit(unparsed(line, 'malformed-header', 'the audit() header does not end in "):"'));
     return;
   }
-  i += 2;
   if (line.charCodeAt(i) === 0x20) i++;
 
   const { name, number } = resolveRecordType(line.slice(typeStart, typeEnd));
@@ -269,7 +277,16 @@ function parseFromType(line: string, at: number, node: string | null, emit: (ite
   const raw = rest === undefined ? line : line.slice(0, recordEnd);
   const enriched = raw.indexOf(ENRICHED_SEPARATOR, i);
   emit(new AuditRecord(raw, node, name, number, sec * 1000 + msec, serial, i, enriched === -1 ? raw.length : enriched));
-  if (rest !== undefined) parseAuditLine(rest, emit);
+  if (rest !== undefined) {
+    // The second record belongs to the same host as the first unless it names its own.
+    parseAuditLine(rest, (item) =>
+      emit(item instanceof AuditRecord && item.node === null && node !== null ? withNode(item, node) : item),
+    );
+  }
+}
+
+function withNode(r: AuditRecord, node: string): AuditRecord {
+  return new AuditRecord(r.raw, node, r.type, r.typeNumber, r.time, r.serial, r.bodyStart, r.bodyEnd, r.synthetic);
 }
 
 /** `… audit[PID]: TYPE body`, with an RFC 3339 syslog time at the start of the line. */

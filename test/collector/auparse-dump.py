@@ -15,13 +15,19 @@ FIELDS = ("scontext", "tcontext", "tclass", "seresult", "seperms", "pid", "comm"
 DECODED = ("comm", "name", "path")
 
 
-def field(parser, name):
-    parser.first_field()
-    if not parser.find_field(name):
-        return None
-    if name in DECODED:
-        return parser.interpret_field()
-    return parser.get_field_str()
+def record_fields(parser):
+    """The wanted fields of the current record only (find_field would run on into the
+    event's later records); the first occurrence of a name wins, as in our parser."""
+    found = {}
+    if not parser.first_field():
+        return {name: None for name in FIELDS}
+    while True:
+        name = parser.get_field_name()
+        if name in FIELDS and name not in found:
+            found[name] = parser.interpret_field() if name in DECODED else parser.get_field_str()
+        if not parser.next_field():
+            break
+    return {name: found.get(name) for name in FIELDS}
 
 
 def main(path):
@@ -32,10 +38,13 @@ def main(path):
         event = {"time": ts.sec * 1000 + ts.milli, "serial": ts.serial, "node": ts.host, "types": [], "avcs": []}
         parser.first_record()
         while True:
-            kind = parser.get_type_name()
+            try:
+                kind = parser.get_type_name()
+            except LookupError:  # a number the binding has no name for
+                kind = "UNKNOWN[%d]" % parser.get_type()
             event["types"].append(kind)
             if kind in ("AVC", "USER_AVC"):
-                event["avcs"].append({name: field(parser, name) for name in FIELDS})
+                event["avcs"].append({"record": kind, **record_fields(parser)})
             if not parser.next_record():
                 break
         events.append(event)
