@@ -162,7 +162,11 @@ function parsePairs(raw: string, from: number, end: number, fields: AuditFields)
     if (!quoted && value === '(null)') {
       fields.values.set(key, null);
     } else if (!quoted && isEscapedField(key) && looksHex(value)) {
-      fields.values.set(key, decodeHex(value));
+      let decoded = decodeHex(value);
+      // An abstract unix socket's name starts with a NUL byte; show it as `@name`, as ss(8)
+      // does (auparse drops the NUL, which makes it look like a file path).
+      if (key !== 'proctitle' && decoded.charCodeAt(0) === 0) decoded = `@${decoded.slice(1)}`;
+      fields.values.set(key, decoded);
       fields.hexKeys.add(key);
     } else {
       fields.values.set(key, value);

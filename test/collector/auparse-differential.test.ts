@@ -132,7 +132,8 @@ function ourAvcFields(event: AuditEvent): Record<string, string | null>[] {
       pid: get('pid'),
       comm: get('comm'),
       name: get('name'),
-      path: get('path'),
+      // We show an abstract socket's leading NUL as `@` (as ss does); auparse drops it.
+      path: get('path')?.replace(/^@/, '') ?? null,
     });
   }
   return out;
