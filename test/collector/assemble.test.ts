@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { type AuditEvent, EventAssembler } from '../../collector/assemble.js';
+import { AuditRecord, parseAuditRecords } from '../../collector/audit-record.js';
+
+const rec = (line: string) => parseAuditRecords(line)[0] as AuditRecord;
+const line = (type: string, t: string, serial: number, body = 'x=1') =>
+  `type=${type} msg=audit(${t}:${serial}): ${body}`;
+
+function assemble(lines: string[], options = {}): { events: AuditEvent[]; a: EventAssembler } {
+  const events: AuditEvent[] = [];
+  const a = new EventAssembler((e) => events.push(e), options);
+  for (const l of lines) a.push(rec(l));
+  a.close();
+  return { events, a };
+}
+
+const shape = (events: AuditEvent[]) =>
+  events.map((e) => `${e.serial}:${e.records.map((r) => r.type).join(',')}:${e.completion}`);
+
+describe('EventAssembler', () => {
+  it('groups interleaved events by serial and ends each at EOE', () => {
+    const { events } = assemble([
+      line('SYSCALL', '10.000', 1),
+      line('SYSCALL', '10.000', 2),
+      line('AVC', '10.000', 1, 'avc:  denied  { read } for pid=1'),
+      line('PATH', '10.000', 2),
+      line('EOE', '10.000', 2, ''),
+      line('EOE', '10.000', 1, ''),
+    ]);
+    expect(shape(events)).toEqual(['2:SYSCALL,PATH,EOE:last-record', '1:SYSCALL,AVC,EOE:last-record']);
+  });
+
+  it('a single-record type (USER_AVC, VIRT_*) is complete on arrival', () => {
+    const emitted: AuditEvent[] = [];
+    const a = new EventAssembler((e) => emitted.push(e));
+    a.push(
+      rec(
+        line(
+          'USER_AVC',
+          '10.000',
+          5,
+          "pid=1 msg='avc:  denied  { send_msg } for scontext=a:b:c tcontext=a:b:c tclass=dbus'",
+        ),
+      ),
+    );
+    expect(emitted).toHaveLength(1);
+    a.push(rec(line('VIRT_CONTROL', '10.000', 6, "msg='op=start'")));
+    expect(emitted).toHaveLength(2);
+  });
+
+  it("times out an event when a later record is 2 s past it (auparse's eoe_timeout)", () => {
+    const emitted: AuditEvent[] = [];
+    const a = new EventAssembler((e) => emitted.push(e));
+    a.push(rec(line('AVC', '10.000', 1, 'avc:  denied  { read } for pid=1')));
+    a.push(rec(line('SYSCALL', '11.999', 2)));
+    expect(emitted).toHaveLength(0);
+    a.push(rec(line('SYSCALL', '12.000', 3)));
+    expect(shape(emitted)).toEqual(['1:AVC:timeout']);
+  });
+
+  it('flushIdle emits a lone AVC (no EOE, as kernel threads write them) after a wall-clock idle bound', () => {
+    const emitted: AuditEvent[] = [];
+    const a = new EventAssembler((e) => emitted.push(e));
+    a.push(rec(line('AVC', '10.000', 1, 'avc:  denied  { read } for pid=1')));
+    a.flushIdle(10_100, 500);
+    expect(emitted).toHaveLength(0);
+    a.flushIdle(10_500, 500);
+    expect(shape(emitted)).toEqual(['1:AVC:timeout']);
+  });
+
+  it('bounds memory: past maxInFlight the oldest event is forced out and counted', () => {
+    const lines = Array.from({ length: 10 }, (_, i) => line('SYSCALL', '10.000', i + 1));
+    const { events, a } = assemble(lines, { maxInFlight: 4 });
+    expect(a.counters.evicted).toBe(6);
+    expect(events.slice(0, 6).every((e) => e.completion === 'evicted')).toBe(true);
+    expect(events.map((e) => e.serial)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('counts a duplicate record once and a record for an emitted event as late', () => {
+    const { events, a } = assemble([
+      line('SYSCALL', '10.000', 1),
+      line('SYSCALL', '10.000', 1),
+      line('EOE', '10.000', 1, ''),
+      line('PATH', '10.000', 1),
+    ]);
+    expect(a.counters.duplicates).toBe(1);
+    expect(a.counters.late).toBe(1);
+    expect(shape(events)).toEqual(['1:SYSCALL,EOE:last-record', '1:PATH:flush']);
+    expect(events[1]?.late).toBe(true);
+  });
+
+  it('serial rollover (4294967295 then 0) keeps both events and is counted; gaps are counted', () => {
+    const { events, a } = assemble([
+      line('EOE', '10.000', 4294967294, ''),
+      line('EOE', '10.001', 4294967295, ''),
+      line('EOE', '10.002', 0, ''),
+      line('EOE', '10.003', 3, ''),
+    ]);
+    expect(events.map((e) => e.serial)).toEqual([4294967294, 4294967295, 0, 3]);
+    expect(a.counters.rollovers).toBe(1);
+    expect(a.counters.serialGaps).toBe(2);
+  });
+
+  it('the same serial on two nodes is two events', () => {
+    const { events } = assemble([`node=a ${line('SYSCALL', '10.000', 7)}`, `node=b ${line('SYSCALL', '10.000', 7)}`]);
+    expect(events.map((e) => e.node)).toEqual(['a', 'b']);
+  });
+
+  it('after an ausearch separator PROCTITLE (printed first) no longer ends the event', () => {
+    const events: AuditEvent[] = [];
+    const a = new EventAssembler((e) => events.push(e));
+    a.separator();
+    for (const l of [
+      line('PROCTITLE', '10.000', 9, 'proctitle=qemu'),
+      line('SYSCALL', '10.000', 9),
+      line('AVC', '10.000', 9, 'avc:  denied  { read } for pid=1'),
+    ])
+      a.push(rec(l));
+    a.separator();
+    expect(shape(events)).toEqual(['9:PROCTITLE,SYSCALL,AVC:flush']);
+  });
+});
