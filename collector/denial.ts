@@ -195,11 +195,23 @@ function resolvePath(ctx: EventContext, inode: number | null, name: string | nul
   return ctx.cwd.endsWith('/') ? `${ctx.cwd}${item.name}` : `${ctx.cwd}/${item.name}`;
 }
 
+// Optimization: a log repeats a handful of contexts thousands of times; parsing each once
+// (bounded, cleared when full) removes most of the per-denial cost (bench/parse).
+const LABEL_CACHE_LIMIT = 4096;
+const labelCache = new Map<string, Pick<DenialSubject, 'context' | 'type' | 'categories'>>();
+
 function labelParts(context: string | null): Pick<DenialSubject, 'context' | 'type' | 'categories'> {
   if (context === null) return { context: null, type: null, categories: null };
-  const parsed = tryParseSelinuxContext(context);
-  if (!parsed) return { context, type: null, categories: null };
-  return { context, type: parsed.type, categories: contextCategories(parsed).toString() };
+  let parts = labelCache.get(context);
+  if (parts === undefined) {
+    const parsed = tryParseSelinuxContext(context);
+    parts = parsed
+      ? { context, type: parsed.type, categories: contextCategories(parsed).toString() }
+      : { context, type: null, categories: null };
+    if (labelCache.size >= LABEL_CACHE_LIMIT) labelCache.clear();
+    labelCache.set(context, parts);
+  }
+  return parts;
 }
 
 function apparmorDenial(record: AuditRecord, f: AuditFields, verdict: 'DENIED' | 'ALLOWED'): DenialFacts {
