@@ -68,9 +68,22 @@ export class EventAssembler {
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
   readonly #recentLimit: number;
-  /** Open events by key, in insertion order (Map keeps it), oldest first. */
-  readonly #open = new Map<string, AuditEvent>();
-  readonly #recent = new Set<string>();
+  /**
+   * Open events, oldest first (a Map keeps insertion order). Optimization: keyed by serial
+   * alone, so a record costs one number lookup instead of building a string key; the
+   * rare second event with the same serial (another node, or a reused serial) goes to
+   * `#collisions` under its full key.
+   */
+  readonly #open = new Map<number, AuditEvent>();
+  readonly #collisions = new Map<string, AuditEvent>();
+  /**
+   * Recently emitted events by serial, for late-record detection. Bounded by a ring of the
+   * last `recentKeys` events: an allocation-free eviction (a Map iterator per event showed
+   * in the profile).
+   */
+  readonly #recent = new Map<number, AuditEvent>();
+  readonly #recentRing: (AuditEvent | undefined)[];
+  #recentNext = 0;
   readonly #lastSerial = new Map<string | null, number>();
   #newestTime = 0;
   #proctitleEnds = true;
@@ -81,45 +94,31 @@ export class EventAssembler {
     this.#timeoutMs = options.timeoutMs ?? 2000;
     this.#maxInFlight = options.maxInFlight ?? 8192;
     this.#recentLimit = options.recentKeys ?? 4096;
-  }
-
-  get inFlight(): number {
-    return this.#open.size;
+    this.#recentRing = new Array<AuditEvent | undefined>(this.#recentLimit);
   }
 
   /** Add one record; may emit this event and older ones. */
   push(record: AuditRecord): void {
     this.counters.records++;
-    // Optimization: a string key beats nested maps here; serial first makes it distinctive.
-    const key = `${record.serial}:${record.time}:${record.node ?? ''}`;
-    let event = this.#open.get(key);
+    const event = this.#openEventOf(record);
     if (event === undefined) {
-      const late = this.#recent.has(key);
+      const late = this.#wasEmitted(record);
       // The kernel writes EOE after PROCTITLE, which already ended the event: nothing is late.
       if (late && record.typeNumber === TYPE.EOE) return;
       if (late) this.counters.late++;
       else this.#noteSerial(record);
-      event = {
-        node: record.node,
-        time: record.time,
-        serial: record.serial,
-        records: [record],
-        completion: 'flush',
-        late,
-      };
-      if (record.synthetic) {
-        this.#finish(`${key}:${this.counters.records}`, event, 'last-record', false);
-      } else if (this.#endsEvent(record)) {
-        this.#finish(key, event, 'last-record', false);
+      const fresh: AuditEvent = { node: record.node, time: record.time, serial: record.serial, records: [record], completion: 'flush', late };
+      if (record.synthetic || this.#endsEvent(record)) {
+        this.#finish(fresh, 'last-record', false);
       } else {
-        this.#open.set(key, event);
-        if (this.#open.size > this.#maxInFlight) this.#evictOldest();
+        this.#store(fresh);
+        if (this.inFlight > this.#maxInFlight) this.#evictOldest();
       }
     } else if (isDuplicate(event, record)) {
       this.counters.duplicates++;
     } else {
       event.records.push(record);
-      if (this.#endsEvent(record)) this.#finish(key, event, 'last-record', true);
+      if (this.#endsEvent(record)) this.#finish(event, 'last-record', true);
     }
     if (record.time > this.#newestTime) {
       this.#newestTime = record.time;
@@ -133,9 +132,9 @@ export class EventAssembler {
    * threads write those) is not held until the next record arrives.
    */
   flushIdle(now: number, idleMs: number): void {
-    for (const [key, event] of this.#open) {
+    for (const event of this.#allOpen()) {
       const newest = event.records[event.records.length - 1] as AuditRecord;
-      if (newest.time + idleMs <= now) this.#finish(key, event, 'timeout', true);
+      if (newest.time + idleMs <= now) this.#finish(event, 'timeout', true);
     }
   }
 
@@ -147,7 +146,11 @@ export class EventAssembler {
 
   /** Emit everything still open (end of input). */
   close(): void {
-    for (const [key, event] of this.#open) this.#finish(key, event, 'flush', true);
+    for (const event of this.#allOpen()) this.#finish(event, 'flush', true);
+  }
+
+  get inFlight(): number {
+    return this.#open.size + this.#collisions.size;
   }
 
   #endsEvent(record: AuditRecord): boolean {
@@ -155,27 +158,58 @@ export class EventAssembler {
     return isLastRecord(t) && (this.#proctitleEnds || t !== TYPE.PROCTITLE);
   }
 
+  #openEventOf(record: AuditRecord): AuditEvent | undefined {
+    if (record.synthetic) return undefined;
+    const e = this.#open.get(record.serial);
+    if (e !== undefined && e.time === record.time && e.node === record.node) return e;
+    if (this.#collisions.size === 0) return undefined;
+    return this.#collisions.get(fullKey(record));
+  }
+
+  #store(event: AuditEvent): void {
+    if (this.#open.has(event.serial)) this.#collisions.set(fullKey(event), event);
+    else this.#open.set(event.serial, event);
+  }
+
+  #wasEmitted(record: AuditRecord): boolean {
+    const e = this.#recent.get(record.serial);
+    return e !== undefined && e.time === record.time && e.node === record.node;
+  }
+
+  /** Open events, oldest first, as a snapshot (finishing one while iterating is safe). */
+  #allOpen(): AuditEvent[] {
+    return [...this.#open.values(), ...this.#collisions.values()];
+  }
+
   #expire(now: number): void {
-    for (const [key, event] of this.#open) {
+    for (const event of this.#open.values()) {
       if (event.time + this.#timeoutMs > now) break;
-      this.#finish(key, event, 'timeout', true);
+      this.#finish(event, 'timeout', true);
+    }
+    if (this.#collisions.size > 0) {
+      for (const event of [...this.#collisions.values()]) if (event.time + this.#timeoutMs <= now) this.#finish(event, 'timeout', true);
     }
   }
 
   #evictOldest(): void {
-    const first = this.#open.entries().next();
+    const first = this.#open.values().next();
     if (first.done) return;
     this.counters.evicted++;
-    this.#finish(first.value[0], first.value[1], 'evicted', true);
+    this.#finish(first.value, 'evicted', true);
   }
 
-  #finish(key: string, event: AuditEvent, completion: AuditEvent['completion'], wasOpen: boolean): void {
-    if (wasOpen) this.#open.delete(key);
+  #finish(event: AuditEvent, completion: AuditEvent['completion'], wasOpen: boolean): void {
+    if (wasOpen) {
+      if (this.#open.get(event.serial) === event) this.#open.delete(event.serial);
+      else this.#collisions.delete(fullKey(event));
+    }
     event.completion = completion;
-    this.#recent.add(key);
-    if (this.#recent.size > this.#recentLimit) {
-      const oldest = this.#recent.values().next();
-      if (!oldest.done) this.#recent.delete(oldest.value);
+    if (!event.records[0]?.synthetic) {
+      const evicted = this.#recentRing[this.#recentNext];
+      if (evicted !== undefined && this.#recent.get(evicted.serial) === evicted) this.#recent.delete(evicted.serial);
+      this.#recentRing[this.#recentNext] = event;
+      this.#recentNext = (this.#recentNext + 1) % this.#recentLimit;
+      this.#recent.set(event.serial, event);
     }
     this.counters.events++;
     this.#emit(event);
@@ -191,6 +225,10 @@ export class EventAssembler {
       this.#lastSerial.set(record.node, record.serial);
     }
   }
+}
+
+function fullKey(x: { serial: number; time: number; node: string | null }): string {
+  return `${x.serial}:${x.time}:${x.node ?? ''}`;
 }
 
 function isDuplicate(event: AuditEvent, record: AuditRecord): boolean {

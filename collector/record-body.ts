@@ -6,11 +6,15 @@
  *   before the key=value loop, as linux-audit-parser-rs's parse_body does
  * - `msg='…'` of user-space records (USER_AVC, VIRT_*): parsed recursively into `nested`
  * - hex-encoded values of escaped fields (field-kinds.ts), decoded; `(null)` → null
- * - duplicate keys: the first wins (auparse's find-field does the same); counted
+ * - duplicate keys: the first wins (auparse's find-field does the same)
  * - keys with a space, as `old auid=` in old LOGIN records: joined to `old auid`
  * - `{ … }` values (ENRICHED `SADDR={ saddr_fam=inet … }`)
  * - the ENRICHED tail after 0x1d: upper-case translated fields, kept apart in `enriched`
  * - quotes that never close (a line cut short): value to the end, and a warning
+ *
+ * Optimization: like laurel, fields are kept as offsets into the raw line, and a value is
+ * sliced (and hex-decoded) only when asked for. Most records are read for two or three
+ * fields; building a Map of every field was the parser's largest cost (bench/parse).
  *
  * Pure and total: it never throws; what it cannot read becomes a warning.
  */
@@ -23,45 +27,142 @@ export interface AvcPrefix {
   readonly perms: readonly string[];
 }
 
+const BARE = 0;
+const QUOTED = 1;
+const SLOT = 5; // keyStart, keyEnd, valueStart, valueEnd, kind
+
 export class AuditFields {
-  /** Decoded values by key; null for `(null)`. */
-  readonly values = new Map<string, string | null>();
-  /** Keys whose value was hex and has been decoded. */
-  readonly hexKeys = new Set<string>();
+  readonly #text: string;
+  /** SLOT numbers per field, in order of appearance. */
+  readonly #slots: number[] = [];
+  /** Keys that are not a plain slice of the text (`old auid`), by field index. */
+  #joinedKeys: Map<number, string> | undefined;
+  #values: Map<string, string | null> | undefined;
   /** The `avc:  denied  { … } for` prefix, when the body starts with one. */
   avc: AvcPrefix | undefined;
   /** The fields inside `msg='…'` of user-space records. */
   nested: AuditFields | undefined;
   /** Translated fields after the ENRICHED separator (auditd's `log_format = ENRICHED`). */
   enriched: Map<string, string> | undefined;
-  readonly warnings: string[] = [];
+  /** Problems found while reading (values not closed); duplicate keys are added on request. */
+  readonly parseWarnings: string[] = [];
 
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** The decoded value of the first field called `key`; undefined when absent or `(null)`. */
   get(key: string): string | undefined {
-    const v = this.values.get(key);
+    const i = this.#find(key);
+    if (i === -1) return undefined;
+    const v = this.#value(i);
     return v === null ? undefined : v;
   }
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.#find(key) !== -1;
   }
 
-  /** A field as an integer, or undefined when absent or not a number. */
+  /** A field as a number, or undefined when absent or not a number. */
   int(key: string): number | undefined {
-    const v = this.values.get(key);
-    if (v === undefined || v === null || v === '') return undefined;
+    const v = this.get(key);
+    if (v === undefined || v === '') return undefined;
     const n = Number(v);
     return Number.isFinite(n) ? n : undefined;
+  }
+
+  /** Every field, decoded, first occurrence of each key (built on first use). */
+  get values(): Map<string, string | null> {
+    if (this.#values === undefined) {
+      const m = new Map<string, string | null>();
+      for (let i = 0; i < this.#slots.length; i += SLOT) {
+        const k = this.#key(i);
+        if (!m.has(k)) m.set(k, this.#value(i));
+      }
+      this.#values = m;
+    }
+    return this.#values;
+  }
+
+  /** Keys whose value was written in hex and is decoded in `values`. */
+  get hexKeys(): Set<string> {
+    const out = new Set<string>();
+    for (let i = 0; i < this.#slots.length; i += SLOT) {
+      const k = this.#key(i);
+      if (this.#isHex(i, k)) out.add(k);
+    }
+    return out;
+  }
+
+  /** Parse warnings, plus one per duplicated key. */
+  get warnings(): string[] {
+    const seen = new Set<string>();
+    const out = [...this.parseWarnings];
+    for (let i = 0; i < this.#slots.length; i += SLOT) {
+      const k = this.#key(i);
+      if (seen.has(k)) out.push(`duplicate field ${k}; the first is kept`);
+      seen.add(k);
+    }
+    return out;
+  }
+
+  /** @internal used by the parser */
+  addField(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, kind: number, joinedKey?: string): void {
+    if (joinedKey !== undefined) (this.#joinedKeys ??= new Map()).set(this.#slots.length, joinedKey);
+    this.#slots.push(keyStart, keyEnd, valueStart, valueEnd, kind);
+  }
+
+  #find(key: string): number {
+    const s = this.#slots;
+    const t = this.#text;
+    const len = key.length;
+    const first = key.charCodeAt(0);
+    const joined = this.#joinedKeys;
+    for (let i = 0; i < s.length; i += SLOT) {
+      const ks = s[i] as number;
+      // Optimization: length and first character reject almost every slot before startsWith.
+      if ((s[i + 1] as number) - ks === len && t.charCodeAt(ks) === first && t.startsWith(key, ks)) {
+        if (joined === undefined || !joined.has(i)) return i;
+      }
+      if (joined !== undefined && joined.get(i) === key) return i;
+    }
+    return -1;
+  }
+
+  #key(i: number): string {
+    return this.#joinedKeys?.get(i) ?? this.#text.slice(this.#slots[i] as number, this.#slots[i + 1] as number);
+  }
+
+  #isHex(i: number, key: string): boolean {
+    if (this.#slots[i + 4] !== BARE || !isEscapedField(key)) return false;
+    return looksHex(this.#text.slice(this.#slots[i + 2] as number, this.#slots[i + 3] as number));
+  }
+
+  #value(i: number): string | null {
+    const raw = this.#text.slice(this.#slots[i + 2] as number, this.#slots[i + 3] as number);
+    if (this.#slots[i + 4] !== BARE) return raw;
+    if (raw === '(null)') return null;
+    const c = raw.charCodeAt(0);
+    // Optimization: only a value that starts with a hex digit can be hex; skip the key lookup otherwise.
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return raw;
+    const key = this.#key(i);
+    if (!isEscapedField(key) || !looksHex(raw)) return raw;
+    const decoded = decodeHex(raw);
+    // An abstract unix socket's name starts with a NUL byte; show it as `@name`, as ss(8)
+    // does (auparse drops the NUL, which makes it look like a file path).
+    if (key !== 'proctitle' && decoded.charCodeAt(0) === 0) return `@${decoded.slice(1)}`;
+    return decoded;
   }
 }
 
 /** Parse `raw[start, end)` as a record body, and the ENRICHED tail after `end` if any. */
 export function parseRecordBody(raw: string, start: number, end: number): AuditFields {
-  const fields = new AuditFields();
+  const fields = new AuditFields(raw);
   let i = skipSpaces(raw, start, end);
   if (raw.startsWith('avc:', i)) i = parseAvcPrefix(raw, i + 4, end, fields);
   parsePairs(raw, i, end, fields);
   if (end < raw.length) {
-    const enriched = new AuditFields();
+    const enriched = new AuditFields(raw);
     parsePairs(raw, end + 1, raw.length, enriched);
     fields.enriched = new Map([...enriched.values].map(([k, v]) => [k, v ?? '(null)']));
   }
@@ -82,7 +183,7 @@ function parseAvcPrefix(raw: string, from: number, end: number, fields: AuditFie
   }
   const close = raw.indexOf('}', i);
   if (close === -1 || close > end) {
-    fields.warnings.push('the { permissions } of the AVC are not closed (line cut short?)');
+    fields.parseWarnings.push('the { permissions } of the AVC are not closed (line cut short?)');
     fields.avc = { result, perms: splitWords(raw.slice(i + 1, end)) };
     return end;
   }
@@ -94,82 +195,70 @@ function parseAvcPrefix(raw: string, from: number, end: number, fields: AuditFie
 
 function parsePairs(raw: string, from: number, end: number, fields: AuditFields): void {
   let i = from;
-  let pendingWord: string | undefined;
+  let wordStart = -1;
+  let wordEnd = -1;
   while (i < end) {
-    i = skipSpaces(raw, i, end);
+    while (i < end && raw.charCodeAt(i) === 0x20) i++;
     if (i >= end) break;
     let k = i;
+    let c = 0;
     while (k < end) {
-      const c = raw.charCodeAt(k);
+      c = raw.charCodeAt(k);
       if (c === 0x3d /* = */ || c === 0x20) break;
       k++;
     }
-    if (k >= end || raw.charCodeAt(k) === 0x20) {
+    if (k >= end || c === 0x20) {
       // A word without `=`: free text, or the first half of a key such as `old auid=`.
-      pendingWord = raw.slice(i, k);
+      wordStart = i;
+      wordEnd = k;
       i = k;
       continue;
     }
-    let key = raw.slice(i, k);
-    if (pendingWord !== undefined && (pendingWord === 'old' || pendingWord === 'new')) key = `${pendingWord} ${key}`;
-    pendingWord = undefined;
+    let joined: string | undefined;
+    if (wordStart !== -1 && wordEnd === i - 1) {
+      const word = raw.slice(wordStart, wordEnd);
+      if (word === 'old' || word === 'new') joined = `${word} ${raw.slice(i, k)}`;
+    }
+    wordStart = -1;
+    const keyStart = i;
+    const keyEnd = k;
     i = k + 1;
-    let value: string;
-    let quoted = false;
     const q = raw.charCodeAt(i);
     if (q === 0x22 /* " */) {
       const close = raw.indexOf('"', i + 1);
       if (close === -1 || close >= end) {
-        fields.warnings.push(`the value of ${key} is not closed (line cut short?)`);
-        value = raw.slice(i + 1, end);
+        fields.parseWarnings.push(`the value of ${raw.slice(keyStart, keyEnd)} is not closed (line cut short?)`);
+        fields.addField(keyStart, keyEnd, i + 1, end, QUOTED, joined);
         i = end;
       } else {
-        value = raw.slice(i + 1, close);
+        fields.addField(keyStart, keyEnd, i + 1, close, QUOTED, joined);
         i = close + 1;
       }
-      quoted = true;
     } else if (q === 0x27 /* ' */) {
+      const isMsg = keyEnd - keyStart === 3 && raw.startsWith('msg', keyStart);
       // msg='…' runs to the last quote: nested values may hold anything but a quote.
-      const close = key === 'msg' ? raw.lastIndexOf("'", end - 1) : raw.indexOf("'", i + 1);
+      const close = isMsg ? raw.lastIndexOf("'", end - 1) : raw.indexOf("'", i + 1);
       const stop = close > i ? close : end;
-      if (close <= i) fields.warnings.push(`the value of ${key} is not closed (line cut short?)`);
-      value = raw.slice(i + 1, stop);
-      if (key === 'msg') {
-        const nested = new AuditFields();
-        const body = skipSpaces(value, 0, value.length);
-        let at = body;
-        if (value.startsWith('avc:', body)) at = parseAvcPrefix(value, body + 4, value.length, nested);
-        parsePairs(value, at, value.length, nested);
+      if (close <= i) fields.parseWarnings.push(`the value of ${raw.slice(keyStart, keyEnd)} is not closed (line cut short?)`);
+      fields.addField(keyStart, keyEnd, i + 1, stop, QUOTED, joined);
+      if (isMsg) {
+        const nested = new AuditFields(raw);
+        let at = skipSpaces(raw, i + 1, stop);
+        if (raw.startsWith('avc:', at)) at = parseAvcPrefix(raw, at + 4, stop, nested);
+        parsePairs(raw, at, stop, nested);
         fields.nested = nested;
       }
       i = close > i ? close + 1 : end;
-      quoted = true;
     } else if (q === 0x7b /* { */) {
       const close = raw.indexOf('}', i);
       const stop = close === -1 || close >= end ? end : close + 1;
-      value = raw.slice(i, stop);
+      fields.addField(keyStart, keyEnd, i, stop, QUOTED, joined);
       i = stop;
     } else {
       let v = i;
       while (v < end && raw.charCodeAt(v) !== 0x20) v++;
-      value = raw.slice(i, v);
+      fields.addField(keyStart, keyEnd, i, v, BARE, joined);
       i = v;
-    }
-    if (fields.values.has(key)) {
-      fields.warnings.push(`duplicate field ${key}; the first is kept`);
-      continue;
-    }
-    if (!quoted && value === '(null)') {
-      fields.values.set(key, null);
-    } else if (!quoted && isEscapedField(key) && looksHex(value)) {
-      let decoded = decodeHex(value);
-      // An abstract unix socket's name starts with a NUL byte; show it as `@name`, as ss(8)
-      // does (auparse drops the NUL, which makes it look like a file path).
-      if (key !== 'proctitle' && decoded.charCodeAt(0) === 0) decoded = `@${decoded.slice(1)}`;
-      fields.values.set(key, decoded);
-      fields.hexKeys.add(key);
-    } else {
-      fields.values.set(key, value);
     }
   }
 }
