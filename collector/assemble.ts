@@ -107,7 +107,14 @@ export class EventAssembler {
       if (late && record.typeNumber === TYPE.EOE) return;
       if (late) this.counters.late++;
       else this.#noteSerial(record);
-      const fresh: AuditEvent = { node: record.node, time: record.time, serial: record.serial, records: [record], completion: 'flush', late };
+      const fresh: AuditEvent = {
+        node: record.node,
+        time: record.time,
+        serial: record.serial,
+        records: [record],
+        completion: 'flush',
+        late,
+      };
       if (record.synthetic || this.#endsEvent(record)) {
         this.#finish(fresh, 'last-record', false);
       } else {
@@ -187,7 +194,8 @@ export class EventAssembler {
       this.#finish(event, 'timeout', true);
     }
     if (this.#collisions.size > 0) {
-      for (const event of [...this.#collisions.values()]) if (event.time + this.#timeoutMs <= now) this.#finish(event, 'timeout', true);
+      for (const event of [...this.#collisions.values()])
+        if (event.time + this.#timeoutMs <= now) this.#finish(event, 'timeout', true);
     }
   }
 

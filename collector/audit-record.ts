@@ -19,7 +19,7 @@
  * - two records on one physical line (a writer that lost a newline): split
  */
 
-import { type AuditFields, parseRecordBody } from './record-body.js';
+import { type AuditFields, kernelField, parseRecordBody } from './record-body.js';
 import { resolveRecordType } from './record-types.js';
 
 export type UnparsedReason = 'not-audit' | 'malformed-header' | 'too-long';
@@ -85,6 +85,28 @@ export class AuditRecord {
   get fields(): AuditFields {
     if (this.#fields === undefined) this.#fields = parseRecordBody(this.raw, this.bodyStart, this.bodyEnd);
     return this.#fields;
+  }
+
+  /**
+   * One field read straight from the line, for records the kernel writes (see
+   * record-body.ts kernelField): no body parse, no allocation but the value.
+   */
+  field(key: string): string | undefined {
+    if (this.#fields !== undefined) return this.#fields.get(key);
+    return kernelField(this.raw, this.bodyStart, this.bodyEnd, key);
+  }
+
+  /** Warnings of the body parse, if the body was parsed (0 otherwise: nothing was looked at). */
+  get parseWarningCount(): number {
+    return this.#fields?.parseWarnings.length ?? 0;
+  }
+
+  /** A kernel field as a number (see `field`). */
+  intField(key: string): number | undefined {
+    const v = this.field(key);
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
   }
 
   /** The ENRICHED part after the 0x1d separator (translated values), or '' when absent. */

@@ -124,7 +124,7 @@ export class AuditStream {
   #onEvent(event: AuditEvent): void {
     if (!this.#allEvents && !eventIsInteresting(event)) return;
     const findings = extractFindings(event);
-    for (const r of event.records) this.#counts.warnings += r.fields.parseWarnings.length;
+    for (const r of event.records) this.#counts.warnings += r.parseWarningCount;
     this.#counts.emitted++;
     this.#counts.denials += findings.denials.length;
     this.#counts.facts += findings.facts.length;

@@ -12,7 +12,7 @@ import { contextCategories, tryParseSelinuxContext } from '../core/selinux-conte
 import type { AppArmorDetail, AuditFact, DenialFacts, DenialSubject, SyscallDetail } from '../core/denial.js';
 import type { AuditEvent } from './assemble.js';
 import type { AuditRecord } from './audit-record.js';
-import type { AuditFields } from './record-body.js';
+import { type AuditFields, type FieldReader, KernelFields } from './record-body.js';
 import { TYPE } from './record-types.js';
 
 export interface EventFindings {
@@ -50,7 +50,13 @@ export function extractFindings(event: AuditEvent): EventFindings {
   for (const record of event.records) {
     const t = record.typeNumber;
     if (t === TYPE.AVC || t === TYPE.USER_AVC || (t >= TYPE.APPARMOR_FIRST && t <= TYPE.APPARMOR_LAST)) {
-      const fields = t === TYPE.USER_AVC ? record.fields.nested : record.fields;
+      // Kernel AVCs in SELinux form are read straight from the line (the common case by far).
+      const kernelAvc = t === TYPE.AVC && record.raw.startsWith('avc:', record.bodyStart);
+      const fields: FieldReader | undefined = kernelAvc
+        ? new KernelFields(record.raw, record.bodyStart, record.bodyEnd)
+        : t === TYPE.USER_AVC
+          ? record.fields.nested
+          : record.fields;
       if (!fields) continue;
       if (fields.avc && (fields.avc.result === 'denied' || fields.avc.result === 'granted')) {
         context ??= eventContext(event);
@@ -112,35 +118,36 @@ function eventContext(event: AuditEvent): EventContext {
     avcPath: null,
     proctitle: null,
   };
+  // These are kernel records: fields are read straight from the line (AuditRecord.field).
   for (const r of event.records) {
     switch (r.typeNumber) {
       case TYPE.SYSCALL: {
-        const f = r.fields;
+        const success = r.field('success');
         ctx.syscall = {
-          syscall: f.int('syscall') ?? null,
-          success: f.get('success') === undefined ? null : f.get('success') === 'yes',
-          exit: f.int('exit') ?? null,
-          auid: f.int('auid') ?? null,
-          uid: f.int('uid') ?? null,
+          syscall: r.intField('syscall') ?? null,
+          success: success === undefined ? null : success === 'yes',
+          exit: r.intField('exit') ?? null,
+          auid: r.intField('auid') ?? null,
+          uid: r.intField('uid') ?? null,
         };
-        ctx.exe = f.get('exe') ?? null;
-        ctx.syscallPid = f.int('pid') ?? null;
-        ctx.syscallComm = f.get('comm') ?? null;
+        ctx.exe = r.field('exe') ?? null;
+        ctx.syscallPid = r.intField('pid') ?? null;
+        ctx.syscallComm = r.field('comm') ?? null;
         break;
       }
       case TYPE.CWD:
-        ctx.cwd = r.fields.get('cwd') ?? null;
+        ctx.cwd = r.field('cwd') ?? null;
         break;
       case TYPE.PATH: {
-        const name = r.fields.get('name');
-        if (name !== undefined) ctx.paths.push({ name, inode: r.fields.int('inode') ?? null });
+        const name = r.field('name');
+        if (name !== undefined) ctx.paths.push({ name, inode: r.intField('inode') ?? null });
         break;
       }
       case TYPE.AVC_PATH:
-        ctx.avcPath = r.fields.get('path') ?? null;
+        ctx.avcPath = r.field('path') ?? null;
         break;
       case TYPE.PROCTITLE: {
-        const title = r.fields.get('proctitle');
+        const title = r.field('proctitle');
         if (title !== undefined)
           ctx.proctitle = title
             .split('\0')
@@ -153,7 +160,7 @@ function eventContext(event: AuditEvent): EventContext {
   return ctx;
 }
 
-function selinuxDenial(record: AuditRecord, f: AuditFields, ctx: EventContext): DenialFacts {
+function selinuxDenial(record: AuditRecord, f: FieldReader, ctx: EventContext): DenialFacts {
   // Properties are written out rather than spread from labelParts(): spreading cached
   // objects was the largest self time of the parser in the profile (bench/parse).
   const s = labelParts(f.get('scontext') ?? null);
@@ -219,7 +226,7 @@ function labelParts(context: string | null): Pick<DenialSubject, 'context' | 'ty
   return parts;
 }
 
-function apparmorDenial(record: AuditRecord, f: AuditFields, verdict: 'DENIED' | 'ALLOWED'): DenialFacts {
+function apparmorDenial(record: AuditRecord, f: FieldReader, verdict: 'DENIED' | 'ALLOWED'): DenialFacts {
   const full = f.get('profile') ?? '';
   const slash = full.indexOf('//');
   const detail: AppArmorDetail = {

@@ -31,7 +31,15 @@ const BARE = 0;
 const QUOTED = 1;
 const SLOT = 5; // keyStart, keyEnd, valueStart, valueEnd, kind
 
-export class AuditFields {
+/** What denial extraction reads from a record: satisfied by AuditFields and by KernelFields. */
+export interface FieldReader {
+  get(key: string): string | undefined;
+  int(key: string): number | undefined;
+  has(key: string): boolean;
+  readonly avc: AvcPrefix | undefined;
+}
+
+export class AuditFields implements FieldReader {
   readonly #text: string;
   /** SLOT numbers per field, in order of appearance. */
   readonly #slots: number[] = [];
@@ -107,7 +115,14 @@ export class AuditFields {
   }
 
   /** @internal used by the parser */
-  addField(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, kind: number, joinedKey?: string): void {
+  addField(
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    kind: number,
+    joinedKey?: string,
+  ): void {
     if (joinedKey !== undefined) (this.#joinedKeys ??= new Map()).set(this.#slots.length, joinedKey);
     this.#slots.push(keyStart, keyEnd, valueStart, valueEnd, kind);
   }
@@ -141,17 +156,87 @@ export class AuditFields {
   #value(i: number): string | null {
     const raw = this.#text.slice(this.#slots[i + 2] as number, this.#slots[i + 3] as number);
     if (this.#slots[i + 4] !== BARE) return raw;
-    if (raw === '(null)') return null;
     const c = raw.charCodeAt(0);
     // Optimization: only a value that starts with a hex digit can be hex; skip the key lookup otherwise.
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return raw;
-    const key = this.#key(i);
-    if (!isEscapedField(key) || !looksHex(raw)) return raw;
-    const decoded = decodeHex(raw);
-    // An abstract unix socket's name starts with a NUL byte; show it as `@name`, as ss(8)
-    // does (auparse drops the NUL, which makes it look like a file path).
-    if (key !== 'proctitle' && decoded.charCodeAt(0) === 0) return `@${decoded.slice(1)}`;
-    return decoded;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) {
+      return raw === '(null)' ? null : raw;
+    }
+    return decodeBareValue(this.#key(i), raw);
+  }
+}
+
+/** A bare (unquoted) value as the reader should see it: `(null)` → null, hex decoded. */
+function decodeBareValue(key: string, raw: string): string | null {
+  if (raw === '(null)') return null;
+  if (!isEscapedField(key) || !looksHex(raw)) return raw;
+  const decoded = decodeHex(raw);
+  // An abstract unix socket's name starts with a NUL byte; show it as `@name`, as ss(8)
+  // does (auparse drops the NUL, which makes it look like a file path).
+  if (key !== 'proctitle' && decoded.charCodeAt(0) === 0) return `@${decoded.slice(1)}`;
+  return decoded;
+}
+
+/**
+ * One field of a kernel record, read straight from the line without parsing the body.
+ * Exact for records the kernel writes (AVC, SYSCALL, PATH, CWD, PROCTITLE…): it
+ * hex-encodes every value that holds a space or a quote, so ` key=` can only occur at a
+ * field boundary. Not for user-space records, whose msg='…' may hold anything.
+ * Returns undefined when the field is absent or `(null)`.
+ */
+export function kernelField(raw: string, bodyStart: number, bodyEnd: number, key: string): string | undefined {
+  let at: number;
+  if (raw.startsWith(key, bodyStart) && raw.charCodeAt(bodyStart + key.length) === 0x3d) {
+    at = bodyStart;
+  } else {
+    at = raw.indexOf(` ${key}=`, bodyStart);
+    if (at === -1 || at >= bodyEnd) return undefined;
+    at++;
+  }
+  const v = at + key.length + 1;
+  if (raw.charCodeAt(v) === 0x22 /* " */) {
+    const close = raw.indexOf('"', v + 1);
+    return raw.slice(v + 1, close === -1 || close > bodyEnd ? bodyEnd : close);
+  }
+  let e = raw.indexOf(' ', v);
+  if (e === -1 || e > bodyEnd) e = bodyEnd;
+  return decodeBareValue(key, raw.slice(v, e)) ?? undefined;
+}
+
+/**
+ * Fields of a kernel record read straight from the line (see kernelField), with the AVC
+ * prefix parsed on its own: the reader extraction uses for kernel AVCs (no body parse).
+ */
+export class KernelFields implements FieldReader {
+  readonly #raw: string;
+  readonly #start: number;
+  readonly #end: number;
+  readonly avc: AvcPrefix | undefined;
+
+  constructor(raw: string, start: number, end: number) {
+    this.#raw = raw;
+    let i = skipSpaces(raw, start, end);
+    if (raw.startsWith('avc:', i)) {
+      const holder = new AuditFields(raw);
+      i = parseAvcPrefix(raw, i + 4, end, holder);
+      this.avc = holder.avc;
+    }
+    this.#start = i;
+    this.#end = end;
+  }
+
+  get(key: string): string | undefined {
+    return kernelField(this.#raw, this.#start, this.#end, key);
+  }
+
+  int(key: string): number | undefined {
+    const v = this.get(key);
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
   }
 }
 
@@ -239,7 +324,8 @@ function parsePairs(raw: string, from: number, end: number, fields: AuditFields)
       // msg='…' runs to the last quote: nested values may hold anything but a quote.
       const close = isMsg ? raw.lastIndexOf("'", end - 1) : raw.indexOf("'", i + 1);
       const stop = close > i ? close : end;
-      if (close <= i) fields.parseWarnings.push(`the value of ${raw.slice(keyStart, keyEnd)} is not closed (line cut short?)`);
+      if (close <= i)
+        fields.parseWarnings.push(`the value of ${raw.slice(keyStart, keyEnd)} is not closed (line cut short?)`);
       fields.addField(keyStart, keyEnd, i + 1, stop, QUOTED, joined);
       if (isMsg) {
         const nested = new AuditFields(raw);
