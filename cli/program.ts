@@ -130,6 +130,27 @@ Never fails a VM start: errors are logged to stderr (libvirt's log) and the hook
     .option('--strict', 'make a failing hook refuse the VM start')
     .option('--force', 'replace a qemu script that svirt-audit did not write');
 
+  add(
+    'ingest',
+    'backfill audit logs into the store (a rotated series in any order; .gz; - for stdin)',
+    () => import('./commands/ingest.js'),
+  )
+    .argument('<files...>', 'audit log files, e.g. /var/log/audit/audit.log*')
+    .addOption(hostOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Reads each file from where the last run stopped (its checkpoint), so running it again
+stores nothing new. Records from other hosts (node=) keep their host; --host names the
+host of records without one (default: this host). Lines that are not audit records are
+kept with the reason. A progress bar shows on a terminal; --json prints a summary.
+
+Examples:
+  svirt-audit ingest /var/log/audit/audit.log*
+  ausearch --raw -m AVC -ts today | svirt-audit ingest -`,
+    );
+
   add('vms', 'VMs known from their allocations', () => import('./commands/vms.js')).addOption(jsonOption());
 
   add(

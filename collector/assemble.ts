@@ -160,6 +160,19 @@ export class EventAssembler {
     return this.#open.size + this.#collisions.size;
   }
 
+  /**
+   * The smallest source offset among records of open events, or undefined when none is
+   * open or offsets are unknown. A checkpoint must not pass it: those records are not
+   * stored yet and must be read again after a restart.
+   */
+  oldestOpenOffset(): number | undefined {
+    let min: number | undefined;
+    for (const e of this.#allOpen()) {
+      for (const r of e.records) if (r.offset >= 0 && (min === undefined || r.offset < min)) min = r.offset;
+    }
+    return min;
+  }
+
   #endsEvent(record: AuditRecord): boolean {
     const t = record.typeNumber;
     return isLastRecord(t) && (this.#proctitleEnds || t !== TYPE.PROCTITLE);

@@ -117,6 +117,16 @@ export class AuditStream {
     return this.#assembler.inFlight;
   }
 
+  /**
+   * Where reading may safely resume: past every complete line, but not past a record of
+   * an event that is still open (it is not stored yet).
+   */
+  get checkpointOffset(): number {
+    const open = this.#assembler.oldestOpenOffset();
+    const complete = this.#splitter.completeOffset;
+    return open === undefined ? complete : Math.min(open, complete);
+  }
+
   get counters(): AuditStreamCounters {
     return { ...this.#assembler.counters, ...this.#counts };
   }

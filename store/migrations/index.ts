@@ -2,10 +2,14 @@
 
 import type Database from 'better-sqlite3';
 import { up as initial } from './0001-initial.js';
+import { up as auditTrail } from './0002-audit-trail.js';
 
 export interface Migration {
   readonly name: string;
   readonly up: (db: Database.Database) => void;
 }
 
-export const migrations: readonly Migration[] = [{ name: '0001-initial', up: initial }];
+export const migrations: readonly Migration[] = [
+  { name: '0001-initial', up: initial },
+  { name: '0002-audit-trail', up: auditTrail },
+];

@@ -1,0 +1,191 @@
+/**
+ * Writing the kernel side: sources and their checkpoints, events with their raw records,
+ * denials, unparsed lines and MAC_STATUS history. The collector calls these inside one
+ * transaction per batch, checkpoint included, so a crash leaves rows and checkpoint in step.
+ */
+
+import type { DenialFacts } from '../core/denial.js';
+import { hostId } from './hosts.js';
+import type { Store } from './store.js';
+
+export interface SourceIdentity {
+  path: string;
+  device: number;
+  inode: number;
+  /** How many leading bytes `headHash` covers. */
+  headBytes: number;
+  headHash: string;
+}
+
+export interface SourceRow extends SourceIdentity {
+  id: number;
+  offset: number;
+}
+
+/** The source with this identity (device, inode, hash of its first bytes), created at offset 0 if new. */
+export function findOrCreateSource(store: Store, identity: SourceIdentity): SourceRow {
+  store
+    .statement(
+      `INSERT INTO source (path, device, inode, head_bytes, head_hash, offset, updated_at)
+       VALUES (@path, @device, @inode, @headBytes, @headHash, 0, @now)
+       ON CONFLICT (device, inode, head_hash) DO UPDATE SET path = excluded.path`,
+    )
+    .run({ ...identity, now: Date.now() });
+  const row = store
+    .statement(
+      `SELECT id, path, device, inode, head_bytes AS headBytes, head_hash AS headHash, offset
+       FROM source WHERE device = ? AND inode = ? AND head_hash = ?`,
+    )
+    .get(identity.device, identity.inode, identity.headHash) as SourceRow;
+  return row;
+}
+
+/** Sources known for a path's device and inode (a growing file's hash prefix is checked by the caller). */
+export function sourcesByInode(store: Store, device: number, inode: number): SourceRow[] {
+  return store
+    .statement(
+      `SELECT id, path, device, inode, head_bytes AS headBytes, head_hash AS headHash, offset
+       FROM source WHERE device = ? AND inode = ? ORDER BY updated_at DESC`,
+    )
+    .all(device, inode) as SourceRow[];
+}
+
+/** Move a source's checkpoint. Call inside the transaction that stored the rows it covers. */
+export function setCheckpoint(store: Store, sourceId: number, offset: number): void {
+  store.statement('UPDATE source SET offset = ?, updated_at = ? WHERE id = ?').run(offset, Date.now(), sourceId);
+}
+
+export interface NewEvent {
+  host: string;
+  time: number;
+  serial: number;
+  types: readonly string[];
+  /** The records verbatim, in arrival order. */
+  raw: readonly string[];
+  sourceId: number | null;
+  sourceOffset: number | null;
+}
+
+/**
+ * Store an event and its denials. Returns the event id, or null when an event with the
+ * same (host, time, serial) is already stored: then nothing is written (exactly once).
+ */
+export function insertEvent(store: Store, event: NewEvent, denials: readonly DenialFacts[]): number | null {
+  const host = hostId(store, event.host);
+  const result = store
+    .statement(
+      `INSERT INTO event (host_id, time, serial, types, raw, source_id, source_offset)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_id, time, serial) DO NOTHING`,
+    )
+    .run(
+      host,
+      event.time,
+      event.serial,
+      event.types.join(','),
+      event.raw.join('\n'),
+      event.sourceId,
+      event.sourceOffset,
+    );
+  if (result.changes === 0) return null;
+  const eventId = Number(result.lastInsertRowid);
+  const insert = store.statement(
+    `INSERT INTO denial (event_id, host_id, time, model, record_type, granted, permissive, perms, tclass,
+       scontext, stype, scategories, spid, scomm, sexe,
+       tcontext, ttype, tcategories, tpath, tname, tdev, tinode,
+       aa_profile, aa_child, aa_operation, aa_requested, aa_denied, aa_fsuid, aa_ouid, aa_info, aa_error,
+       syscall, syscall_success, syscall_exit, auid, uid, proctitle)
+     VALUES (@eventId, @hostId, @time, @model, @recordType, @granted, @permissive, @perms, @tclass,
+       @scontext, @stype, @scategories, @spid, @scomm, @sexe,
+       @tcontext, @ttype, @tcategories, @tpath, @tname, @tdev, @tinode,
+       @aaProfile, @aaChild, @aaOperation, @aaRequested, @aaDenied, @aaFsuid, @aaOuid, @aaInfo, @aaError,
+       @syscall, @syscallSuccess, @syscallExit, @auid, @uid, @proctitle)`,
+  );
+  for (const d of denials) {
+    const aa = d.apparmor;
+    insert.run({
+      eventId,
+      hostId: host,
+      time: event.time,
+      model: d.model,
+      recordType: d.recordType,
+      granted: d.granted ? 1 : 0,
+      permissive: d.permissive ? 1 : 0,
+      perms: d.perms.join(' '),
+      tclass: d.tclass,
+      scontext: d.source.context,
+      stype: d.source.type,
+      scategories: d.source.categories,
+      spid: d.source.pid,
+      scomm: d.source.comm,
+      sexe: d.source.exe,
+      tcontext: d.target.context,
+      ttype: d.target.type,
+      tcategories: d.target.categories,
+      tpath: d.target.path,
+      tname: d.target.name,
+      tdev: d.target.dev,
+      tinode: d.target.inode,
+      aaProfile: aa?.profile ?? null,
+      aaChild: aa?.child ?? null,
+      aaOperation: aa?.operation ?? null,
+      aaRequested: aa?.requestedMask ?? null,
+      aaDenied: aa?.deniedMask ?? null,
+      aaFsuid: aa?.fsuid ?? null,
+      aaOuid: aa?.ouid ?? null,
+      aaInfo: aa?.info ?? null,
+      aaError: aa?.error ?? null,
+      syscall: d.syscall?.syscall ?? null,
+      syscallSuccess: d.syscall?.success === null || d.syscall === null ? null : d.syscall.success ? 1 : 0,
+      syscallExit: d.syscall?.exit ?? null,
+      auid: d.syscall?.auid ?? null,
+      uid: d.syscall?.uid ?? null,
+      proctitle: d.proctitle,
+    });
+  }
+  return eventId;
+}
+
+/** Keep a line we could not read, with why. Stored once per (source, offset). */
+export function insertUnparsed(
+  store: Store,
+  sourceId: number | null,
+  offset: number | null,
+  reason: string,
+  detail: string,
+  line: string,
+): void {
+  store
+    .statement(
+      `INSERT INTO unparsed_line (source_id, offset, reason, detail, line) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (source_id, offset) DO NOTHING`,
+    )
+    .run(sourceId, offset, reason, detail, line);
+}
+
+/** Record an enforcing/permissive change seen in a MAC_STATUS record. */
+export function insertMacStatus(
+  store: Store,
+  host: string,
+  time: number,
+  enforcing: boolean | null,
+  eventId: number,
+): void {
+  store
+    .statement('INSERT OR IGNORE INTO mac_status (host_id, time, enforcing, event_id) VALUES (?, ?, ?, ?)')
+    .run(hostId(store, host), time, enforcing === null ? null : enforcing ? 1 : 0, eventId);
+}
+
+export interface TrailCounts {
+  events: number;
+  denials: number;
+  unparsed: number;
+}
+
+export function countTrail(store: Store): TrailCounts {
+  const one = (sql: string) => (store.statement(sql).get() as { n: number }).n;
+  return {
+    events: one('SELECT count(*) AS n FROM event'),
+    denials: one('SELECT count(*) AS n FROM denial'),
+    unparsed: one('SELECT count(*) AS n FROM unparsed_line'),
+  };
+}
