@@ -151,6 +151,23 @@ Examples:
   ausearch --raw -m AVC -ts today | svirt-audit ingest -`,
     );
 
+  add(
+    'collect',
+    'run the collector: follow the audit log, or read auditd’s dispatcher on stdin',
+    () => import('./commands/collect.js'),
+  )
+    .option('--follow <path>', 'the log to follow (default /var/log/audit/audit.log)')
+    .option('--audisp', 'read records on stdin as an auditd plugin (see docs/auditd-plugin.md)')
+    .addOption(hostOption())
+    .addHelpText(
+      'after',
+      `
+Following survives rotation (rename or copy-truncate) and restarts: reading resumes from
+the checkpoint stored with the last batch, and an event is stored once. A denial is
+queryable within about 100 ms of being written; an event still waiting for its last
+record is stored after 1 s of quiet.`,
+    );
+
   add('vms', 'VMs known from their allocations', () => import('./commands/vms.js')).addOption(jsonOption());
 
   add(

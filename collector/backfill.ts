@@ -12,7 +12,7 @@ import { findOrCreateSource, sourcesByInode, type SourceRow } from '../store/aud
 import type { Store } from '../store/store.js';
 import { AuditStream } from './audit-stream.js';
 import { headHashOfFd, identityOfFd } from './file-identity.js';
-import { StoreWriter, type WriterCounts } from './store-writer.js';
+import { type StoredEvent, StoreWriter, type WriterCounts } from './store-writer.js';
 
 export interface IngestProgress {
   file: string;
@@ -26,6 +26,8 @@ export interface IngestOptions {
   /** Events per transaction (default 2000). */
   batchEvents?: number;
   onProgress?: (p: IngestProgress) => void;
+  /** Called after each committed batch with the events it stored. */
+  onStored?: (events: StoredEvent[]) => void;
   stdin?: NodeJS.ReadableStream;
 }
 
@@ -78,6 +80,7 @@ export async function ingestFiles(
   options: IngestOptions,
 ): Promise<IngestSummary> {
   const writer = new StoreWriter(store, { localHost: options.localHost, sourceId: null });
+  writer.onStored = options.onStored;
   const summary: IngestSummary = {
     files: 0,
     bytes: 0,

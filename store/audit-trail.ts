@@ -50,6 +50,14 @@ export function sourcesByInode(store: Store, device: number, inode: number): Sou
     .all(device, inode) as SourceRow[];
 }
 
+/** When any source of this path was last checkpointed (ms), or undefined if never. */
+export function lastCheckpointTime(store: Store, path: string): number | undefined {
+  const row = store.statement('SELECT max(updated_at) AS t FROM source WHERE path = ?').get(path) as {
+    t: number | null;
+  };
+  return row.t ?? undefined;
+}
+
 /** Move a source's checkpoint. Call inside the transaction that stored the rows it covers. */
 export function setCheckpoint(store: Store, sourceId: number, offset: number): void {
   store.statement('UPDATE source SET offset = ?, updated_at = ? WHERE id = ?').run(offset, Date.now(), sourceId);

@@ -1,0 +1,337 @@
+/**
+ * Following /var/log/audit/audit.log across rotation, with nothing lost or doubled.
+ *
+ * auditd rotates by renaming audit.log to audit.log.1 and opening a new audit.log;
+ * logrotate may copy and truncate instead. The follower keeps its descriptor on the file
+ * it reads: when the path names another file, it drains the old one to its end first,
+ * then moves on; when the file shrinks, it was truncated and reading restarts at 0 as a
+ * new source. A path that is briefly absent is waited for. Polling drives the loop;
+ * fs.watch on the directory only wakes it early (it misses events on some filesystems).
+ *
+ * Why not the `tail` package (2.2.6): it follows a renamed file by name from the old
+ * byte offset and cannot start from a saved offset; see docs/decisions.md.
+ */
+
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { lastCheckpointTime, type SourceRow, sourcesByInode } from '../store/audit-trail.js';
+import type { Store } from '../store/store.js';
+import { AuditStream } from './audit-stream.js';
+import { ingestFiles, resolveSource } from './backfill.js';
+import { headHashOfFd } from './file-identity.js';
+import { StoreWriter, type StoredEvent } from './store-writer.js';
+
+export interface FollowOptions {
+  path: string;
+  localHost: string;
+  /** How often to look for new bytes when nothing woke us (ms). */
+  pollMs?: number;
+  /** A batch is committed when it holds this many events… */
+  batchEvents?: number;
+  /** …or when its oldest event has waited this long (ms): the bound on how stale a query can be. */
+  batchMaxAgeMs?: number;
+  /** An open event whose newest record is this old in wall time is emitted (a lone AVC). */
+  idleFlushMs?: number;
+  onStored?: (events: StoredEvent[]) => void;
+  /** A problem that does not stop following (database busy, file missing); said loudly. */
+  onWarning?: (message: string) => void;
+}
+
+export interface FollowerStatus {
+  path: string;
+  /** Bytes in the current file after what has been read. */
+  lagBytes: number;
+  /** Seconds since the newest stored event's audit time, while bytes are unread. */
+  lagSeconds: number;
+  checkpoint: number;
+  writer: StoreWriter['counts'];
+  /** Consecutive failed commits (0 when the last one worked). */
+  failedCommits: number;
+}
+
+const CHUNK = 1 << 20;
+
+export class AuditFileFollower {
+  readonly #store: Store;
+  readonly #options: Required<Omit<FollowOptions, 'onStored' | 'onWarning'>> &
+    Pick<FollowOptions, 'onStored' | 'onWarning'>;
+  readonly #writer: StoreWriter;
+  #fd: number | undefined;
+  #ino = -1;
+  #dev = -1;
+  #position = 0;
+  #stream: AuditStream | undefined;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #watcher: FSWatcher | undefined;
+  #batchStarted = 0;
+  #lastData = Date.now();
+  #newestStoredTime = 0;
+  #failedCommits = 0;
+  #committedCheckpoint = -1;
+  #source: SourceRow | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(store: Store, options: FollowOptions) {
+    this.#store = store;
+    this.#options = {
+      pollMs: 200,
+      batchEvents: 500,
+      batchMaxAgeMs: 100,
+      idleFlushMs: 1000,
+      ...options,
+    };
+    this.#writer = new StoreWriter(store, { localHost: options.localHost, sourceId: null });
+    this.#writer.onStored = (events) => {
+      for (const e of events) if (e.event.time > this.#newestStoredTime) this.#newestStoredTime = e.event.time;
+      this.#options.onStored?.(events);
+    };
+  }
+
+  /**
+   * Start following. First catch up on rotated files (audit.log.N … audit.log.1) that were
+   * written while we were stopped: the rest of a file we were reading, and files that
+   * appeared since our last checkpoint. Then follow the path until stop().
+   */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.#catchUp();
+    this.#running = true;
+    try {
+      this.#watcher = watch(dirname(this.#options.path), () => this.#wake?.());
+      this.#watcher.on('error', () => undefined);
+    } catch {
+      this.#watcher = undefined;
+    }
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Stop: commit what is complete and its checkpoint, and close the file. Events still
+   * open are not stored: their records lie after the checkpoint and are read again next time.
+   */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    this.#watcher?.close();
+    await this.#loop;
+    this.#commit(true);
+    this.#close();
+  }
+
+  status(): FollowerStatus {
+    let size = this.#position;
+    try {
+      if (this.#fd !== undefined) size = fstatSync(this.#fd).size;
+    } catch {
+      size = this.#position;
+    }
+    const lagBytes =
+      Math.max(0, size - this.#position) + (this.#stream ? this.#position - this.#stream.checkpointOffset : 0);
+    return {
+      path: this.#options.path,
+      lagBytes,
+      lagSeconds:
+        lagBytes > 0 && this.#newestStoredTime > 0 ? Math.max(0, (Date.now() - this.#newestStoredTime) / 1000) : 0,
+      checkpoint: this.#stream?.checkpointOffset ?? this.#position,
+      writer: this.#writer.counts,
+      failedCommits: this.#failedCommits,
+    };
+  }
+
+  async #catchUp(): Promise<void> {
+    const path = this.#options.path;
+    const since = lastCheckpointTime(this.#store, path);
+    if (since === undefined) return; // first start: follow the current file only
+    const rotated: string[] = [];
+    for (let n = 9; n >= 1; n--) {
+      const candidate = `${path}.${n}`;
+      if (!existsSync(candidate)) continue;
+      const st = statSync(candidate);
+      const known = sourcesByInode(this.#store, Number(st.dev), Number(st.ino)).length > 0;
+      if (known || st.mtimeMs >= since) rotated.push(candidate);
+    }
+    if (rotated.length === 0) return;
+    const summary = await ingestFiles(this.#store, rotated, {
+      localHost: this.#options.localHost,
+      ...(this.#options.onStored && { onStored: this.#options.onStored }),
+    });
+    if (summary.writer.stored > 0)
+      this.#options.onWarning?.(`caught up on ${rotated.length} rotated file(s): ${summary.writer.stored} events`);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      try {
+        if (this.#fd === undefined) this.#open();
+        if (this.#fd !== undefined) {
+          // A truncated file that has already grown past our position shows only in its head.
+          if (this.#headChanged()) this.#checkRotation(true);
+          const got = this.#fd === undefined ? 0 : this.#readAvailable();
+          if (got === 0 && this.#fd !== undefined) this.#checkRotation(false);
+          this.#idle();
+        }
+        this.#commit(false);
+      } catch (error) {
+        this.#options.onWarning?.(`follow ${this.#options.path}: ${(error as Error).message}`);
+      }
+      if (!this.#running) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.pollMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** Open the path at its checkpoint; leave it closed if it is absent or still empty. */
+  #open(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.#options.path, 'r');
+    } catch {
+      return; // absent: rotation in progress, or auditd not started yet
+    }
+    const st = fstatSync(fd);
+    if (st.size === 0) {
+      closeSync(fd); // an empty file has no identity yet
+      return;
+    }
+    const source = this.#store.transaction(() => resolveSource(this.#store, fd, this.#options.path));
+    this.#fd = fd;
+    this.#ino = Number(st.ino);
+    this.#dev = Number(st.dev);
+    this.#position = source.offset;
+    this.#source = source;
+    this.#writer.setSource(source.id);
+    this.#committedCheckpoint = source.offset;
+    this.#stream = new AuditStream(this.#writer, { startOffset: source.offset });
+  }
+
+  #readAvailable(): number {
+    const fd = this.#fd as number;
+    const stream = this.#stream as AuditStream;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, this.#position);
+      if (n === 0) break;
+      this.#position += n;
+      total += n;
+      stream.push(Buffer.from(buf.subarray(0, n)));
+      if (this.#batchStarted === 0 && this.#writer.pending > 0) this.#batchStarted = Date.now();
+      if (this.#writer.pending >= this.#options.batchEvents) this.#commit(false);
+    }
+    if (total > 0) this.#lastData = Date.now();
+    return total;
+  }
+
+  #headChanged(): boolean {
+    const source = this.#source;
+    if (!source || this.#fd === undefined) return false;
+    try {
+      const st = fstatSync(this.#fd);
+      return st.size < source.headBytes || headHashOfFd(this.#fd, source.headBytes) !== source.headHash;
+    } catch {
+      return false;
+    }
+  }
+
+  /** At the end of the file: did the path move to another file, or was this one truncated? */
+  #checkRotation(headChanged: boolean): void {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(this.#options.path);
+    } catch {
+      return; // briefly absent between rename and create: keep reading the old file
+    }
+    const replaced = Number(st.ino) !== this.#ino || Number(st.dev) !== this.#dev;
+    const truncated = !replaced && (headChanged || st.size < this.#position);
+    if (!replaced && !truncated) return;
+    if (replaced) this.#readAvailable(); // drain what was written before the rename
+    if (truncated) this.#drainCopy(); // copytruncate: the unread tail is only in the copy
+    // The old file is done: its open events are complete as far as it goes.
+    const stream = this.#stream as AuditStream;
+    stream.end();
+    this.#commit(true, stream.completeOffset);
+    this.#close();
+    this.#options.onWarning?.(
+      `${basename(this.#options.path)} was ${replaced ? 'rotated' : 'truncated'}; reading the new file from its start`,
+    );
+    this.#open();
+  }
+
+  /**
+   * After copytruncate, the bytes we had not read yet live only in the copy (path.1). If
+   * its first bytes match the source we were reading, read it from our position to its end.
+   */
+  #drainCopy(): void {
+    const copy = `${this.#options.path}.1`;
+    let fd: number;
+    try {
+      fd = openSync(copy, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const source = this.#source;
+      if (!source) return;
+      const st = fstatSync(fd);
+      if (st.size <= this.#position || headHashOfFd(fd, source.headBytes) !== source.headHash) return;
+      const buf = Buffer.allocUnsafe(CHUNK);
+      let at = this.#position;
+      for (;;) {
+        const n = readSync(fd, buf, 0, CHUNK, at);
+        if (n === 0) break;
+        at += n;
+        (this.#stream as AuditStream).push(Buffer.from(buf.subarray(0, n)));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #idle(): void {
+    const stream = this.#stream;
+    if (!stream || stream.inFlight === 0) return;
+    if (Date.now() - this.#lastData >= this.#options.idleFlushMs) {
+      stream.flushIdle(Date.now(), this.#options.idleFlushMs);
+      // Audit time can lag wall time (a replayed file): emit what is open once the file is quiet.
+      if (stream.inFlight > 0) stream.flushIdle(Number.MAX_SAFE_INTEGER, 0);
+    }
+  }
+
+  /** Commit the batch if it is due (or `force`), with the checkpoint; on failure keep it and retry. */
+  #commit(force: boolean, checkpoint?: number): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    const due =
+      force ||
+      this.#writer.pending >= this.#options.batchEvents ||
+      (this.#writer.pending > 0 && Date.now() - this.#batchStarted >= this.#options.batchMaxAgeMs) ||
+      (checkpoint ?? stream.checkpointOffset) !== this.#committedCheckpoint;
+    if (!due) return;
+    try {
+      const at = checkpoint ?? stream.checkpointOffset;
+      this.#writer.flush(at);
+      this.#committedCheckpoint = at;
+      this.#failedCommits = 0;
+      this.#batchStarted = 0;
+    } catch (error) {
+      this.#failedCommits++;
+      // Said loudly, retried on the next turn; the checkpoint has not moved, nothing is lost.
+      this.#options.onWarning?.(
+        `cannot write to the database (attempt ${this.#failedCommits}; holding ${this.#writer.pending} events, checkpoint not advanced): ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    this.#stream = undefined;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Rotation tests: a writer appends at a steady rate while the followed file is rotated by
+ * rename several times and once by copy-truncate; the follower ends with every event,
+ * none doubled. Then the same with the collector stopped during two rotations.
+ * Waiting is on the follower's own "stored" events, not on sleeps.
+ */
+
+import { appendFileSync, copyFileSync, existsSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditFileFollower } from '../../collector/follow.js';
+import type { Store } from '../../store/store.js';
+import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+let log: string;
+beforeEach(() => {
+  t = openTempStore({ durability: 'normal' });
+  log = join(t.dir, 'audit.log');
+});
+afterEach(() => t.cleanup());
+
+const stored = (store: Store) =>
+  (
+    store.db.prepare('SELECT time, serial FROM event ORDER BY time, serial').all() as { time: number; serial: number }[]
+  ).map((r) => `${r.time}:${r.serial}`);
+
+/** A follower, and a promise for "at least N events stored" resolved from its callback. */
+function follower(store: Store) {
+  let total = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  const f = new AuditFileFollower(store, {
+    path: log,
+    localHost: 'hv1',
+    pollMs: 10,
+    idleFlushMs: 100,
+    onStored: (events) => {
+      total += events.length;
+      waiters = waiters.filter((w) => (total >= w.n ? (w.resolve(), false) : true));
+    },
+  });
+  const storedAtLeast = (n: number) =>
+    new Promise<void>((resolve) => {
+      if (total >= n) resolve();
+      else waiters.push({ n, resolve });
+    });
+  return { f, storedAtLeast };
+}
+
+/** auditd's rotation: audit.log.N → .N+1, …, audit.log → audit.log.1, new empty audit.log. */
+function rotateByRename(): void {
+  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, '');
+}
+
+/** logrotate's copytruncate. */
+function rotateByCopyTruncate(): void {
+  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
+  copyFileSync(log, `${log}.1`);
+  truncateSync(log, 0);
+}
+
+/** Append events first..last, 10 per tick, letting the follower run between ticks. */
+async function write(first: number, last: number, onEvent?: (serial: number) => void): Promise<void> {
+  for (let s = first; s <= last; s += 10) {
+    const end = Math.min(last, s + 9);
+    appendFileSync(log, eventsText(s, end));
+    for (let k = s; k <= end; k++) onEvent?.(k);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('following audit.log', () => {
+  it('keeps every event through three renames and a copy-truncate, none doubled', async () => {
+    writeFileSync(log, '');
+    const { f, storedAtLeast } = follower(t.store);
+    await f.start();
+    await write(1, 1500, (serial) => {
+      if (serial === 300 || serial === 600 || serial === 900) rotateByRename();
+      if (serial === 1200) rotateByCopyTruncate();
+    });
+    await storedAtLeast(1500);
+    await f.stop();
+    expect(stored(t.store)).toEqual(eventKeys(1, 1500));
+  }, 30_000);
+
+  it('stopped during two rotations and restarted: catches up on the rotated files first', async () => {
+    writeFileSync(log, '');
+    const first = follower(t.store);
+    await first.f.start();
+    await write(1, 200);
+    await first.storedAtLeast(150);
+    await first.f.stop();
+    const before = stored(t.store).length;
+    // While it is stopped: two rotations and more writing.
+    await write(201, 400);
+    rotateByRename();
+    await write(401, 600);
+    rotateByRename();
+    await write(601, 700);
+    const second = follower(t.store);
+    await second.f.start();
+    await write(701, 800);
+    await second.storedAtLeast(800 - before);
+    await second.f.stop();
+    expect(stored(t.store)).toEqual(eventKeys(1, 800));
+  }, 30_000);
+
+  it('a lone AVC without EOE is stored after the idle bound, not held for the next record', async () => {
+    writeFileSync(log, '');
+    const { f, storedAtLeast } = follower(t.store);
+    await f.start();
+    appendFileSync(log, `${eventsText(1, 1).split('\n')[0]}\n`);
+    await storedAtLeast(1);
+    await f.stop();
+    expect(stored(t.store)).toEqual(eventKeys(1, 1));
+  });
+});

@@ -1,0 +1,136 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestFiles, rotationOrder } from '../../collector/backfill.js';
+import { allocateLabel } from '../../launch/allocate.js';
+import { listAllocations } from '../../store/allocations.js';
+import { countTrail } from '../../store/audit-trail.js';
+import { CORPUS, corpusAvailable } from '../helpers/fixtures.js';
+import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+beforeEach(() => {
+  t = openTempStore({ durability: 'normal' });
+});
+afterEach(() => t.cleanup());
+
+const storedKeys = () =>
+  (
+    t.store.db.prepare('SELECT time, serial FROM event ORDER BY time, serial').all() as {
+      time: number;
+      serial: number;
+    }[]
+  ).map((r) => `${r.time}:${r.serial}`);
+
+describe('ingest', () => {
+  it('orders a rotated series oldest first whatever order it is given in', () => {
+    expect(rotationOrder(['/l/audit.log', '/l/audit.log.2.gz', '/l/audit.log.10', '/l/audit.log.1'])).toEqual([
+      '/l/audit.log.10',
+      '/l/audit.log.2.gz',
+      '/l/audit.log.1',
+      '/l/audit.log',
+    ]);
+  });
+
+  it('stores every event of a series once; a second run stores nothing new', async () => {
+    const files = [join(t.dir, 'audit.log'), join(t.dir, 'audit.log.1'), join(t.dir, 'audit.log.2.gz')];
+    writeFileSync(files[2] as string, gzipSync(eventsText(1, 100)));
+    writeFileSync(files[1] as string, eventsText(101, 200));
+    writeFileSync(files[0] as string, eventsText(201, 250));
+    const first = await ingestFiles(t.store, files, { localHost: 'hv1' });
+    expect(first.writer.stored).toBe(250);
+    expect(first.writer.denials).toBe(250);
+    expect(storedKeys()).toEqual(eventKeys(1, 250));
+    const again = await ingestFiles(t.store, files, { localHost: 'hv1' });
+    expect(again.writer.stored).toBe(0);
+    expect(again.records).toBe(0);
+    expect(countTrail(t.store)).toMatchObject({ events: 250, denials: 250 });
+  });
+
+  it('a file that grew is read from its checkpoint on', async () => {
+    const file = join(t.dir, 'audit.log');
+    writeFileSync(file, eventsText(1, 10));
+    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    writeFileSync(file, eventsText(1, 15));
+    const more = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    expect(more.records).toBe(15);
+    expect(more.writer.stored).toBe(5);
+  });
+
+  it('reads stdin (-) and ausearch --raw output', async () => {
+    const stdin = Readable.from([Buffer.from(`----\ntime->Fri Nov 21 10:00:00 2025\n${eventsText(1, 3)}`)]);
+    const s = await ingestFiles(t.store, ['-'], { localHost: 'hv1', stdin });
+    expect(s.writer.stored).toBe(3);
+  });
+
+  it('keeps the raw records verbatim and every unreadable line with its reason', async () => {
+    const file = join(t.dir, 'mixed.log');
+    writeFileSync(file, `${eventsText(1, 2)}garbage line\ntype=AVC msg=audit(17637\n`);
+    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const raw = (t.store.db.prepare('SELECT raw FROM event ORDER BY serial LIMIT 1').get() as { raw: string }).raw;
+    expect(raw).toBe(eventsText(1, 1).trimEnd());
+    const unparsed = t.store.db.prepare('SELECT reason, line FROM unparsed_line ORDER BY offset').all();
+    expect(unparsed).toEqual([
+      { reason: 'not-audit', line: 'garbage line' },
+      { reason: 'malformed-header', line: 'type=AVC msg=audit(17637' },
+    ]);
+  });
+
+  it("learns allocations from libvirt's VIRT_MACHINE_ID and VIRT_CONTROL, merged with the hook's", async () => {
+    const uuid = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
+    const other = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
+    const id = (serial: number, vm: string, u: string, cats: string) =>
+      `type=VIRT_MACHINE_ID msg=audit(1763719200.${serial}:${serial}): pid=900 uid=0 auid=4294967295 ses=4294967295 msg='virt=kvm vm="${vm}" uuid=${u} vm-ctx=system_u:system_r:svirt_t:s0:${cats} img-ctx=system_u:object_r:svirt_image_t:s0:${cats} model=selinux exe="/usr/sbin/libvirtd" hostname=? addr=? terminal=? res=success'`;
+    const control = (serial: number, op: string, vm: string, u: string) =>
+      `type=VIRT_CONTROL msg=audit(1763719200.${serial}:${serial}): pid=900 uid=0 msg='virt=kvm op=${op} reason=booted vm="${vm}" uuid=${u} vm-pid=4242 exe="/usr/sbin/libvirtd" hostname=? addr=? terminal=? res=success'`;
+    // The hook already recorded web1's start; db1 was started without the hook.
+    allocateLabel(t.store, {
+      uuid,
+      name: 'web1',
+      host: 'hv1',
+      model: 'selinux',
+      source: 'hook',
+      label: 'system_u:system_r:svirt_t:s0:c1,c2',
+      startedAt: 1763719200100,
+    });
+    const file = join(t.dir, 'virt.log');
+    writeFileSync(
+      file,
+      [
+        id(101, 'web1', uuid, 'c1,c2'),
+        control(102, 'start', 'web1', uuid),
+        id(103, 'db1', other, 'c3,c4'),
+        control(104, 'start', 'db1', other),
+        control(500, 'stop', 'db1', other),
+      ].join('\n') + '\n',
+    );
+    const s = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    expect(s.writer.opened).toBe(1);
+    expect(s.writer.merged).toBe(1);
+    const rows = listAllocations(t.store);
+    expect(rows.map((a) => [a.name, a.source, a.categories, a.pid, a.endedAt])).toEqual([
+      ['db1', 'audit', 'c3,c4', 4242, 1763719200500],
+      ['web1', 'hook', 'c1,c2', 4242, null],
+    ]);
+  });
+
+  it.runIf(corpusAvailable())('ingests the field log and keeps every one of its 18 unreadable lines', async () => {
+    const s = await ingestFiles(t.store, [join(CORPUS, 'field_avcs.txt')], { localHost: 'hv1' });
+    expect(s.writer.unparsed).toBe(18);
+    expect(countTrail(t.store).unparsed).toBe(18);
+    expect(s.writer.denials).toBeGreaterThan(60);
+  });
+
+  it('the CLI prints a one-line summary, or JSON', async () => {
+    const file = join(t.dir, 'cli.log');
+    writeFileSync(file, eventsText(1, 5));
+    const { cli } = await import('../helpers/cli-run.js');
+    const text = await cli(['ingest', '--db', join(t.dir, 'cli.db'), file]);
+    expect(text.stdout).toMatch(/^ingested 1 file\(s\), .* 15 records, 5 new events \(0 already stored\), 5 denials/);
+    const json = await cli(['ingest', '--db', join(t.dir, 'cli.db'), '--json', file]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ files: 1, eventsStored: 0, records: 0 });
+  });
+});
