@@ -100,20 +100,40 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   }
   const store = new Store(db, path);
   try {
-    translateSqliteError(() => {
-      if (!readonly) {
-        // WAL lets readers (the API, `denials`) run while the collector writes.
-        if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-        db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-      }
-      db.pragma('foreign_keys = ON');
-      migrate(store);
-    });
+    // Many processes opening a fresh file at once (hooks at boot) race to switch it to WAL
+    // and migrate it; SQLite answers SQLITE_BUSY there without waiting, so retry until the
+    // busy timeout has passed.
+    retryWhileBusy(options.busyTimeoutMs ?? 5000, () =>
+      translateSqliteError(() => {
+        if (!readonly) {
+          // WAL lets readers (the API, `denials`) run while the collector writes.
+          if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+          db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+        }
+        db.pragma('foreign_keys = ON');
+        migrate(store);
+      }),
+    );
   } catch (error) {
     store.close();
     throw error;
   }
   return store;
+}
+
+function retryWhileBusy(timeoutMs: number, fn: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      fn();
+      return;
+    } catch (error) {
+      const busy = error instanceof SvirtAuditError && error.code === 'DB_BUSY';
+      if (!busy || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, 5 + Math.floor(Math.random() * 20));
+    }
+  }
 }
 
 /** Create the file 0600 (and missing directories 0700) before SQLite creates it 0644. */

@@ -38,8 +38,8 @@ describe('allocation under concurrency', () => {
     const db = join(scratch.dir, 'audit.db');
     const results = await Promise.all(Array.from({ length: PROCESSES }, (_, w) => runWorker(db, w)));
     for (const r of results) {
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
+      expect(r.stderr, 'a worker wrote to stderr').toBe('');
+      expect(r.code, r.stderr).toBe(0);
     }
     const printed = results.flatMap((r) => r.stdout.trim().split('\n'));
     expect(printed).toHaveLength(PROCESSES * EACH);

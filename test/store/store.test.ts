@@ -29,7 +29,10 @@ describe('openStore', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(readVersion(store)).toBe(SCHEMA_VERSION);
     const applied = store.db.prepare('SELECT version, name FROM schema_migration ORDER BY version').all();
-    expect(applied).toEqual([{ version: 1, name: '0001-initial' }]);
+    expect(applied).toEqual([
+      { version: 1, name: '0001-initial' },
+      { version: 2, name: '0002-audit-trail' },
+    ]);
   });
 
   it('upgrades a file left at an older version (here: an empty version-0 file)', () => {
@@ -48,7 +51,9 @@ describe('openStore', () => {
     const store = openStore(path);
     store.db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     store.close();
-    expect(() => openStore(path)).toThrow(/schema version 6.*knows only up to 1/);
+    expect(() => openStore(path)).toThrow(
+      new RegExp(`schema version ${SCHEMA_VERSION + 5}.*knows only up to ${SCHEMA_VERSION}`),
+    );
     try {
       openStore(path);
     } catch (error) {
