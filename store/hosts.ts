@@ -2,10 +2,17 @@
 
 import type { Store } from './store.js';
 
-/** The id of host `name`, inserting it on first sight. */
+/**
+ * The id of host `name`, inserting it on first sight. Ids are remembered per connection
+ * (one lookup per host rather than two statements per event on the ingest path); the
+ * store forgets them when a transaction rolls back, which may have removed a new host.
+ */
 export function hostId(store: Store, name: string): number {
+  const cached = store.hostIds.get(name);
+  if (cached !== undefined) return cached;
   store.statement('INSERT INTO host (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(name);
   const row = store.statement('SELECT id FROM host WHERE name = ?').get(name) as { id: number };
+  store.hostIds.set(name, row.id);
   return row.id;
 }
 
