@@ -6,6 +6,7 @@
  */
 
 import { Command, CommanderError, Option } from 'commander';
+import { DENIAL_KINDS } from '../core/denial-kind.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
 import { parseCategoryRange, parsePositiveInt, parseTime, parseUuid } from './option-parsers.js';
@@ -167,6 +168,56 @@ the checkpoint stored with the last batch, and an event is stored once. A denial
 queryable within about 100 ms of being written; an event still waiting for its last
 record is stored after 1 s of quiet.`,
     );
+
+  const kindOption = () => new Option('--kind <kind>', 'only this kind').choices([...DENIAL_KINDS]);
+
+  add('denials', 'the denials, attributed to VMs, newest first', () => import('./commands/denials.js'))
+    .option('--vm <ref>', 'only denials of this VM (name or uuid)')
+    .addOption(hostOption())
+    .option('--since <T>', 'from this time (ISO 8601 or 90m, 24h, 7d)', parseTime)
+    .option('--until <T>', 'up to this time', parseTime)
+    .addOption(kindOption())
+    .option('--limit <n>', 'at most N (default on a terminal: 50; with --json/--csv: all)', parsePositiveInt)
+    .option('--csv', 'print CSV (columns in docs/cli-output.md)')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Kinds: cross-vm, stale-label, unlabeled-target, shared-resource, apparmor-profile,
+unattributed, policy (svirt-audit explain ID says what each means for one denial).
+
+Examples:
+  svirt-audit denials --vm web1 --since 24h
+  svirt-audit denials --kind cross-vm --json`,
+    );
+
+  add(
+    'summary',
+    'per VM: what was denied, grouped, with counts and first/last seen',
+    () => import('./commands/summary.js'),
+  )
+    .option('--vm <ref>', 'only this VM (name or uuid)')
+    .option('--since <T>', 'from this time', parseTime)
+    .option('--until <T>', 'up to this time', parseTime)
+    .addOption(jsonOption());
+
+  add(
+    'explain',
+    'one denial: raw records, attribution, probable cause, evidence, fix',
+    () => import('./commands/explain.js'),
+  )
+    .argument('<id>', 'denial id (from denials or summary)')
+    .addOption(jsonOption());
+
+  add('watch', 'print denials as they are stored, attributed', () => import('./commands/watch.js'))
+    .option('--interval <ms>', 'how often to look (ms)', parsePositiveInt)
+    .addOption(jsonOption());
+
+  add(
+    'demo',
+    'build a realistic scenario in a fresh database and show what svirt-audit answers',
+    () => import('./commands/demo.js'),
+  ).addHelpText('after', '\nNeeds no root and no audit daemon. Prints the database path to explore further.');
 
   add('vms', 'VMs known from their allocations', () => import('./commands/vms.js')).addOption(jsonOption());
 

@@ -1,0 +1,72 @@
+/** `svirt-audit denials`: the denials, attributed, newest first. */
+
+import { DENIAL_CSV_COLUMNS, csvLine, denialCsvRow, denialJson } from '../../core/denial-json.js';
+import type { DenialKind } from '../../core/denial-kind.js';
+import { formatTime } from '../../core/time-spec.js';
+import { resolveVm } from '../../store/allocations.js';
+import { queryDenials } from '../../store/denial-query.js';
+import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import type { CliIo } from '../io.js';
+import { colourKind } from '../kind-colour.js';
+import { formatTable } from '../table.js';
+
+interface DenialsOptions extends CommonOptions {
+  vm?: string;
+  since?: number;
+  until?: number;
+  kind?: DenialKind;
+  limit?: number;
+  csv?: boolean;
+}
+
+export function run(options: DenialsOptions, _args: string[], io: CliIo): number {
+  const store = openCommandStore(options, io, { readonly: false });
+  try {
+    const vm = options.vm === undefined ? undefined : resolveVm(store, options.vm);
+    // On a terminal the newest 50 unless --limit; for scripts every match unless --limit.
+    const limit = options.limit ?? (options.json || options.csv ? undefined : 50);
+    const denials = queryDenials(store, {
+      ...(vm && { vmUuid: vm.uuid }),
+      ...(options.host !== undefined && { host: options.host }),
+      ...(options.since !== undefined && { since: options.since }),
+      ...(options.until !== undefined && { until: options.until }),
+      ...(options.kind !== undefined && { kind: options.kind }),
+      ...(limit !== undefined && { limit }),
+    });
+    const json = denials.map(denialJson);
+    if (options.json) {
+      printJson(io, json);
+      return 0;
+    }
+    if (options.csv) {
+      io.stdout.write(csvLine(DENIAL_CSV_COLUMNS));
+      for (const d of json) io.stdout.write(csvLine(denialCsvRow(d)));
+      return 0;
+    }
+    if (json.length === 0) {
+      io.stdout.write('no denials match. Ingest the audit log first: svirt-audit ingest /var/log/audit/audit.log*\n');
+      return 0;
+    }
+    io.stdout.write(
+      formatTable(
+        ['ID', 'TIME', 'VM', 'KIND', 'DENIED', 'TARGET'],
+        json.map((d) => [
+          String(d.id),
+          formatTime(Date.parse(d.time)).replace('T', ' ').slice(0, 19),
+          d.source.vm?.name ?? (d.source.categories ? `? (${d.source.categories})` : (d.source.comm ?? '-')),
+          colourKind(io, d.kind) + (d.permissive ? ' (permissive)' : ''),
+          `${d.perms.join(',')} ${d.tclass ?? ''}`.trim(),
+          d.target.vm
+            ? `${d.target.path ?? d.target.name ?? ''} [VM ${d.target.vm.name}]`
+            : (d.target.path ?? d.target.name ?? d.target.type ?? '-'),
+        ]),
+      ),
+    );
+    if (limit !== undefined && json.length === limit)
+      io.stderr.write(`(newest ${limit}; --limit N for more, --json for all)\n`);
+    io.stderr.write('explain one: svirt-audit explain ID\n');
+    return 0;
+  } finally {
+    store.close();
+  }
+}

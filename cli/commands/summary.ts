@@ -1,0 +1,74 @@
+/** `svirt-audit summary`: per VM, what was denied, grouped, with counts and first/last seen. */
+
+import { KIND_SEVERITY } from '../../core/denial-kind.js';
+import { formatTime } from '../../core/time-spec.js';
+import { listVms, resolveVm } from '../../store/allocations.js';
+import { summarizeVm, type VmSummaryAnswer } from '../../store/denial-query.js';
+import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import type { CliIo } from '../io.js';
+import { colourKind } from '../kind-colour.js';
+import { formatTable } from '../table.js';
+
+interface SummaryOptions extends CommonOptions {
+  vm?: string;
+  since?: number;
+  until?: number;
+}
+
+const short = (ms: number) => formatTime(ms).replace('T', ' ').slice(0, 16);
+
+export function run(options: SummaryOptions, _args: string[], io: CliIo): number {
+  const store = openCommandStore(options, io);
+  try {
+    const filter = {
+      ...(options.since !== undefined && { since: options.since }),
+      ...(options.until !== undefined && { until: options.until }),
+    };
+    const vms =
+      options.vm !== undefined
+        ? [resolveVm(store, options.vm)]
+        : listVms(store).map((v) => ({ uuid: v.uuid, name: v.name }));
+    const answers: VmSummaryAnswer[] = vms
+      .map((v) => summarizeVm(store, v.uuid, v.name, filter))
+      .filter((a) => options.vm !== undefined || a.total > 0);
+    if (options.json) {
+      printJson(
+        io,
+        answers.map((a) => ({
+          ...a,
+          groups: a.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })),
+        })),
+      );
+      return 0;
+    }
+    if (answers.length === 0) {
+      io.stdout.write(
+        'no VM has denials in the store. Ingest the audit log (svirt-audit ingest …) and record allocations (svirt-audit install-hook).\n',
+      );
+      return 0;
+    }
+    const worst = (a: VmSummaryAnswer) => (a.groups[0] ? KIND_SEVERITY[a.groups[0].kind] : 99);
+    answers.sort((a, b) => worst(a) - worst(b) || b.total - a.total);
+    for (const a of answers) {
+      io.stdout.write(`\n${a.name} (${a.uuid}): ${a.total} denial(s)\n`);
+      io.stdout.write(
+        formatTable(
+          ['KIND', 'COUNT', 'DENIED', 'TARGET', 'FIRST', 'LAST', 'EXPLAIN'],
+          a.groups.map((g) => [
+            colourKind(io, g.kind),
+            g.permissive > 0 ? `${g.count} (${g.permissive} permissive)` : String(g.count),
+            `${g.perms} ${g.tclass ?? ''}`.trim(),
+            g.kind === 'cross-vm' ? g.target : `${g.target}${g.targetType ? ` (${g.targetType})` : ''}`,
+            short(g.firstSeen),
+            short(g.lastSeen),
+            String(g.exampleId),
+          ]),
+        ),
+      );
+    }
+    io.stdout.write('\nexplain a group: svirt-audit explain ID   ·   list them: svirt-audit denials --vm NAME\n');
+    return 0;
+  } finally {
+    store.close();
+  }
+}

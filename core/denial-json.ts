@@ -1,0 +1,184 @@
+/**
+ * The JSON shape of a denial (DESIGN.md "A denial in JSON"), shared by the CLI's --json
+ * and the API. Field names are stable; `vm` is null when no allocation held the label.
+ */
+
+import type { Allocation } from './allocation.js';
+import type { DenialKind } from './denial-kind.js';
+import { formatTime } from './time-spec.js';
+
+export interface VmRefJson {
+  uuid: string;
+  name: string;
+}
+
+export interface DenialJson {
+  id: number;
+  time: string;
+  host: string;
+  serial: number;
+  model: 'selinux' | 'apparmor';
+  kind: DenialKind;
+  permissive: boolean;
+  perms: string[];
+  tclass: string | null;
+  source: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    pid: number | null;
+    comm: string | null;
+    exe: string | null;
+    vm: VmRefJson | null;
+  };
+  target: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    path: string | null;
+    name: string | null;
+    dev: string | null;
+    inode: number | null;
+    vm: VmRefJson | null;
+  };
+  apparmor: {
+    profile: string;
+    child: string | null;
+    operation: string | null;
+    requestedMask: string | null;
+    deniedMask: string | null;
+  } | null;
+}
+
+/** The structural input: what the query layer returns for a denial. */
+export interface DenialLike {
+  id: number;
+  time: number;
+  host: string;
+  serial: number;
+  model: 'selinux' | 'apparmor';
+  kind: DenialKind;
+  permissive: boolean;
+  perms: string[];
+  tclass: string | null;
+  source: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    pid: number | null;
+    comm: string | null;
+    exe: string | null;
+    allocation: Allocation | null;
+  };
+  target: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    path: string | null;
+    name: string | null;
+    dev: string | null;
+    inode: number | null;
+    allocation: Allocation | null;
+  };
+  apparmor: {
+    profile: string;
+    child: string | null;
+    operation: string | null;
+    requestedMask: string | null;
+    deniedMask: string | null;
+  } | null;
+}
+
+const vmRef = (a: Allocation | null): VmRefJson | null => (a ? { uuid: a.uuid, name: a.name } : null);
+
+export function denialJson(d: DenialLike): DenialJson {
+  return {
+    id: d.id,
+    time: formatTime(d.time),
+    host: d.host,
+    serial: d.serial,
+    model: d.model,
+    kind: d.kind,
+    permissive: d.permissive,
+    perms: d.perms,
+    tclass: d.tclass,
+    source: {
+      context: d.source.context,
+      type: d.source.type,
+      categories: d.source.categories,
+      pid: d.source.pid,
+      comm: d.source.comm,
+      exe: d.source.exe,
+      vm: vmRef(d.source.allocation),
+    },
+    target: {
+      context: d.target.context,
+      type: d.target.type,
+      categories: d.target.categories,
+      path: d.target.path,
+      name: d.target.name,
+      dev: d.target.dev,
+      inode: d.target.inode,
+      vm: vmRef(d.target.allocation),
+    },
+    apparmor: d.apparmor
+      ? {
+          profile: d.apparmor.profile,
+          child: d.apparmor.child,
+          operation: d.apparmor.operation,
+          requestedMask: d.apparmor.requestedMask,
+          deniedMask: d.apparmor.deniedMask,
+        }
+      : null,
+  };
+}
+
+/** CSV columns for `denials --csv`, in order; documented in docs/cli-output.md. */
+export const DENIAL_CSV_COLUMNS = [
+  'id',
+  'time',
+  'host',
+  'serial',
+  'kind',
+  'vm',
+  'vm_uuid',
+  'model',
+  'permissive',
+  'perms',
+  'tclass',
+  'source_context',
+  'comm',
+  'pid',
+  'exe',
+  'target_context',
+  'target_path',
+  'target_vm',
+] as const;
+
+export function denialCsvRow(d: DenialJson): string[] {
+  return [
+    String(d.id),
+    d.time,
+    d.host,
+    String(d.serial),
+    d.kind,
+    d.source.vm?.name ?? '',
+    d.source.vm?.uuid ?? '',
+    d.model,
+    d.permissive ? '1' : '0',
+    d.perms.join(' '),
+    d.tclass ?? '',
+    d.source.context ?? '',
+    d.source.comm ?? '',
+    d.source.pid === null ? '' : String(d.source.pid),
+    d.source.exe ?? '',
+    d.target.context ?? '',
+    d.target.path ?? d.target.name ?? '',
+    d.target.vm?.name ?? '',
+  ];
+}
+
+/** RFC 4180 quoting. */
+export function csvLine(cells: readonly string[]): string {
+  return `${cells.map((c) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\n`;
+}

@@ -1,0 +1,426 @@
+/**
+ * The answers' query layer, shared by the CLI and the API: denials with their attribution
+ * computed at query time, never frozen at ingest. A denial's source VM is the allocation
+ * on the same host whose category set equals the scontext's and whose [started_at,
+ * ended_at) holds the event time (for AppArmor: the VM whose uuid is in
+ * `libvirt-<uuid>`); its target VM is the holder of the tcontext's set at that time. So
+ * an allocation recorded after its denials arrived still attributes them.
+ */
+
+import type { Allocation, ExpectedDisk, RelabelAction } from '../core/allocation.js';
+import {
+  classifyDenial,
+  type DenialKind,
+  explainDenial,
+  type Explanation,
+  KIND_SEVERITY,
+} from '../core/denial-kind.js';
+import { getAllocation, listAllocations, listExpectedDisks } from './allocations.js';
+import { listRelabelsForPath } from './relabels.js';
+import type { Store } from './store.js';
+
+const FOREVER = '9223372036854775807';
+
+// Attribution as correlated subqueries, each a SEARCH on allocation_by_label or
+// allocation_by_vm (test/store/denial-query.test.ts checks the plans).
+const SELECT_DENIALS = `
+  SELECT d.*, e.serial, h.name AS host,
+    CASE WHEN d.model = 'apparmor' THEN
+      (SELECT a.id FROM allocation a
+        WHERE d.aa_profile LIKE 'libvirt-%' AND a.vm_uuid = substr(d.aa_profile, 9) AND a.host_id = d.host_id
+          AND a.started_at <= d.time AND COALESCE(a.ended_at, ${FOREVER}) > d.time
+        ORDER BY a.started_at DESC LIMIT 1)
+    ELSE
+      (SELECT a.id FROM allocation a
+        WHERE a.host_id = d.host_id AND a.categories = d.scategories AND d.scategories <> ''
+          AND a.started_at <= d.time AND COALESCE(a.ended_at, ${FOREVER}) > d.time
+        ORDER BY a.started_at DESC LIMIT 1)
+    END AS source_alloc,
+    (SELECT a.id FROM allocation a
+      WHERE a.host_id = d.host_id AND a.categories = d.tcategories AND d.tcategories <> ''
+        AND a.started_at <= d.time AND COALESCE(a.ended_at, ${FOREVER}) > d.time
+      ORDER BY a.started_at DESC LIMIT 1) AS target_alloc,
+    (SELECT a.id FROM allocation a
+      WHERE a.host_id = d.host_id AND a.categories = d.tcategories AND d.tcategories <> ''
+        AND a.ended_at IS NOT NULL AND a.ended_at <= d.time
+      ORDER BY a.ended_at DESC LIMIT 1) AS former_alloc
+  FROM denial d JOIN event e ON e.id = d.event_id JOIN host h ON h.id = d.host_id`;
+
+interface DenialRow {
+  id: number;
+  event_id: number;
+  host: string;
+  serial: number;
+  time: number;
+  model: 'selinux' | 'apparmor';
+  record_type: string;
+  granted: number;
+  permissive: number;
+  perms: string;
+  tclass: string | null;
+  scontext: string | null;
+  stype: string | null;
+  scategories: string | null;
+  spid: number | null;
+  scomm: string | null;
+  sexe: string | null;
+  tcontext: string | null;
+  ttype: string | null;
+  tcategories: string | null;
+  tpath: string | null;
+  tname: string | null;
+  tdev: string | null;
+  tinode: number | null;
+  aa_profile: string | null;
+  aa_child: string | null;
+  aa_operation: string | null;
+  aa_requested: string | null;
+  aa_denied: string | null;
+  aa_fsuid: number | null;
+  aa_ouid: number | null;
+  syscall: number | null;
+  syscall_success: number | null;
+  syscall_exit: number | null;
+  proctitle: string | null;
+  source_alloc: number | null;
+  target_alloc: number | null;
+  former_alloc: number | null;
+}
+
+export interface AttributedDenial {
+  id: number;
+  eventId: number;
+  time: number;
+  host: string;
+  serial: number;
+  model: 'selinux' | 'apparmor';
+  recordType: string;
+  kind: DenialKind;
+  permissive: boolean;
+  granted: boolean;
+  perms: string[];
+  tclass: string | null;
+  source: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    pid: number | null;
+    comm: string | null;
+    exe: string | null;
+    allocation: Allocation | null;
+  };
+  target: {
+    context: string | null;
+    type: string | null;
+    categories: string | null;
+    path: string | null;
+    name: string | null;
+    dev: string | null;
+    inode: number | null;
+    allocation: Allocation | null;
+    formerHolder: Allocation | null;
+  };
+  apparmor: {
+    profile: string;
+    child: string | null;
+    operation: string | null;
+    requestedMask: string | null;
+    deniedMask: string | null;
+    fsuid: number | null;
+    ouid: number | null;
+  } | null;
+  syscall: { number: number | null; success: boolean | null; exit: number | null } | null;
+  proctitle: string | null;
+}
+
+export interface DenialFilter {
+  /** Only denials whose source is this VM (uuid). */
+  vmUuid?: string;
+  host?: string;
+  since?: number;
+  until?: number;
+  kind?: DenialKind;
+  limit?: number;
+  /** Include `avc: granted` (auditallow) records, which are not denials. */
+  includeGranted?: boolean;
+}
+
+/** Attributed denials, newest first. */
+export function queryDenials(store: Store, filter: DenialFilter = {}): AttributedDenial[] {
+  const allocations = new Map<number, Allocation>();
+  const since = filter.since ?? 0;
+  const until = filter.until ?? Number.MAX_SAFE_INTEGER;
+  let rows: DenialRow[];
+  if (filter.vmUuid !== undefined) {
+    // One indexed range scan per allocation of the VM: denial_by_source or denial_by_profile.
+    rows = [];
+    for (const a of listAllocations(store, {
+      uuid: filter.vmUuid,
+      ...(filter.host !== undefined && { host: filter.host }),
+    })) {
+      const from = Math.max(since, a.startedAt);
+      const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
+      if (from >= to) continue;
+      const hit =
+        a.model === 'apparmor'
+          ? (store
+              .statement(
+                `${SELECT_DENIALS} WHERE d.aa_profile = ? AND h.name = ? AND d.time >= ? AND d.time < ?
+                   AND (? = 1 OR d.granted = 0)`,
+              )
+              .all(a.label, a.host, from, to, filter.includeGranted ? 1 : 0) as DenialRow[])
+          : a.categories === ''
+            ? []
+            : (store
+                .statement(
+                  `${SELECT_DENIALS} WHERE d.host_id = (SELECT id FROM host WHERE name = ?) AND d.scategories = ?
+                     AND d.time >= ? AND d.time < ? AND (? = 1 OR d.granted = 0)`,
+                )
+                .all(a.host, a.categories, from, to, filter.includeGranted ? 1 : 0) as DenialRow[]);
+      rows.push(...hit);
+    }
+    rows.sort((x, y) => y.time - x.time || y.id - x.id);
+  } else {
+    rows = store
+      .statement(
+        `${SELECT_DENIALS}
+         WHERE d.time >= @since AND d.time < @until AND (@granted = 1 OR d.granted = 0)
+           AND (@host IS NULL OR h.name = @host)
+         ORDER BY d.time DESC, d.id DESC
+         LIMIT @limit`,
+      )
+      .all({
+        since,
+        until,
+        granted: filter.includeGranted ? 1 : 0,
+        host: filter.host ?? null,
+        // A kind filter is applied after classification, so the SQL limit cannot be used then.
+        limit: filter.kind === undefined ? (filter.limit ?? -1) : -1,
+      }) as DenialRow[];
+  }
+  const out: AttributedDenial[] = [];
+  for (const row of rows) {
+    const d = toAttributed(store, row, allocations);
+    if (filter.kind !== undefined && d.kind !== filter.kind) continue;
+    out.push(d);
+    if (filter.limit !== undefined && out.length >= filter.limit) break;
+  }
+  return out;
+}
+
+/** One denial by id, attributed. */
+export function getDenial(store: Store, id: number): AttributedDenial | undefined {
+  const row = store.statement(`${SELECT_DENIALS} WHERE d.id = ?`).get(id) as DenialRow | undefined;
+  return row && toAttributed(store, row, new Map());
+}
+
+/** The newest denial id (for live streams: what has been stored since). */
+export function latestDenialId(store: Store): number {
+  return (store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial').get() as { id: number }).id;
+}
+
+/** Denials stored after `afterId`, oldest first, attributed (the live stream's feed). */
+export function denialsAfter(store: Store, afterId: number, limit = 1000): AttributedDenial[] {
+  const rows = store
+    .statement(`${SELECT_DENIALS} WHERE d.id > ? AND d.granted = 0 ORDER BY d.id LIMIT ?`)
+    .all(afterId, limit) as DenialRow[];
+  const cache = new Map<number, Allocation>();
+  return rows.map((r) => toAttributed(store, r, cache));
+}
+
+function toAttributed(store: Store, r: DenialRow, cache: Map<number, Allocation>): AttributedDenial {
+  const alloc = (id: number | null): Allocation | null => {
+    if (id === null) return null;
+    let a = cache.get(id);
+    if (!a) {
+      a = getAllocation(store, id);
+      if (a) cache.set(id, a);
+    }
+    return a ?? null;
+  };
+  const source = alloc(r.source_alloc);
+  const target = alloc(r.target_alloc);
+  const former = alloc(r.former_alloc);
+  const perms = r.perms === '' ? [] : r.perms.split(' ');
+  const kind = classifyDenial({
+    model: r.model,
+    perms,
+    tclass: r.tclass,
+    sourceType: r.stype,
+    sourceCategories: r.scategories,
+    profile: r.aa_profile,
+    targetType: r.ttype,
+    targetCategories: r.tcategories,
+    sourceAllocation: source,
+    targetAllocation: target,
+    targetFormerHolder: former,
+  });
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    time: r.time,
+    host: r.host,
+    serial: r.serial,
+    model: r.model,
+    recordType: r.record_type,
+    kind,
+    permissive: r.permissive === 1,
+    granted: r.granted === 1,
+    perms,
+    tclass: r.tclass,
+    source: {
+      context: r.scontext,
+      type: r.stype,
+      categories: r.scategories,
+      pid: r.spid,
+      comm: r.scomm,
+      exe: r.sexe,
+      allocation: source,
+    },
+    target: {
+      context: r.tcontext,
+      type: r.ttype,
+      categories: r.tcategories,
+      path: r.tpath,
+      name: r.tname,
+      dev: r.tdev,
+      inode: r.tinode,
+      allocation: target,
+      formerHolder: former,
+    },
+    apparmor:
+      r.aa_profile === null
+        ? null
+        : {
+            profile: r.aa_profile,
+            child: r.aa_child,
+            operation: r.aa_operation,
+            requestedMask: r.aa_requested,
+            deniedMask: r.aa_denied,
+            fsuid: r.aa_fsuid,
+            ouid: r.aa_ouid,
+          },
+    syscall:
+      r.syscall === null
+        ? null
+        : {
+            number: r.syscall,
+            success: r.syscall_success === null ? null : r.syscall_success === 1,
+            exit: r.syscall_exit,
+          },
+    proctitle: r.proctitle,
+  };
+}
+
+export interface DenialExplanation {
+  denial: AttributedDenial;
+  /** The audit records of the event, verbatim. */
+  raw: string[];
+  relabels: RelabelAction[];
+  expected: ExpectedDisk | null;
+  explanation: Explanation;
+}
+
+/** Everything `explain` shows: raw records, attribution, evidence rows, cause and fix. */
+export function explainStoredDenial(store: Store, id: number): DenialExplanation | undefined {
+  const denial = getDenial(store, id);
+  if (!denial) return undefined;
+  const raw = (store.statement('SELECT raw FROM event WHERE id = ?').get(denial.eventId) as { raw: string }).raw.split(
+    '\n',
+  );
+  const path = denial.target.path;
+  const relabels = path ? listRelabelsForPath(store, path) : [];
+  const expected =
+    path && denial.source.allocation
+      ? (listExpectedDisks(store, denial.source.allocation.id).find((d) => d.path === path) ?? null)
+      : null;
+  const explanation = explainDenial(
+    denial.kind,
+    {
+      model: denial.model,
+      perms: denial.perms,
+      tclass: denial.tclass,
+      sourceType: denial.source.type,
+      sourceCategories: denial.source.categories,
+      profile: denial.apparmor?.profile ?? null,
+      targetType: denial.target.type,
+      targetCategories: denial.target.categories,
+      sourceAllocation: denial.source.allocation,
+      targetAllocation: denial.target.allocation,
+      targetFormerHolder: denial.target.formerHolder,
+      path,
+      permissive: denial.permissive,
+      comm: denial.source.comm,
+      pid: denial.source.pid,
+    },
+    { relabels, expected },
+  );
+  return { denial, raw, relabels, expected, explanation };
+}
+
+export interface SummaryGroup {
+  kind: DenialKind;
+  tclass: string | null;
+  perms: string;
+  targetType: string | null;
+  /** The path, or for cross-VM groups the other VM's name. */
+  target: string;
+  targetVm: string | null;
+  count: number;
+  permissive: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** A denial id to `explain`. */
+  exampleId: number;
+}
+
+export interface VmSummaryAnswer {
+  uuid: string;
+  name: string;
+  total: number;
+  groups: SummaryGroup[];
+}
+
+/** Which VM was denied what: the VM's denials grouped, most severe kinds first, then by count. */
+export function summarizeVm(
+  store: Store,
+  uuid: string,
+  name: string,
+  filter: Omit<DenialFilter, 'vmUuid' | 'limit'> = {},
+): VmSummaryAnswer {
+  const groups = new Map<string, SummaryGroup>();
+  const denials = queryDenials(store, { ...filter, vmUuid: uuid });
+  for (const d of denials) {
+    const targetVm = d.target.allocation?.name ?? null;
+    const target =
+      d.kind === 'cross-vm' && targetVm
+        ? `VM ${targetVm}`
+        : (d.target.path ?? d.target.name ?? d.target.context ?? '?');
+    const key = [d.kind, d.tclass, d.perms.join(' '), d.target.type, target].join('\u0000');
+    const g = groups.get(key);
+    if (g) {
+      g.count++;
+      if (d.permissive) g.permissive++;
+      g.firstSeen = Math.min(g.firstSeen, d.time);
+      g.lastSeen = Math.max(g.lastSeen, d.time);
+    } else {
+      groups.set(key, {
+        kind: d.kind,
+        tclass: d.tclass,
+        perms: d.perms.join(' '),
+        targetType: d.target.type,
+        target,
+        targetVm,
+        count: 1,
+        permissive: d.permissive ? 1 : 0,
+        firstSeen: d.time,
+        lastSeen: d.time,
+        exampleId: d.id,
+      });
+    }
+  }
+  const sorted = [...groups.values()].sort(
+    (a, b) => KIND_SEVERITY[a.kind] - KIND_SEVERITY[b.kind] || b.count - a.count,
+  );
+  return { uuid, name, total: denials.length, groups: sorted };
+}

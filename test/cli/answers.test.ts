@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli-run.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+const scratch = tempDir();
+const db = join(scratch.dir, 'demo.db');
+let demoOut = '';
+beforeAll(async () => {
+  demoOut = (await cli(['demo', '--db', db])).stdout;
+});
+afterAll(() => scratch.cleanup());
+
+describe('the read commands on the demo', () => {
+  it('demo prints the summary, cross-VM first, and what to try next', () => {
+    expect(demoOut).toMatch(/web1 \(4dea22b3-1d52-d8f3-2516-782e98ab3fa0\): 3 denial\(s\)\nKIND\s+COUNT/);
+    expect(demoOut.indexOf('cross-vm')).toBeLessThan(demoOut.indexOf('unlabeled-target'));
+    expect(demoOut).toMatch(/try next:\n  svirt-audit denials --db/);
+  });
+
+  it('denials --json prints one array of the documented shape', async () => {
+    const r = await cli(['denials', '--db', db, '--json']);
+    const list = JSON.parse(r.stdout) as Record<string, unknown>[];
+    // 3 cross-VM, 4 NFS, 1 stale, 1 shared, 2 execmem, 1 unattributed, 2 host noise, 2 AppArmor, 1 mail.
+    expect(list.length).toBe(17);
+    const cross = list.find((d) => d.kind === 'cross-vm') as Record<string, Record<string, unknown>>;
+    expect(Object.keys(cross)).toEqual(
+      expect.arrayContaining([
+        'id',
+        'time',
+        'host',
+        'serial',
+        'model',
+        'kind',
+        'permissive',
+        'perms',
+        'tclass',
+        'source',
+        'target',
+      ]),
+    );
+    expect(cross.source).toMatchObject({
+      type: 'svirt_t',
+      categories: 'c101,c202',
+      comm: 'qemu-kvm',
+      vm: { uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', name: 'web1' },
+    });
+    expect(cross.target).toMatchObject({
+      type: 'svirt_image_t',
+      categories: 'c303,c404',
+      path: '/var/lib/libvirt/images/db1.qcow2',
+      vm: { name: 'db1' },
+    });
+    expect(cross.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('filters by VM, kind and time; the terminal view shows the newest 50', async () => {
+    const byVm = JSON.parse((await cli(['denials', '--db', db, '--vm', 'db1', '--json'])).stdout) as { kind: string }[];
+    expect(byVm.map((d) => d.kind)).toEqual([
+      'unlabeled-target',
+      'unlabeled-target',
+      'unlabeled-target',
+      'unlabeled-target',
+    ]);
+    const cross = JSON.parse((await cli(['denials', '--db', db, '--kind', 'cross-vm', '--json'])).stdout) as unknown[];
+    expect(cross).toHaveLength(3);
+    const future = JSON.parse(
+      (await cli(['denials', '--db', db, '--since', '2099-01-01', '--json'])).stdout,
+    ) as unknown[];
+    expect(future).toEqual([]);
+    const table = await cli(['denials', '--db', db, '--limit', '2']);
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('--csv has a header and one row per denial', async () => {
+    const r = await cli(['denials', '--db', db, '--csv', '--kind', 'cross-vm']);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      'id,time,host,serial,kind,vm,vm_uuid,model,permissive,perms,tclass,source_context,comm,pid,exe,target_context,target_path,target_vm',
+    );
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/,cross-vm,web1,4dea22b3-1d52-d8f3-2516-782e98ab3fa0,selinux,0,read write,file,.*,db1$/);
+  });
+
+  it('explain shows attribution, cause, fix and the raw records; an unknown id exits 4', async () => {
+    const cross = (
+      JSON.parse((await cli(['denials', '--db', db, '--kind', 'cross-vm', '--json'])).stdout) as { id: number }[]
+    )[0];
+    const r = await cli(['explain', '--db', db, String(cross?.id)]);
+    expect(r.stdout).toMatch(/cross-vm/);
+    expect(r.stdout).toMatch(
+      /VM web1 \(4dea22b3-1d52-d8f3-2516-782e98ab3fa0\) held system_u:system_r:svirt_t:s0:c101,c202/,
+    );
+    expect(r.stdout).toMatch(/why:\n  VM web1 tried read write/);
+    expect(r.stdout).toMatch(/fix:\n  - /);
+    expect(r.stdout).toMatch(/raw audit records:\n  type=AVC msg=audit\(/);
+    const json = JSON.parse((await cli(['explain', '--db', db, '--json', String(cross?.id)])).stdout);
+    expect(json.raw[0]).toMatch(/^type=AVC/);
+    expect(json.explanation.fix.length).toBeGreaterThan(0);
+    const missing = await cli(['explain', '--db', db, '99999']);
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toMatch(/no denial with id 99999/);
+  });
+
+  it('summary --vm and vms/allocations --json', async () => {
+    const s = JSON.parse((await cli(['summary', '--db', db, '--vm', 'build', '--json'])).stdout);
+    expect(s[0].groups.map((g: { kind: string; count: number }) => [g.kind, g.count])).toEqual([
+      ['shared-resource', 1],
+      ['policy', 2],
+    ]);
+    const unknown = await cli(['summary', '--db', db, '--vm', 'nosuchvm']);
+    expect(unknown.status).toBe(4);
+    const vms = JSON.parse((await cli(['vms', '--db', db, '--json'])).stdout) as { name: string }[];
+    expect(vms.map((v) => v.name).sort()).toEqual(['build', 'db1', 'desk', 'mail', 'web1', 'web1-old', 'web2']);
+  });
+});
