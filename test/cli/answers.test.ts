@@ -15,7 +15,7 @@ describe('the read commands on the demo', () => {
   it('demo prints the summary, cross-VM first, and what to try next', () => {
     expect(demoOut).toMatch(/web1 \(4dea22b3-1d52-d8f3-2516-782e98ab3fa0\): 3 denial\(s\)\nKIND\s+COUNT/);
     expect(demoOut.indexOf('cross-vm')).toBeLessThan(demoOut.indexOf('unlabeled-target'));
-    expect(demoOut).toMatch(/try next:\n  svirt-audit denials --db/);
+    expect(demoOut).toMatch(/try next:\n {2}svirt-audit denials --db/);
   });
 
   it('denials --json prints one array of the documented shape', async () => {
@@ -91,9 +91,9 @@ describe('the read commands on the demo', () => {
     expect(r.stdout).toMatch(
       /VM web1 \(4dea22b3-1d52-d8f3-2516-782e98ab3fa0\) held system_u:system_r:svirt_t:s0:c101,c202/,
     );
-    expect(r.stdout).toMatch(/why:\n  VM web1 tried read write/);
-    expect(r.stdout).toMatch(/fix:\n  - /);
-    expect(r.stdout).toMatch(/raw audit records:\n  type=AVC msg=audit\(/);
+    expect(r.stdout).toMatch(/why:\n {2}VM web1 tried read write/);
+    expect(r.stdout).toMatch(/fix:\n {2}- /);
+    expect(r.stdout).toMatch(/raw audit records:\n {2}type=AVC msg=audit\(/);
     const json = JSON.parse((await cli(['explain', '--db', db, '--json', String(cross?.id)])).stdout);
     expect(json.raw[0]).toMatch(/^type=AVC/);
     expect(json.explanation.fix.length).toBeGreaterThan(0);
