@@ -128,6 +128,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
           }
         }
         db.pragma('foreign_keys = ON');
+        // Reads through the mapped file skip a system call per page: answers touch many
+        // scattered denial rows (bench/query).
+        db.pragma('mmap_size = 268435456');
         migrate(store);
       }),
     );
