@@ -315,3 +315,8 @@ export function resolveVm(store: Store, ref: string): { uuid: string; name: stri
     'list known VMs with: svirt-audit vms',
   );
 }
+
+/** How many allocations are open now (all hosts). */
+export function countOpenAllocations(store: Store): number {
+  return (store.statement('SELECT count(*) AS n FROM allocation WHERE ended_at IS NULL').get() as { n: number }).n;
+}

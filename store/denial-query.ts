@@ -143,6 +143,12 @@ export interface DenialFilter {
   limit?: number;
   /** Include `avc: granted` (auditallow) records, which are not denials. */
   includeGranted?: boolean;
+  tclass?: string;
+  /** Only denials whose permissions include this one. */
+  perm?: string;
+  permissive?: boolean;
+  /** Keyset pagination: only denials older than this (time, then id), as `next` returned. */
+  before?: { time: number; id: number };
 }
 
 /** Attributed denials, newest first. */
@@ -186,6 +192,10 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
         `${SELECT_DENIALS}
          WHERE d.time >= @since AND d.time < @until AND (@granted = 1 OR d.granted = 0)
            AND (@host IS NULL OR h.name = @host)
+           AND (@tclass IS NULL OR d.tclass = @tclass)
+           AND (@perm IS NULL OR (' ' || d.perms || ' ') LIKE '% ' || @perm || ' %')
+           AND (@permissive IS NULL OR d.permissive = @permissive)
+           AND (@beforeTime IS NULL OR d.time < @beforeTime OR (d.time = @beforeTime AND d.id < @beforeId))
          ORDER BY d.time DESC, d.id DESC
          LIMIT @limit`,
       )
@@ -194,12 +204,25 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
         until,
         granted: filter.includeGranted ? 1 : 0,
         host: filter.host ?? null,
+        tclass: filter.tclass ?? null,
+        perm: filter.perm ?? null,
+        permissive: filter.permissive === undefined ? null : filter.permissive ? 1 : 0,
+        beforeTime: filter.before?.time ?? null,
+        beforeId: filter.before?.id ?? null,
         // A kind filter is applied after classification, so the SQL limit cannot be used then.
         limit: filter.kind === undefined ? (filter.limit ?? -1) : -1,
       }) as DenialRow[];
   }
   const out: AttributedDenial[] = [];
+  const before = filter.before;
   for (const row of rows) {
+    // The per-VM path filters here what the general path filtered in SQL (cheap either way).
+    if (filter.vmUuid !== undefined) {
+      if (filter.tclass !== undefined && row.tclass !== filter.tclass) continue;
+      if (filter.perm !== undefined && !row.perms.split(' ').includes(filter.perm)) continue;
+      if (filter.permissive !== undefined && (row.permissive === 1) !== filter.permissive) continue;
+      if (before && !(row.time < before.time || (row.time === before.time && row.id < before.id))) continue;
+    }
     const d = toAttributed(store, row, allocations);
     if (filter.kind !== undefined && d.kind !== filter.kind) continue;
     out.push(d);

@@ -73,6 +73,14 @@ export class Store {
     }
   }
 
+  /** Throws DB_BUSY or the SQLite error when the database cannot take a write now. */
+  probeWritable(): void {
+    translateSqliteError(() => {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+    });
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -1,0 +1,19 @@
+/** What the routes share: the store, the tokens, live notifications, collector status. */
+
+import type { FollowerStatus } from '../collector/follow.js';
+import type { Store } from '../store/store.js';
+import type { DenialNotifier } from './denial-notifier.js';
+import type { Metrics } from './metrics.js';
+import type { TokenSet } from './tokens.js';
+
+export interface ApiContext {
+  store: Store;
+  /** Current tokens (SIGHUP reloads them). */
+  tokens: () => TokenSet;
+  notifier: DenialNotifier;
+  metrics: Metrics;
+  /** The host records default to (`alloc` without --host). */
+  localHost: string;
+  /** The in-process collector's status, when serve follows a log. */
+  collector?: () => FollowerStatus;
+}

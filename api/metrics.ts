@@ -1,0 +1,48 @@
+/**
+ * Prometheus metrics. Counters count what this process saw since it started (the usual
+ * Prometheus convention); gauges are read from the store and the collector when scraped.
+ */
+
+import type { AttributedDenial } from '../store/denial-query.js';
+
+export class Metrics {
+  readonly #denials = new Map<string, number>();
+  recordsIngested = 0;
+  unparsedLines = 0;
+
+  countDenial(d: AttributedDenial): void {
+    const key = `${d.kind}\u0000${d.source.allocation?.name ?? ''}`;
+    this.#denials.set(key, (this.#denials.get(key) ?? 0) + 1);
+  }
+
+  render(gauges: { lagBytes: number; lagSeconds: number; allocationsOpen: number; storedDenials: number }): string {
+    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    const lines = [
+      '# HELP svirt_audit_denials_total Denials stored since start, by kind and source VM ("" when unattributed).',
+      '# TYPE svirt_audit_denials_total counter',
+      ...[...this.#denials].map(([key, n]) => {
+        const [kind, vm] = key.split('\u0000');
+        return `svirt_audit_denials_total{kind="${esc(kind ?? '')}",vm="${esc(vm ?? '')}"} ${n}`;
+      }),
+      '# HELP svirt_audit_records_ingested_total Audit records read by the collector since start.',
+      '# TYPE svirt_audit_records_ingested_total counter',
+      `svirt_audit_records_ingested_total ${this.recordsIngested}`,
+      '# HELP svirt_audit_unparsed_lines_total Lines the collector could not read, kept with a reason.',
+      '# TYPE svirt_audit_unparsed_lines_total counter',
+      `svirt_audit_unparsed_lines_total ${this.unparsedLines}`,
+      '# HELP svirt_audit_collector_lag_bytes Bytes of the followed log not yet stored.',
+      '# TYPE svirt_audit_collector_lag_bytes gauge',
+      `svirt_audit_collector_lag_bytes ${gauges.lagBytes}`,
+      '# HELP svirt_audit_collector_lag_seconds Age of the newest stored event while bytes are unread.',
+      '# TYPE svirt_audit_collector_lag_seconds gauge',
+      `svirt_audit_collector_lag_seconds ${gauges.lagSeconds}`,
+      '# HELP svirt_audit_allocations_open Allocations open now.',
+      '# TYPE svirt_audit_allocations_open gauge',
+      `svirt_audit_allocations_open ${gauges.allocationsOpen}`,
+      '# HELP svirt_audit_denials_stored Denials in the store.',
+      '# TYPE svirt_audit_denials_stored gauge',
+      `svirt_audit_denials_stored ${gauges.storedDenials}`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,43 @@
+/** GET /healthz (process, database, collector lag) and GET /metrics (Prometheus text). */
+
+import type { FastifyInstance } from 'fastify';
+import { countOpenAllocations } from '../../store/allocations.js';
+import { countTrail } from '../../store/audit-trail.js';
+import type { ApiContext } from '../context.js';
+
+export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
+  app.get('/healthz', async (_request, reply) => {
+    let writable = true;
+    let problem: string | undefined;
+    try {
+      ctx.store.probeWritable();
+    } catch (error) {
+      writable = false;
+      problem = (error as Error).message;
+    }
+    const c = ctx.collector?.();
+    const body = {
+      status: writable ? 'ok' : 'degraded',
+      database: { writable, ...(problem !== undefined && { problem }) },
+      collector: c
+        ? { following: c.path, lagBytes: c.lagBytes, lagSeconds: c.lagSeconds, failedCommits: c.failedCommits, eventsStored: c.writer.stored }
+        : null,
+    };
+    return reply.code(writable ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const c = ctx.collector?.();
+    if (c) {
+      ctx.metrics.recordsIngested = c.writer.stored;
+      ctx.metrics.unparsedLines = c.writer.unparsed;
+    }
+    const text = ctx.metrics.render({
+      lagBytes: c?.lagBytes ?? 0,
+      lagSeconds: c?.lagSeconds ?? 0,
+      allocationsOpen: countOpenAllocations(ctx.store),
+      storedDenials: countTrail(ctx.store).denials,
+    });
+    return reply.type('text/plain; version=0.0.4').send(text);
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Shared JSON schemas, registered once (addSchema) and referenced by `$id`: the denial of
+ * DESIGN.md, an allocation, a VM, a summary, an error. Response schemas also serialize
+ * (fast-json-stringify), which keeps fields we did not declare from leaking out.
+ */
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+const str = { type: 'string' };
+const int = { type: 'integer' };
+
+const vmRef = { type: ['object', 'null'], properties: { uuid: str, name: str }, required: ['uuid', 'name'] };
+
+export const SCHEMAS = [
+  {
+    $id: 'error',
+    type: 'object',
+    properties: {
+      error: {
+        type: 'object',
+        properties: { code: str, message: str, hint: str },
+        required: ['code', 'message'],
+      },
+    },
+    required: ['error'],
+  },
+  {
+    $id: 'denial',
+    type: 'object',
+    properties: {
+      id: int,
+      time: str,
+      host: str,
+      serial: int,
+      model: str,
+      kind: str,
+      permissive: { type: 'boolean' },
+      perms: { type: 'array', items: str },
+      tclass: nullable('string'),
+      source: {
+        type: 'object',
+        properties: {
+          context: nullable('string'),
+          type: nullable('string'),
+          categories: nullable('string'),
+          pid: nullable('integer'),
+          comm: nullable('string'),
+          exe: nullable('string'),
+          vm: vmRef,
+        },
+      },
+      target: {
+        type: 'object',
+        properties: {
+          context: nullable('string'),
+          type: nullable('string'),
+          categories: nullable('string'),
+          path: nullable('string'),
+          name: nullable('string'),
+          dev: nullable('string'),
+          inode: nullable('integer'),
+          vm: vmRef,
+        },
+      },
+      apparmor: {
+        type: ['object', 'null'],
+        properties: {
+          profile: str,
+          child: nullable('string'),
+          operation: nullable('string'),
+          requestedMask: nullable('string'),
+          deniedMask: nullable('string'),
+        },
+      },
+    },
+    required: ['id', 'time', 'host', 'serial', 'model', 'kind', 'permissive', 'perms', 'source', 'target'],
+  },
+  {
+    $id: 'allocation',
+    type: 'object',
+    properties: {
+      id: int,
+      uuid: str,
+      name: str,
+      host: str,
+      model: str,
+      label: nullable('string'),
+      imagelabel: nullable('string'),
+      categories: str,
+      pid: nullable('integer'),
+      source: str,
+      startedAt: str,
+      endedAt: nullable('string'),
+      created: { type: 'boolean' },
+    },
+    required: ['uuid', 'name', 'host', 'model', 'label', 'imagelabel', 'categories', 'startedAt'],
+  },
+  {
+    $id: 'vm',
+    type: 'object',
+    properties: {
+      uuid: str,
+      name: str,
+      hosts: { type: 'array', items: str },
+      allocations: int,
+      firstSeen: str,
+      lastSeen: str,
+      running: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
+    },
+  },
+  {
+    $id: 'summary',
+    type: 'object',
+    properties: {
+      uuid: str,
+      name: str,
+      total: int,
+      groups: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            kind: str,
+            tclass: nullable('string'),
+            perms: str,
+            targetType: nullable('string'),
+            target: str,
+            targetVm: nullable('string'),
+            count: int,
+            permissive: int,
+            firstSeen: str,
+            lastSeen: str,
+            exampleId: int,
+          },
+        },
+      },
+    },
+  },
+] as const;
+
+/** Error responses every route may give, for the OpenAPI document. */
+export const ERROR_RESPONSES = {
+  400: { $ref: 'error#' },
+  401: { $ref: 'error#' },
+  403: { $ref: 'error#' },
+  404: { $ref: 'error#' },
+  409: { $ref: 'error#' },
+  429: { $ref: 'error#' },
+  503: { $ref: 'error#' },
+};
+
+/** The time filters as the CLI takes them: ISO 8601 or a span back from now. */
+export const TIME_PARAM = { type: 'string', maxLength: 40 };

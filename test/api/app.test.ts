@@ -1,0 +1,247 @@
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { DenialNotifier } from '../../api/denial-notifier.js';
+import { Metrics } from '../../api/metrics.js';
+import { createToken, TokenSet } from '../../api/tokens.js';
+import { ingestFiles } from '../../collector/backfill.js';
+import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { countTrail } from '../../store/audit-trail.js';
+import { listAllocations } from '../../store/allocations.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+let tokensPath: string;
+let reader: string;
+let recorder: string;
+let app: FastifyInstance;
+let open: FastifyInstance;
+const notifier = new DenialNotifier();
+
+beforeAll(async () => {
+  t = openTempStore();
+  const log = buildDemo(t.store, t.dir);
+  await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+  tokensPath = join(t.dir, 'tokens');
+  reader = createToken(tokensPath, 'reader', 'dashboard');
+  recorder = createToken(tokensPath, 'recorder', 'hook');
+  const ctx = {
+    store: t.store,
+    tokens: () => TokenSet.load(tokensPath),
+    notifier,
+    metrics: new Metrics(),
+    localHost: DEMO_HOST,
+  };
+  app = await buildApp({ ctx, writeRateLimit: 1000 });
+  open = await buildApp({ ctx: { ...ctx, tokens: () => TokenSet.none(), metrics: new Metrics() } });
+});
+afterAll(async () => {
+  await app.close();
+  await open.close();
+  t.cleanup();
+});
+
+const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('authentication', () => {
+  it('with a token file: no token and a wrong token are 401, a reader token reads', async () => {
+    expect((await app.inject({ url: '/v1/vms' })).statusCode).toBe(401);
+    const wrong = await app.inject({ url: '/v1/vms', headers: as('sva_reader_nope') });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toEqual({
+      error: {
+        code: 'AUTH_REQUIRED',
+        message: 'a valid bearer token is required',
+        hint: 'send Authorization: Bearer <token>',
+      },
+    });
+    expect((await app.inject({ url: '/v1/vms', headers: as(reader) })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/vms', headers: as(recorder) })).statusCode).toBe(200);
+  });
+
+  it('a reader token on a write route is 403 and changes nothing', async () => {
+    const before = listAllocations(t.store).length;
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(reader),
+      payload: { uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'x' },
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('AUTH_FORBIDDEN');
+    expect(listAllocations(t.store).length).toBe(before);
+  });
+
+  it('without a token file: reads are open on loopback, refused from elsewhere; writes are refused', async () => {
+    expect((await open.inject({ url: '/v1/vms' })).statusCode).toBe(200);
+    expect((await open.inject({ url: '/v1/vms', remoteAddress: '10.0.0.5' })).statusCode).toBe(401);
+    const w = await open.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      payload: { uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'x' },
+    });
+    expect(w.statusCode).toBe(403);
+    expect(w.json().error.hint).toMatch(/token create --role recorder/);
+  });
+
+  it('a token file readable by group or others is refused with what to do', () => {
+    const loose = join(t.dir, 'loose-tokens');
+    createToken(loose, 'reader');
+    chmodSync(loose, 0o640);
+    expect(() => TokenSet.load(loose)).toThrow(/mode 640.*group or others/);
+  });
+});
+
+describe('input validation', () => {
+  it('unknown fields, oversize bodies and bad values are 4xx and change nothing', async () => {
+    const before = listAllocations(t.store).length;
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'x', admin: true },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toMatch(/additional properties/);
+    const big = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'x'.repeat(70_000) },
+    });
+    expect(big.statusCode).toBe(413);
+    const badCtx = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'x', label: 'not a context' },
+    });
+    expect(badCtx.statusCode).toBe(400);
+    expect(badCtx.json().error.code).toBe('BAD_CONTEXT');
+    expect((await app.inject({ url: '/v1/denials?frob=1', headers: as(reader) })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/denials?limit=100000', headers: as(reader) })).statusCode).toBe(400);
+    expect(listAllocations(t.store).length).toBe(before);
+  });
+
+  it('SQL-looking input in every filter is refused or matches nothing, and changes nothing', async () => {
+    const evil = encodeURIComponent("x' OR 1=1; DROP TABLE denial; --");
+    const counts = countTrail(t.store);
+    for (const q of ['vm', 'host', 'since', 'until', 'kind', 'tclass', 'perm', 'cursor', 'permissive', 'limit']) {
+      const r = await app.inject({ url: `/v1/denials?${q}=${evil}`, headers: as(reader) });
+      expect(r.statusCode, q).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode, q).toBeLessThan(500);
+    }
+    const vm = await app.inject({ url: `/v1/vms/${evil}/denials`, headers: as(reader) });
+    expect(vm.statusCode).toBe(404);
+    expect(countTrail(t.store)).toEqual(counts);
+  });
+});
+
+describe('reads', () => {
+  it('pages through every denial with the next cursor, none twice', async () => {
+    const seen: number[] = [];
+    let url = '/v1/denials?limit=4';
+    for (;;) {
+      const page = (await app.inject({ url, headers: as(reader) })).json();
+      seen.push(...page.items.map((d: { id: number }) => d.id));
+      if (page.next === null) break;
+      url = `/v1/denials?limit=4&cursor=${page.next}`;
+    }
+    expect(seen).toHaveLength(17);
+    expect(new Set(seen).size).toBe(17);
+  });
+
+  it('filters as the CLI does, and a VM by name', async () => {
+    const cross = (await app.inject({ url: '/v1/denials?kind=cross-vm', headers: as(reader) })).json();
+    expect(cross.items).toHaveLength(3);
+    expect(cross.items[0].source.vm.name).toBe('web1');
+    const perm = (await app.inject({ url: '/v1/denials?perm=execmem&permissive=true', headers: as(reader) })).json();
+    expect(perm.items).toHaveLength(2);
+    const db1 = (await app.inject({ url: '/v1/vms/db1/denials', headers: as(reader) })).json();
+    expect(db1.items.map((d: { kind: string }) => d.kind)).toEqual(Array(4).fill('unlabeled-target'));
+    const summary = (await app.inject({ url: '/v1/vms/web1/summary', headers: as(reader) })).json();
+    expect(summary.groups[0]).toMatchObject({ kind: 'cross-vm', count: 3, target: 'VM db1' });
+    expect((await app.inject({ url: '/v1/vms/db1', headers: as(reader) })).json()).toMatchObject({
+      name: 'db1',
+      running: { categories: 'c303,c404' },
+    });
+  });
+
+  it('one denial with raw records, attribution and the explanation', async () => {
+    const id = (await app.inject({ url: '/v1/denials?kind=cross-vm&limit=1', headers: as(reader) })).json().items[0].id;
+    const r = (await app.inject({ url: `/v1/denials/${id}`, headers: as(reader) })).json();
+    expect(r.raw[0]).toMatch(/^type=AVC/);
+    expect(r.attribution.source.name).toBe('web1');
+    expect(r.attribution.target.name).toBe('db1');
+    expect(r.explanation.fix.length).toBeGreaterThan(0);
+    expect((await app.inject({ url: '/v1/denials/999999', headers: as(reader) })).statusCode).toBe(404);
+  });
+
+  it('healthz, metrics and the OpenAPI document', async () => {
+    const h = await app.inject({ url: '/healthz', headers: as(reader) });
+    expect(h.json()).toMatchObject({ status: 'ok', database: { writable: true } });
+    const m = await app.inject({ url: '/metrics', headers: as(reader) });
+    expect(m.body).toMatch(/^svirt_audit_denials_stored 17$/m);
+    expect(m.body).toMatch(/^svirt_audit_allocations_open \d+$/m);
+    const doc = (await app.inject({ url: '/v1/openapi.json', headers: as(reader) })).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/denials',
+        '/v1/denials/{id}',
+        '/v1/vms/{ref}/summary',
+        '/v1/allocations',
+        '/v1/relabels',
+        '/v1/stream',
+      ]),
+    );
+  });
+});
+
+describe('writes', () => {
+  it('allocate (201, then 200 idempotent), relabel, release; conflicts are 409 with the holder', async () => {
+    const uuid = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid, name: 'api-vm', range: 'c900.c950' },
+    });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ name: 'api-vm', source: 'api', created: true, model: 'selinux' });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid, name: 'api-vm' },
+    });
+    expect(again.statusCode).toBe(200);
+    const rel = await app.inject({
+      method: 'POST',
+      url: '/v1/relabels',
+      headers: as(recorder),
+      payload: { uuid, path: '/img/a', from: 'system_u:object_r:virt_image_t:s0', to: first.json().imagelabel },
+    });
+    expect(rel.statusCode).toBe(201);
+    const clash = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid: '1f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'other', label: first.json().label },
+    });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json().error.message).toMatch(/held by VM api-vm/);
+    const released = await app.inject({
+      method: 'POST',
+      url: `/v1/allocations/${uuid}/release`,
+      headers: as(recorder),
+      payload: {},
+    });
+    expect(released.json().endedAt).not.toBeNull();
+    expect(
+      (await app.inject({ method: 'POST', url: `/v1/allocations/${uuid}/release`, headers: as(recorder), payload: {} }))
+        .statusCode,
+    ).toBe(404);
+  });
+});
