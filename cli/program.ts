@@ -214,6 +214,50 @@ Examples:
     .addOption(jsonOption());
 
   add(
+    'serve',
+    'the collector and the HTTP API in one process (127.0.0.1:8785 by default)',
+    () => import('./commands/serve.js'),
+  )
+    .option('--listen <host:port>', 'TCP address', '127.0.0.1:8785')
+    .option('--socket <path>', 'also listen on this unix socket (mode 0660)')
+    .option('--follow <path>', 'the audit log to follow (default /var/log/audit/audit.log when present)')
+    .option('--no-follow', 'serve the store without following a log')
+    .option('--tokens <file>', 'bearer token file (default: tokens beside the database)')
+    .option('--allow-remote', 'allow --listen beyond loopback (needs a token file)')
+    .addOption(
+      new Option('--log-level <level>', 'request log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .addOption(hostOption())
+    .addHelpText(
+      'after',
+      `
+API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
+/metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
+token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.`,
+    );
+
+  const token = program.command('token').description('manage API bearer tokens');
+  token
+    .command('create')
+    .description('create a token and print it once (only its hash is stored)')
+    .addOption(
+      new Option('--role <role>', 'reader (GET routes) or recorder (allocation and relabel writes)')
+        .choices(['reader', 'recorder'])
+        .makeOptionMandatory(),
+    )
+    .option('--tokens <file>', 'token file (default: tokens beside the database)')
+    .option('--label <text>', 'a note stored beside the hash')
+    .addOption(dbOption())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .action(async (_opts: unknown, command: Command) => {
+      const mod = await import('./commands/token.js');
+      io.exitCode = mod.run(command.opts() as never, command.args, io);
+    });
+
+  add(
     'demo',
     'build a realistic scenario in a fresh database and show what svirt-audit answers',
     () => import('./commands/demo.js'),

@@ -1,0 +1,126 @@
+/**
+ * `serve`: the collector and the API in one process. Wires things together and holds no
+ * logic of its own: open the store, follow the log (if asked), build the app, listen on
+ * TCP (loopback unless allowed otherwise) and optionally a unix socket, reload tokens on
+ * SIGHUP, and on stop commit the collector's batch and checkpoint before closing.
+ */
+
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { AuditFileFollower } from '../collector/follow.js';
+import { SvirtAuditError } from '../core/errors.js';
+import { openStore, type Store } from '../store/store.js';
+import { buildApp } from './app.js';
+import { DenialNotifier } from './denial-notifier.js';
+import { Metrics } from './metrics.js';
+import { TokenSet } from './tokens.js';
+
+export interface ServeOptions {
+  dbPath: string;
+  /** host:port for TCP (default 127.0.0.1:8785); port 0 picks a free one. */
+  listen: string;
+  socket?: string;
+  /** The audit log to follow, or null not to follow one. */
+  follow: string | null;
+  tokensPath: string;
+  allowRemote: boolean;
+  localHost: string;
+  version: string;
+  logLevel?: string;
+  /** Where pino writes (default stdout). */
+  logStream?: NodeJS.WritableStream;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** The TCP address actually bound, as host:port. */
+  address: string;
+  reloadTokens(): void;
+  close(): Promise<void>;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function splitListen(listen: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
+  if (!m) throw new SvirtAuditError('BAD_INPUT', `--listen ${listen} is not host:port`, 'e.g. --listen 127.0.0.1:8785');
+  return { host: m[1] as string, port: Number(m[2]) };
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { host, port } = splitListen(options.listen);
+  let tokens = TokenSet.load(options.tokensPath);
+  if (!LOOPBACK_HOSTS.has(host)) {
+    if (!options.allowRemote) {
+      throw new SvirtAuditError('BAD_INPUT', `listening on ${host} would expose the API beyond this host`, 'pass --allow-remote (and create tokens) to do that on purpose');
+    }
+    if (!tokens.configured) {
+      throw new SvirtAuditError('BAD_INPUT', `listening on ${host} needs a token file (${options.tokensPath})`, 'create tokens first: svirt-audit token create --role reader');
+    }
+  }
+
+  const store: Store = openStore(options.dbPath, { durability: 'normal' });
+  const notifier = new DenialNotifier();
+  const metrics = new Metrics();
+  const app = await buildApp({
+    ctx: {
+      store,
+      tokens: () => tokens,
+      notifier,
+      metrics,
+      localHost: options.localHost,
+      ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
+    },
+    logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
+    version: options.version,
+  });
+
+  let follower: AuditFileFollower | undefined;
+  if (options.follow !== null) {
+    follower = new AuditFileFollower(store, {
+      path: options.follow,
+      localHost: options.localHost,
+      onStored: () => notifier.notify(),
+      onWarning: (message) => app.log.warn({ follow: options.follow }, message),
+    });
+    await follower.start();
+  }
+  // Denials stored by other processes (an ingest beside us) reach the stream within a second.
+  const poll = setInterval(() => notifier.notify(), 1000);
+
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const address = typeof bound === 'object' && bound ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}` : options.listen;
+
+  let unixServer: Server | undefined;
+  if (options.socket) {
+    if (existsSync(options.socket)) unlinkSync(options.socket);
+    unixServer = createServer((req, res) => app.routing(req, res));
+    await new Promise<void>((resolve) => unixServer?.listen(options.socket, resolve));
+    chmodSync(options.socket, 0o660);
+  }
+
+  let closed = false;
+  return {
+    app,
+    address,
+    reloadTokens() {
+      try {
+        tokens = TokenSet.load(options.tokensPath);
+        app.log.info('tokens reloaded');
+      } catch (error) {
+        app.log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(poll);
+      if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
+      await app.close();
+      if (follower) await follower.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** `svirt-audit serve`: collector and HTTP API in one process. */
+
+import { existsSync } from 'node:fs';
+import { startServer } from '../../api/server.js';
+import { defaultTokenPath } from '../../api/tokens.js';
+import { type CommonOptions, databasePath, localHost } from '../command-context.js';
+import type { CliIo } from '../io.js';
+import { DEFAULT_AUDIT_LOG } from './collect.js';
+
+interface ServeCliOptions extends CommonOptions {
+  listen: string;
+  socket?: string;
+  follow?: string | boolean;
+  tokens?: string;
+  allowRemote?: boolean;
+  logLevel: string;
+}
+
+export async function run(options: ServeCliOptions, _args: string[], io: CliIo): Promise<number> {
+  const db = databasePath(options, io);
+  // --follow PATH, --no-follow (false), or the default log when this host has one.
+  const follow =
+    typeof options.follow === 'string'
+      ? options.follow
+      : options.follow === false
+        ? null
+        : existsSync(DEFAULT_AUDIT_LOG)
+          ? DEFAULT_AUDIT_LOG
+          : null;
+  const server = await startServer({
+    dbPath: db,
+    listen: options.listen,
+    ...(options.socket !== undefined && { socket: options.socket }),
+    follow,
+    tokensPath: options.tokens ?? defaultTokenPath(db),
+    allowRemote: options.allowRemote ?? false,
+    localHost: localHost(options),
+    version: io.version,
+    logLevel: options.logLevel,
+  });
+  io.stderr.write(
+    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}\n`,
+  );
+  process.on('SIGHUP', () => server.reloadTokens());
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.close();
+  io.stderr.write('svirt-audit serve: stopped (batch and checkpoint committed)\n');
+  return 0;
+}
