@@ -5,6 +5,7 @@
  * are separate scopes, each wrapped by its auth plugin; writes are rate-limited.
  */
 
+import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -42,27 +43,52 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   for (const schema of SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'svirt-audit', version: options.version ?? '0', description: 'Which confined VM was denied what, when, and why.' },
+      info: {
+        title: 'svirt-audit',
+        version: options.version ?? '0',
+        description: 'Which confined VM was denied what, when, and why.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isSvirtAuditError(error)) return reply.code(DOMAIN_STATUS[error.code]).send(errorBody(error.code, error.message, error.hint));
+    if (isSvirtAuditError(error))
+      return reply.code(DOMAIN_STATUS[error.code]).send(errorBody(error.code, error.message, error.hint));
     if (error.validation) {
-      return reply.code(400).send(errorBody('VALIDATION', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?\S* /, '')}`, 'GET /v1/openapi.json lists what each route accepts'));
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            'VALIDATION',
+            `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?\S* /, '')}`,
+            'GET /v1/openapi.json lists what each route accepts',
+          ),
+        );
     }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('BODY_TOO_LARGE', `request bodies are limited to ${BODY_LIMIT} bytes`));
-    if (error.statusCode === 429) return reply.code(429).send(errorBody('RATE_LIMITED', error.message, 'slow down; writes are limited per client'));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send(errorBody('BODY_TOO_LARGE', `request bodies are limited to ${BODY_LIMIT} bytes`));
+    if (error.statusCode === 429)
+      return reply.code(429).send(errorBody('RATE_LIMITED', error.message, 'slow down; writes are limited per client'));
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody('VALIDATION', error.message));
     }
     request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send(errorBody('INTERNAL', 'an unexpected error happened', 'the server log has the details'));
+    return reply
+      .code(500)
+      .send(errorBody('INTERNAL', 'an unexpected error happened', 'the server log has the details'));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, 'GET /v1/openapi.json lists the routes')),
+    reply
+      .code(404)
+      .send(
+        errorBody(
+          'NOT_FOUND',
+          `no route ${request.method} ${request.url.split('?')[0]}`,
+          'GET /v1/openapi.json lists the routes',
+        ),
+      ),
   );
 
   // Readers: every GET route.
@@ -82,7 +108,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(rateLimit, {
       max: options.writeRateLimit ?? 120,
       timeWindow: '1 minute',
-      errorResponseBuilder: (_req, context) => ({ statusCode: 429, message: `more than ${context.max} writes a minute` }),
+      // Per client: its token (hashed; the token itself is not kept), else its address. A
+      // unix-socket client has no address (the default key generator fails on it).
+      keyGenerator: (request) => {
+        const auth = request.headers.authorization;
+        if (auth) return `token:${createHash('sha256').update(auth).digest('hex').slice(0, 16)}`;
+        return request.ip ?? 'unix-socket';
+      },
+      errorResponseBuilder: (_req, context) => ({
+        statusCode: 429,
+        message: `more than ${context.max} writes a minute`,
+      }),
     });
     await scope.register(allocationWriteRoutes, { ctx });
   });

@@ -35,18 +35,43 @@ export async function authPlugin(app: FastifyInstance, options: AuthOptions): Pr
     const header = request.headers.authorization;
     if (!tokens.configured) {
       if (options.need === 'recorder') {
-        return deny(reply, 403, 'AUTH_FORBIDDEN', 'writes are disabled: the server has no token file', 'create one: svirt-audit token create --role recorder');
+        return deny(
+          reply,
+          403,
+          'AUTH_FORBIDDEN',
+          'writes are disabled: the server has no token file',
+          'create one: svirt-audit token create --role recorder',
+        );
       }
       if (!isLocal(request)) {
-        return deny(reply, 401, 'AUTH_REQUIRED', 'reads from other hosts need a token', 'create one: svirt-audit token create --role reader');
+        return deny(
+          reply,
+          401,
+          'AUTH_REQUIRED',
+          'reads from other hosts need a token',
+          'create one: svirt-audit token create --role reader',
+        );
       }
       return;
     }
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     const role = match ? tokens.roleOf(match[1] as string) : undefined;
-    if (!role) return deny(reply, 401, 'AUTH_REQUIRED', 'a valid bearer token is required', 'send Authorization: Bearer <token>');
+    if (!role)
+      return deny(
+        reply,
+        401,
+        'AUTH_REQUIRED',
+        'a valid bearer token is required',
+        'send Authorization: Bearer <token>',
+      );
     if (options.need === 'recorder' && role !== 'recorder') {
-      return deny(reply, 403, 'AUTH_FORBIDDEN', 'this route needs a recorder token', 'create one: svirt-audit token create --role recorder');
+      return deny(
+        reply,
+        403,
+        'AUTH_FORBIDDEN',
+        'this route needs a recorder token',
+        'create one: svirt-audit token create --role recorder',
+      );
     }
   });
 }

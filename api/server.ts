@@ -53,10 +53,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let tokens = TokenSet.load(options.tokensPath);
   if (!LOOPBACK_HOSTS.has(host)) {
     if (!options.allowRemote) {
-      throw new SvirtAuditError('BAD_INPUT', `listening on ${host} would expose the API beyond this host`, 'pass --allow-remote (and create tokens) to do that on purpose');
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `listening on ${host} would expose the API beyond this host`,
+        'pass --allow-remote (and create tokens) to do that on purpose',
+      );
     }
     if (!tokens.configured) {
-      throw new SvirtAuditError('BAD_INPUT', `listening on ${host} needs a token file (${options.tokensPath})`, 'create tokens first: svirt-audit token create --role reader');
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `listening on ${host} needs a token file (${options.tokensPath})`,
+        'create tokens first: svirt-audit token create --role reader',
+      );
     }
   }
 
@@ -91,7 +99,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await app.listen({ host, port });
   const bound = app.server.address();
-  const address = typeof bound === 'object' && bound ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}` : options.listen;
+  const address =
+    typeof bound === 'object' && bound
+      ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
+      : options.listen;
 
   let unixServer: Server | undefined;
   if (options.socket) {

@@ -32,7 +32,10 @@ export function createToken(path: string, role: TokenRole, label = ''): string {
   const token = `sva_${role}_${randomBytes(24).toString('base64url')}`;
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
-  appendFileSync(path, `${role} ${hash(token).toString('hex')} ${new Date().toISOString()} ${label.replace(/\s+/g, '_')}\n`);
+  appendFileSync(
+    path,
+    `${role} ${hash(token).toString('hex')} ${new Date().toISOString()} ${label.replace(/\s+/g, '_')}\n`,
+  );
   return token;
 }
 

@@ -69,6 +69,10 @@ export function buildProgram(io: CliIo): Command {
     .option('--image-label <context>', 'with --label: the image label (default: the image type at the same level)')
     .option('--started <T>', 'when the allocation began (default now), for imports', parseTime)
     .option('--new', 'open a new allocation even if the VM holds one (the old one is ended)')
+    .option(
+      '--via-api <socket>',
+      "record through serve's unix socket instead of the database (token in SVIRT_AUDIT_TOKEN)",
+    )
     .addOption(jsonOption())
     .addHelpText(
       'after',

@@ -12,7 +12,10 @@ import { listAllocations, resolveVm } from '../../store/allocations.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
 
-const UUID = { type: 'string', pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' };
+const UUID = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
+};
 const HOST = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._-]+$' };
 const CONTEXT = { type: 'string', minLength: 1, maxLength: 4096 };
 
@@ -29,7 +32,12 @@ export async function allocationReadRoutes(app: FastifyInstance, { ctx }: { ctx:
       schema: {
         querystring: {
           type: 'object',
-          properties: { vm: { type: 'string', maxLength: 200 }, host: HOST, open: { type: 'boolean' }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } },
+          properties: {
+            vm: { type: 'string', maxLength: 200 },
+            host: HOST,
+            open: { type: 'boolean' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+          },
           additionalProperties: false,
         },
         response: { 200: { type: 'array', items: { $ref: 'allocation#' } }, ...ERROR_RESPONSES },
@@ -124,12 +132,19 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
     },
     async (request) => {
       const b = request.body ?? {};
-      const a = releaseAllocation(ctx.store, b.host ?? ctx.localHost, normalize(request.params.uuid), b.ended !== undefined ? parseTimeSpec(b.ended) : Date.now());
+      const a = releaseAllocation(
+        ctx.store,
+        b.host ?? ctx.localHost,
+        normalize(request.params.uuid),
+        b.ended !== undefined ? parseTimeSpec(b.ended) : Date.now(),
+      );
       return allocationJson(a);
     },
   );
 
-  app.post<{ Body: { uuid: string; path: string; from: string; to: string; restore?: boolean; error?: string; host?: string } }>(
+  app.post<{
+    Body: { uuid: string; path: string; from: string; to: string; restore?: boolean; error?: string; host?: string };
+  }>(
     '/v1/relabels',
     {
       schema: {
@@ -150,7 +165,12 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
         response: {
           201: {
             type: 'object',
-            properties: { id: { type: 'integer' }, path: { type: 'string' }, action: { type: 'string' }, error: { type: ['string', 'null'] } },
+            properties: {
+              id: { type: 'integer' },
+              path: { type: 'string' },
+              action: { type: 'string' },
+              error: { type: ['string', 'null'] },
+            },
           },
           ...ERROR_RESPONSES,
         },

@@ -54,13 +54,20 @@ export const DENIAL_PAGE = {
 function decodeCursor(cursor: string): { time: number; id: number } {
   const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':').map(Number);
   if (!Number.isSafeInteger(time) || !Number.isSafeInteger(id)) {
-    throw new SvirtAuditError('BAD_INPUT', 'the cursor is not one this server gave out', 'pass the "next" value of the previous page');
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      'the cursor is not one this server gave out',
+      'pass the "next" value of the previous page',
+    );
   }
   return { time: time as number, id: id as number };
 }
 
 /** One page of denials, newest first; `next` continues after the last item (no OFFSET). */
-export function denialPage(ctx: ApiContext, q: DenialQuery): { items: ReturnType<typeof denialJson>[]; next: string | null } {
+export function denialPage(
+  ctx: ApiContext,
+  q: DenialQuery,
+): { items: ReturnType<typeof denialJson>[]; next: string | null } {
   const limit = q.limit ?? 100;
   const vm = q.vm === undefined ? undefined : resolveVm(ctx.store, q.vm);
   const rows = queryDenials(ctx.store, {
@@ -92,7 +99,12 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     '/v1/denials/:id',
     {
       schema: {
-        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'], additionalProperties: false },
+        params: {
+          type: 'object',
+          properties: { id: { type: 'integer', minimum: 1 } },
+          required: ['id'],
+          additionalProperties: false,
+        },
         response: {
           200: {
             type: 'object',
@@ -109,7 +121,11 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
               },
               explanation: {
                 type: 'object',
-                properties: { cause: { type: 'string' }, fix: { type: 'array', items: { type: 'string' } }, note: { type: ['string', 'null'] } },
+                properties: {
+                  cause: { type: 'string' },
+                  fix: { type: 'array', items: { type: 'string' } },
+                  note: { type: ['string', 'null'] },
+                },
               },
             },
           },
@@ -119,7 +135,12 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     },
     async (request) => {
       const e = explainStoredDenial(ctx.store, request.params.id);
-      if (!e) throw new SvirtAuditError('UNKNOWN_DENIAL', `no denial with id ${request.params.id}`, 'list denials: GET /v1/denials');
+      if (!e)
+        throw new SvirtAuditError(
+          'UNKNOWN_DENIAL',
+          `no denial with id ${request.params.id}`,
+          'list denials: GET /v1/denials',
+        );
       const { allocationJson } = await import('../../core/allocation-json.js');
       const alloc = (a: Parameters<typeof allocationJson>[0] | null) => (a ? allocationJson(a) : null);
       return {

@@ -20,7 +20,13 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       status: writable ? 'ok' : 'degraded',
       database: { writable, ...(problem !== undefined && { problem }) },
       collector: c
-        ? { following: c.path, lagBytes: c.lagBytes, lagSeconds: c.lagSeconds, failedCommits: c.failedCommits, eventsStored: c.writer.stored }
+        ? {
+            following: c.path,
+            lagBytes: c.lagBytes,
+            lagSeconds: c.lagSeconds,
+            failedCommits: c.failedCommits,
+            eventsStored: c.writer.stored,
+          }
         : null,
     };
     return reply.code(writable ? 200 : 503).send(body);

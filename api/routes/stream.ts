@@ -16,7 +16,11 @@ export async function streamRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     '/v1/stream',
     {
       schema: {
-        querystring: { type: 'object', properties: { lastEventId: { type: 'integer', minimum: 0 } }, additionalProperties: false },
+        querystring: {
+          type: 'object',
+          properties: { lastEventId: { type: 'integer', minimum: 0 } },
+          additionalProperties: false,
+        },
       },
     },
     async (request, reply) => {

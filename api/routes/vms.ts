@@ -66,7 +66,10 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
         ...(request.query.since !== undefined && { since: parseTimeSpec(request.query.since) }),
         ...(request.query.until !== undefined && { until: parseTimeSpec(request.query.until) }),
       });
-      return { ...s, groups: s.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })) };
+      return {
+        ...s,
+        groups: s.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })),
+      };
     },
   );
 }

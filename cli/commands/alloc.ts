@@ -20,9 +20,11 @@ interface AllocOptions extends CommonOptions {
   imageLabel?: string;
   started?: number;
   new?: boolean;
+  viaApi?: string;
 }
 
-export function run(options: AllocOptions, _args: string[], io: CliIo): number {
+export async function run(options: AllocOptions, _args: string[], io: CliIo): Promise<number> {
+  if (options.viaApi !== undefined) return allocViaApi(options, io);
   const store = openCommandStore(options, io);
   try {
     const { allocation, created } = allocateLabel(store, {
@@ -52,4 +54,30 @@ export function run(options: AllocOptions, _args: string[], io: CliIo): number {
   } finally {
     store.close();
   }
+}
+
+async function allocViaApi(options: AllocOptions, io: CliIo): Promise<number> {
+  const { postViaApi } = await import('../api-client.js');
+  const body = await postViaApi(
+    options.viaApi as string,
+    '/v1/allocations',
+    {
+      uuid: options.uuid,
+      name: options.vm,
+      model: options.model,
+      ...(options.range && { range: options.range.toString() }),
+      ...(options.single && { single: true }),
+      ...(options.tcg && { tcg: true }),
+      ...(options.host !== undefined && { host: options.host }),
+      ...(options.pid !== undefined && { pid: options.pid }),
+      ...(options.label !== undefined && { label: options.label }),
+      ...(options.imageLabel !== undefined && { imageLabel: options.imageLabel }),
+      ...(options.started !== undefined && { started: new Date(options.started).toISOString() }),
+      ...(options.new && { new: true }),
+    },
+    io.env.SVIRT_AUDIT_TOKEN,
+  );
+  if (options.json) printJson(io, body);
+  else io.stdout.write(`${body.label ?? '(no label)'}\n${body.imagelabel ?? '(no image label)'}\n`);
+  return 0;
 }

@@ -20,6 +20,10 @@ export async function run(options: CommonOptions, args: string[], io: CliIo): Pr
     // Read all of stdin even when we ignore it, so libvirt never writes into a closed pipe.
     const xml = await readAll(io.stdin, MAX_XML_BYTES);
     if (object !== 'qemu' || !domain || !op) return 0;
+    if (io.env.SVIRT_AUDIT_API_SOCKET) {
+      await hookViaApi(io.env.SVIRT_AUDIT_API_SOCKET, op, xml, io);
+      return 0;
+    }
     const timeout = Number(io.env.SVIRT_AUDIT_HOOK_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
     const store = openCommandStore(options, io, { busyTimeoutMs: timeout });
     try {
@@ -56,4 +60,40 @@ async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<st
   }
   if (size > limit) throw new Error(`the domain XML on stdin is over ${limit} bytes`);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The hook through the API's unix socket (SVIRT_AUDIT_API_SOCKET): the allocation at
+ * start/started, its end at stopped/release. The expected-disk rows are not sent (the API
+ * has no route for them); the hook writing the database directly records them.
+ */
+async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): Promise<void> {
+  const { postViaApi } = await import('../api-client.js');
+  const { domainConfinement, parseDomainXml } = await import('../../launch/domain-xml.js');
+  const token = io.env.SVIRT_AUDIT_TOKEN;
+  if (op === 'start' || op === 'started' || op === 'reconnect' || op === 'attach') {
+    const def = parseDomainXml(xml);
+    const conf = domainConfinement(def);
+    if (conf.model === 'selinux' && !conf.seclabel?.label) return;
+    await postViaApi(
+      socket,
+      '/v1/allocations',
+      {
+        uuid: def.uuid,
+        name: def.name,
+        model: conf.model,
+        ...(conf.seclabel?.label !== undefined && { label: conf.seclabel.label }),
+        ...(conf.seclabel?.imageLabel !== undefined && { imageLabel: conf.seclabel.imageLabel }),
+      },
+      token,
+    );
+  } else if (op === 'stopped' || op === 'release') {
+    const def = parseDomainXml(xml);
+    try {
+      await postViaApi(socket, `/v1/allocations/${def.uuid}/release`, {}, token);
+    } catch (error) {
+      // Already released at `stopped`: `release` finds nothing open, which is fine.
+      if (!(error instanceof Error && /NO_OPEN_ALLOCATION|404/.test(error.message))) throw error;
+    }
+  }
 }

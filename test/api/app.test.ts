@@ -245,3 +245,33 @@ describe('writes', () => {
     ).toBe(404);
   });
 });
+
+describe('rate limit', () => {
+  it('write routes answer 429 RATE_LIMITED past the limit, reads are not limited', async () => {
+    const limited = await buildApp({
+      ctx: {
+        store: t.store,
+        tokens: () => TokenSet.load(tokensPath),
+        notifier,
+        metrics: new Metrics(),
+        localHost: DEMO_HOST,
+      },
+      writeRateLimit: 2,
+    });
+    const write = () =>
+      limited.inject({
+        method: 'POST',
+        url: '/v1/allocations/2f1b9a7e-0c4d-4e8f-9a6b-5d3c2e1f0a9b/release',
+        headers: as(recorder),
+        payload: {},
+      });
+    expect((await write()).statusCode).not.toBe(429);
+    expect((await write()).statusCode).not.toBe(429);
+    const third = await write();
+    expect(third.statusCode).toBe(429);
+    expect(third.json().error.code).toBe('RATE_LIMITED');
+    for (let i = 0; i < 5; i++)
+      expect((await limited.inject({ url: '/v1/vms', headers: as(reader) })).statusCode).toBe(200);
+    await limited.close();
+  });
+});

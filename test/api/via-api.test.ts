@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { DenialNotifier } from '../../api/denial-notifier.js';
+import { Metrics } from '../../api/metrics.js';
+import { createToken, TokenSet } from '../../api/tokens.js';
+import { listAllocations } from '../../store/allocations.js';
+import { cli } from '../helpers/cli-run.js';
+import { fixture } from '../helpers/fixtures.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+let app: FastifyInstance;
+let socket: string;
+let token: string;
+
+beforeAll(async () => {
+  t = openTempStore();
+  const tokens = join(t.dir, 'tokens');
+  token = createToken(tokens, 'recorder');
+  app = await buildApp({
+    ctx: {
+      store: t.store,
+      tokens: () => TokenSet.load(tokens),
+      notifier: new DenialNotifier(),
+      metrics: new Metrics(),
+      localHost: 'hv1',
+    },
+  });
+  socket = join(t.dir, 'api.sock');
+  await app.listen({ path: socket });
+});
+afterAll(async () => {
+  await app.close();
+  t.cleanup();
+});
+
+describe('--via-api: recording through the unix socket', () => {
+  it('alloc records through the API (source api); a refused write keeps its exit status', async () => {
+    const r = await cli(
+      [
+        'alloc',
+        '--via-api',
+        socket,
+        '--uuid',
+        '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
+        '--vm',
+        'web1',
+        '--label',
+        'system_u:system_r:svirt_t:s0:c1,c2',
+        '--db',
+        '/nonexistent/never-opened.db',
+      ],
+      {
+        env: { SVIRT_AUDIT_TOKEN: token },
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('system_u:system_r:svirt_t:s0:c1,c2\nsystem_u:object_r:svirt_image_t:s0:c1,c2\n');
+    expect(listAllocations(t.store).map((a) => [a.name, a.source])).toEqual([['web1', 'api']]);
+    const clash = await cli(
+      [
+        'alloc',
+        '--via-api',
+        socket,
+        '--uuid',
+        'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
+        '--vm',
+        'db1',
+        '--label',
+        'system_u:system_r:svirt_t:s0:c1,c2',
+      ],
+      {
+        env: { SVIRT_AUDIT_TOKEN: token },
+      },
+    );
+    expect(clash.status).toBe(3);
+    expect(clash.stderr).toMatch(/held by VM web1/);
+    const noToken = await cli([
+      'alloc',
+      '--via-api',
+      socket,
+      '--uuid',
+      'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
+      '--vm',
+      'db1',
+    ]);
+    expect(noToken.status).toBe(2);
+    expect(noToken.stderr).toMatch(/401 AUTH_REQUIRED/);
+  });
+
+  it('the hook records start and stop through the API', async () => {
+    const env = {
+      SVIRT_AUDIT_API_SOCKET: socket,
+      SVIRT_AUDIT_TOKEN: token,
+      SVIRT_AUDIT_DB: '/nonexistent/never-opened.db',
+    };
+    const xml = fixture('domains/apparmor.xml');
+    expect((await cli(['hook', 'qemu', 'ubuntu-desk', 'start', 'begin', '-'], { env, stdin: xml })).stderr).toBe('');
+    expect(listAllocations(t.store, { uuid: '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10' })[0]).toMatchObject({
+      model: 'apparmor',
+      endedAt: null,
+    });
+    await cli(['hook', 'qemu', 'ubuntu-desk', 'stopped', 'end', '-'], { env, stdin: xml });
+    const release = await cli(['hook', 'qemu', 'ubuntu-desk', 'release', 'end', '-'], { env, stdin: xml });
+    expect(release).toMatchObject({ status: 0, stderr: '' });
+    expect(listAllocations(t.store, { uuid: '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10' })[0]?.endedAt).not.toBeNull();
+  });
+});
