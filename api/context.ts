@@ -2,6 +2,7 @@
 
 import type { FollowerStatus } from '../collector/follow.js';
 import type { Store } from '../store/store.js';
+import type { SummaryCache } from '../store/summary-cache.js';
 import type { DenialNotifier } from './denial-notifier.js';
 import type { Metrics } from './metrics.js';
 import type { TokenSet } from './tokens.js';
@@ -14,6 +15,8 @@ export interface ApiContext {
   metrics: Metrics;
   /** The host records default to (`alloc` without --host). */
   localHost: string;
+  /** Cached VM summaries (long-running server); without it every summary is computed. */
+  summaries?: SummaryCache;
   /** The in-process collector's status, when serve follows a log. */
   collector?: () => FollowerStatus;
 }

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { AuditFileFollower } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { openStore, type Store } from '../store/store.js';
+import { SummaryCache } from '../store/summary-cache.js';
 import { buildApp } from './app.js';
 import { DenialNotifier } from './denial-notifier.js';
 import { Metrics } from './metrics.js';
@@ -78,6 +79,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       notifier,
       metrics,
       localHost: options.localHost,
+      summaries: new SummaryCache(),
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },

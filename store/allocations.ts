@@ -221,21 +221,24 @@ export interface AllocationFilter {
 
 /** Allocations, newest first. */
 export function listAllocations(store: Store, filter: AllocationFilter = {}): Allocation[] {
+  // Only the conditions in use: `(@x IS NULL OR col = @x)` would keep SQLite off the indexes.
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
+  if (filter.uuid !== undefined) {
+    where.push('a.vm_uuid = @uuid');
+    params.uuid = filter.uuid;
+  }
+  if (filter.host !== undefined) {
+    where.push('h.name = @host');
+    params.host = filter.host;
+  }
+  if (filter.openOnly) where.push('a.ended_at IS NULL');
   const rows = store
     .statement(
-      `${SELECT_ALLOCATION}
-       WHERE (@uuid IS NULL OR a.vm_uuid = @uuid)
-         AND (@host IS NULL OR h.name = @host)
-         AND (@open = 0 OR a.ended_at IS NULL)
-       ORDER BY a.started_at DESC, a.id DESC
-       LIMIT @limit`,
+      `${SELECT_ALLOCATION} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY a.started_at DESC, a.id DESC LIMIT @limit`,
     )
-    .all({
-      uuid: filter.uuid ?? null,
-      host: filter.host ?? null,
-      open: filter.openOnly ? 1 : 0,
-      limit: filter.limit ?? -1,
-    }) as AllocationRow[];
+    .all(params) as AllocationRow[];
   return rows.map(toAllocation);
 }
 

@@ -23,6 +23,13 @@ export function migrate(store: Store, target: number = SCHEMA_VERSION): void {
       'upgrade svirt-audit, or point --db at another file',
     );
   }
+  if (store.db.readonly) {
+    throw new SvirtAuditError(
+      'DB_OPEN',
+      `database ${store.path} has schema version ${version} and needs upgrading to ${target}`,
+      'run any write command once (e.g. svirt-audit vms) to upgrade it',
+    );
+  }
   for (let next = version + 1; next <= target; next++) {
     const migration = migrations[next - 1];
     if (!migration) throw new Error(`migration ${next} is missing`);

@@ -62,10 +62,14 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
     async (request) => {
       const { parseTimeSpec } = await import('../../core/time-spec.js');
       const vm = resolveVm(ctx.store, request.params.ref);
-      const s = summarizeVm(ctx.store, vm.uuid, vm.name, {
-        ...(request.query.since !== undefined && { since: parseTimeSpec(request.query.since) }),
-        ...(request.query.until !== undefined && { until: parseTimeSpec(request.query.until) }),
-      });
+      const windowed = request.query.since !== undefined || request.query.until !== undefined;
+      const s =
+        !windowed && ctx.summaries
+          ? ctx.summaries.get(ctx.store, vm.uuid, vm.name)
+          : summarizeVm(ctx.store, vm.uuid, vm.name, {
+              ...(request.query.since !== undefined && { since: parseTimeSpec(request.query.since) }),
+              ...(request.query.until !== undefined && { until: parseTimeSpec(request.query.until) }),
+            });
       return {
         ...s,
         groups: s.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })),

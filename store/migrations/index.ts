@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { up as initial } from './0001-initial.js';
 import { up as auditTrail } from './0002-audit-trail.js';
+import { up as allocationGeneration } from './0003-allocation-generation.js';
 
 export interface Migration {
   readonly name: string;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { name: '0001-initial', up: initial },
   { name: '0002-audit-trail', up: auditTrail },
+  { name: '0003-allocation-generation', up: allocationGeneration },
 ];

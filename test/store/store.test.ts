@@ -32,6 +32,7 @@ describe('openStore', () => {
     expect(applied).toEqual([
       { version: 1, name: '0001-initial' },
       { version: 2, name: '0002-audit-trail' },
+      { version: 3, name: '0003-allocation-generation' },
     ]);
   });
 

@@ -1,0 +1,63 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../collector/backfill.js';
+import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
+import { SummaryCache } from '../../store/summary-cache.js';
+import { eventsText } from '../helpers/synthetic-log.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+let t: TempStore;
+const A = '11111111-1111-4111-8111-111111111111';
+const B = '22222222-2222-4222-8222-222222222222';
+beforeEach(() => {
+  t = openTempStore();
+  // eventsText(n) runs as svirt_t:s0:c<n>,c<500+n> (n < 500)
+  allocateLabel(t.store, {
+    uuid: A,
+    name: 'a',
+    host: 'hv1',
+    model: 'selinux',
+    source: 'cli',
+    label: 'system_u:system_r:svirt_t:s0:c1,c501',
+    startedAt: 0,
+  });
+  allocateLabel(t.store, {
+    uuid: B,
+    name: 'b',
+    host: 'hv1',
+    model: 'selinux',
+    source: 'cli',
+    label: 'system_u:system_r:svirt_t:s0:c2,c502',
+    startedAt: 0,
+  });
+});
+afterEach(() => t.cleanup());
+
+let n = 0;
+async function ingest(first: number, last: number): Promise<void> {
+  const file = join(t.dir, `l${n++}.log`);
+  writeFileSync(file, eventsText(first, last));
+  await ingestFiles(t.store, [file], { localHost: 'hv1' });
+}
+
+describe('SummaryCache', () => {
+  it('serves the cached answer until a denial with the VM’s label or an allocation change arrives', async () => {
+    await ingest(1, 2);
+    const cache = new SummaryCache();
+    const first = cache.get(t.store, A, 'a');
+    expect(first.total).toBe(1);
+    expect(cache.get(t.store, A, 'a')).toBe(first);
+
+    await ingest(502, 502); // event 502 runs as c2,c502: b's label, not a's
+    expect(cache.get(t.store, A, 'a')).toBe(first);
+
+    await ingest(501, 501); // event 501 runs as c1,c501: a's label
+    const second = cache.get(t.store, A, 'a');
+    expect(second).not.toBe(first);
+    expect(second.total).toBe(2);
+
+    releaseAllocation(t.store, 'hv1', B, Date.now());
+    expect(cache.get(t.store, A, 'a')).not.toBe(second);
+  });
+});
