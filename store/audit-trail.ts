@@ -99,12 +99,12 @@ export function insertEvent(store: Store, event: NewEvent, denials: readonly Den
   // Optimization: positional parameters; binding 37 named ones from an object per row
   // showed in the ingest profile.
   const insert = store.statement(
-    `INSERT INTO denial (event_id, host_id, time, model, record_type, granted, permissive, perms, tclass,
+    `INSERT INTO denial (event_id, host_id, time, serial, model, record_type, granted, permissive, perms, tclass,
        scontext, stype, scategories, spid, scomm, sexe,
        tcontext, ttype, tcategories, tpath, tname, tdev, tinode,
        aa_profile, aa_child, aa_operation, aa_requested, aa_denied, aa_fsuid, aa_ouid, aa_info, aa_error,
        syscall, syscall_success, syscall_exit, auid, uid, proctitle)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?, ?,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?, ?,
              ?, ?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?)`,
   );
   for (const d of denials) {
@@ -114,6 +114,7 @@ export function insertEvent(store: Store, event: NewEvent, denials: readonly Den
       eventId,
       host,
       event.time,
+      event.serial,
       d.model,
       d.recordType,
       d.granted ? 1 : 0,

@@ -24,7 +24,7 @@ const FOREVER = '9223372036854775807';
 // Attribution as correlated subqueries, each a SEARCH on allocation_by_label or
 // allocation_by_vm (test/store/denial-query.test.ts checks the plans).
 const SELECT_DENIALS = `
-  SELECT d.*, e.serial, h.name AS host,
+  SELECT d.*, h.name AS host,
     CASE WHEN d.model = 'apparmor' THEN
       (SELECT a.id FROM allocation a
         WHERE d.aa_profile LIKE 'libvirt-%' AND a.vm_uuid = substr(d.aa_profile, 9) AND a.host_id = d.host_id
@@ -44,7 +44,7 @@ const SELECT_DENIALS = `
       WHERE a.host_id = d.host_id AND a.categories = d.tcategories AND d.tcategories <> ''
         AND a.ended_at IS NOT NULL AND a.ended_at <= d.time
       ORDER BY a.ended_at DESC LIMIT 1) AS former_alloc
-  FROM denial d JOIN event e ON e.id = d.event_id JOIN host h ON h.id = d.host_id`;
+  FROM denial d JOIN host h ON h.id = d.host_id`;
 
 /**
  * The same rows for one allocation's range, where the source allocation is known (it is
@@ -52,7 +52,7 @@ const SELECT_DENIALS = `
  * categories (CASE evaluates them lazily). Optimization for `denials --vm` (bench/api).
  */
 const SELECT_DENIALS_OF_ALLOCATION = `
-  SELECT d.*, e.serial, h.name AS host, @allocation AS source_alloc,
+  SELECT d.*, h.name AS host, @allocation AS source_alloc,
     CASE WHEN d.tcategories <> '' THEN
       (SELECT a.id FROM allocation a
         WHERE a.host_id = d.host_id AND a.categories = d.tcategories
@@ -63,7 +63,7 @@ const SELECT_DENIALS_OF_ALLOCATION = `
         WHERE a.host_id = d.host_id AND a.categories = d.tcategories
           AND a.ended_at IS NOT NULL AND a.ended_at <= d.time
         ORDER BY a.ended_at DESC LIMIT 1) END AS former_alloc
-  FROM denial d JOIN event e ON e.id = d.event_id JOIN host h ON h.id = d.host_id`;
+  FROM denial d JOIN host h ON h.id = d.host_id`;
 
 interface DenialRow {
   id: number;

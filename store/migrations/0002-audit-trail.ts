@@ -40,6 +40,8 @@ export function up(db: Database.Database): void {
       event_id        INTEGER NOT NULL REFERENCES event(id),
       host_id         INTEGER NOT NULL REFERENCES host(id),
       time            INTEGER NOT NULL,
+      -- the event's serial, kept here too so listing denials never touches event rows
+      serial          INTEGER NOT NULL,
       model           TEXT NOT NULL CHECK (model IN ('selinux', 'apparmor')),
       record_type     TEXT NOT NULL,
       granted         INTEGER NOT NULL,
