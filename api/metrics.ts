@@ -3,7 +3,7 @@
  * Prometheus convention); gauges are read from the store and the collector when scraped.
  */
 
-import type { AttributedDenial } from '../store/denial-query.js';
+import type { AttributedDenial } from '../core/attributed-denial.js';
 
 export class Metrics {
   readonly #denials = new Map<string, number>();

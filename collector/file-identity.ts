@@ -15,20 +15,7 @@ export const HEAD_BYTES = 4096;
 export function identityOfFd(fd: number, path: string, headBytes = HEAD_BYTES): SourceIdentity {
   const st = fstatSync(fd);
   const n = Math.min(headBytes, st.size);
-  const head = Buffer.alloc(n);
-  let read = 0;
-  while (read < n) {
-    const got = readSync(fd, head, read, n - read, read);
-    if (got === 0) break;
-    read += got;
-  }
-  return {
-    path,
-    device: Number(st.dev),
-    inode: Number(st.ino),
-    headBytes: read,
-    headHash: createHash('sha256').update(head.subarray(0, read)).digest('hex'),
-  };
+  return { path, device: Number(st.dev), inode: Number(st.ino), headBytes: n, headHash: headHashOfFd(fd, n) };
 }
 
 export function identityOfPath(path: string, headBytes = HEAD_BYTES): SourceIdentity {

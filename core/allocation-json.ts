@@ -1,6 +1,6 @@
 /** The JSON shape of an allocation, shared by the CLI and the API. */
 
-import type { Allocation } from './allocation.js';
+import type { Allocation, VmSummary } from './allocation.js';
 import { formatTime } from './time-spec.js';
 
 export interface AllocationJson {
@@ -32,5 +32,18 @@ export function allocationJson(a: Allocation): AllocationJson {
     source: a.source,
     startedAt: formatTime(a.startedAt),
     endedAt: a.endedAt === null ? null : formatTime(a.endedAt),
+  };
+}
+
+/** The JSON shape of a VM (`vms --json`, GET /v1/vms). */
+export function vmJson(v: VmSummary) {
+  return {
+    uuid: v.uuid,
+    name: v.name,
+    hosts: v.hosts,
+    allocations: v.allocations,
+    firstSeen: formatTime(v.firstSeen),
+    lastSeen: formatTime(v.lastSeen),
+    running: v.running ? allocationJson(v.running) : null,
   };
 }

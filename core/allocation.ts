@@ -23,6 +23,19 @@ export interface Allocation {
   readonly endedAt: number | null;
 }
 
+/** One VM as known from its allocations. */
+export interface VmSummary {
+  readonly uuid: string;
+  /** The name of its latest allocation. */
+  readonly name: string;
+  readonly hosts: string[];
+  readonly allocations: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** The open allocation, if the VM is running now. */
+  readonly running: Allocation | null;
+}
+
 /** A disk as the VM definition describes it: what its label should become. */
 export interface ExpectedDisk {
   readonly path: string;

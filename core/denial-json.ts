@@ -4,6 +4,7 @@
  */
 
 import type { Allocation } from './allocation.js';
+import type { AttributedDenial } from './attributed-denial.js';
 import type { DenialKind } from './denial-kind.js';
 import { formatTime } from './time-spec.js';
 
@@ -50,48 +51,9 @@ export interface DenialJson {
   } | null;
 }
 
-/** The structural input: what the query layer returns for a denial. */
-export interface DenialLike {
-  id: number;
-  time: number;
-  host: string;
-  serial: number;
-  model: 'selinux' | 'apparmor';
-  kind: DenialKind;
-  permissive: boolean;
-  perms: string[];
-  tclass: string | null;
-  source: {
-    context: string | null;
-    type: string | null;
-    categories: string | null;
-    pid: number | null;
-    comm: string | null;
-    exe: string | null;
-    allocation: Allocation | null;
-  };
-  target: {
-    context: string | null;
-    type: string | null;
-    categories: string | null;
-    path: string | null;
-    name: string | null;
-    dev: string | null;
-    inode: number | null;
-    allocation: Allocation | null;
-  };
-  apparmor: {
-    profile: string;
-    child: string | null;
-    operation: string | null;
-    requestedMask: string | null;
-    deniedMask: string | null;
-  } | null;
-}
-
 const vmRef = (a: Allocation | null): VmRefJson | null => (a ? { uuid: a.uuid, name: a.name } : null);
 
-export function denialJson(d: DenialLike): DenialJson {
+export function denialJson(d: AttributedDenial): DenialJson {
   return {
     id: d.id,
     time: formatTime(d.time),

@@ -6,7 +6,9 @@
  * and then write (pick a free label, then insert) wrap both in `store.immediate`.
  */
 
-import type { Allocation, AllocationSource, ExpectedDisk, SecurityModel } from '../core/allocation.js';
+import type { Allocation, AllocationSource, ExpectedDisk, SecurityModel, VmSummary } from '../core/allocation.js';
+
+export type { VmSummary } from '../core/allocation.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { formatTime } from '../core/time-spec.js';
 import { findHostId, hostId } from './hosts.js';
@@ -240,19 +242,6 @@ export function listAllocations(store: Store, filter: AllocationFilter = {}): Al
     )
     .all(params) as AllocationRow[];
   return rows.map(toAllocation);
-}
-
-/** One VM as known from its allocations. */
-export interface VmSummary {
-  readonly uuid: string;
-  /** The name of its latest allocation. */
-  readonly name: string;
-  readonly hosts: string[];
-  readonly allocations: number;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  /** The open allocation, if the VM is running now. */
-  readonly running: Allocation | null;
 }
 
 /** Every VM we have records of, most recently seen first. */

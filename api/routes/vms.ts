@@ -1,23 +1,13 @@
 /** VMs: list, one, its denials, its summary. */
 
 import type { FastifyInstance } from 'fastify';
-import { allocationJson } from '../../core/allocation-json.js';
+import { vmJson } from '../../core/allocation-json.js';
 import { formatTime } from '../../core/time-spec.js';
 import { listVms, resolveVm, type VmSummary } from '../../store/allocations.js';
 import { summarizeVm } from '../../store/denial-query.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES } from '../schemas.js';
 import { DENIAL_FILTERS, DENIAL_PAGE, denialPage, type DenialQuery } from './denials.js';
-
-const vmJson = (v: VmSummary) => ({
-  uuid: v.uuid,
-  name: v.name,
-  hosts: v.hosts,
-  allocations: v.allocations,
-  firstSeen: formatTime(v.firstSeen),
-  lastSeen: formatTime(v.lastSeen),
-  running: v.running ? allocationJson(v.running) : null,
-});
 
 const REF = {
   type: 'object',

@@ -1,6 +1,6 @@
 /** `svirt-audit vms`: the VMs we have records of. */
 
-import { allocationJson } from '../../core/allocation-json.js';
+import { vmJson } from '../../core/allocation-json.js';
 import { formatTime } from '../../core/time-spec.js';
 import { listVms } from '../../store/allocations.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
@@ -12,18 +12,7 @@ export function run(options: CommonOptions, _args: string[], io: CliIo): number 
   try {
     const vms = listVms(store);
     if (options.json) {
-      printJson(
-        io,
-        vms.map((v) => ({
-          uuid: v.uuid,
-          name: v.name,
-          hosts: v.hosts,
-          allocations: v.allocations,
-          firstSeen: formatTime(v.firstSeen),
-          lastSeen: formatTime(v.lastSeen),
-          running: v.running ? allocationJson(v.running) : null,
-        })),
-      );
+      printJson(io, vms.map(vmJson));
       return 0;
     }
     if (vms.length === 0) {
