@@ -49,16 +49,16 @@ export function run(options: DenialsOptions, _args: string[], io: CliIo): number
     }
     io.stdout.write(
       formatTable(
-        ['ID', 'TIME', 'VM', 'KIND', 'DENIED', 'TARGET'],
+        ['VM', 'KIND', 'DENIED', 'TARGET', 'TIME', 'ID'],
         json.map((d) => [
-          String(d.id),
-          formatTime(Date.parse(d.time)).replace('T', ' ').slice(0, 19),
           d.source.vm?.name ?? (d.source.categories ? `? (${d.source.categories})` : (d.source.comm ?? '-')),
           colourKind(io, d.kind) + (d.permissive ? ' (permissive)' : ''),
           `${d.perms.join(',')} ${d.tclass ?? ''}`.trim(),
-          d.target.vm
+          d.target.vm && d.target.vm.uuid !== d.source.vm?.uuid
             ? `${d.target.path ?? d.target.name ?? ''} [VM ${d.target.vm.name}]`
             : (d.target.path ?? d.target.name ?? d.target.type ?? '-'),
+          formatTime(Date.parse(d.time)).replace('T', ' ').slice(0, 19),
+          String(d.id),
         ]),
       ),
     );

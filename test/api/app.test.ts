@@ -275,3 +275,25 @@ describe('rate limit', () => {
     await limited.close();
   });
 });
+
+describe('request logs', () => {
+  it('one JSON line per request, without the token', async () => {
+    const lines: string[] = [];
+    const logged = await buildApp({
+      ctx: {
+        store: t.store,
+        tokens: () => TokenSet.load(tokensPath),
+        notifier,
+        metrics: new Metrics(),
+        localHost: DEMO_HOST,
+      },
+      logger: { level: 'info', stream: { write: (l: string) => lines.push(l) } },
+    });
+    await logged.inject({ url: '/v1/vms?x=1', headers: as(reader) });
+    await logged.close();
+    const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ method: 'GET', url: '/v1/vms?x=1', status: 200 });
+    expect(lines.join('')).not.toContain(reader);
+  });
+});
