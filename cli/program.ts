@@ -261,6 +261,36 @@ token file, reads are open on loopback only and writes are refused. SIGHUP reloa
       io.exitCode = mod.run(command.opts() as never, command.args, io);
     });
 
+  const reportCmd = add(
+    'report',
+    'an incident report for one VM: findings, timeline, every denial, raw evidence, hashes',
+    () => import('./commands/report.js'),
+  )
+    .option('--vm <ref>', 'the VM (name or uuid)')
+    .addOption(
+      new Option('--format <format>', 'json, csv, md or html').choices(['json', 'csv', 'md', 'html']).default('md'),
+    )
+    .option('--since <T>', 'from this time', parseTime)
+    .option('--until <T>', 'up to this time', parseTime)
+    .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+json holds everything (schema in docs/report-schema.md); csv the denial list; md reads in a
+ticket; html is one self-contained file. json, md and html end with SHA-256 hashes of the
+evidence and of the whole report: svirt-audit report verify FILE checks them.`,
+    );
+  reportCmd
+    .command('verify')
+    .description('recompute the hashes of a report and say whether it was altered (exit 1 if so)')
+    .argument('<file>', 'a json, md or html report')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .action(async (file: string) => {
+      const mod = await import('./commands/report.js');
+      io.exitCode = mod.verify(file, io);
+    });
+
   add(
     'demo',
     'build a realistic scenario in a fresh database and show what svirt-audit answers',

@@ -198,3 +198,71 @@ export function countTrail(store: Store): TrailCounts {
     unparsed: one('SELECT count(*) AS n FROM unparsed_line'),
   };
 }
+
+export interface EventEvidence {
+  eventId: number;
+  host: string;
+  time: number;
+  serial: number;
+  /** The records verbatim, in arrival order. */
+  records: string[];
+  /** The file it was read from and the byte offset of its first record, when known. */
+  sourcePath: string | null;
+  sourceOffset: number | null;
+}
+
+/** An event's raw records and where they came from (report evidence). */
+export function eventEvidence(store: Store, eventId: number): EventEvidence | undefined {
+  const row = store
+    .statement(
+      `SELECT e.id, h.name AS host, e.time, e.serial, e.raw, s.path, e.source_offset
+       FROM event e JOIN host h ON h.id = e.host_id LEFT JOIN source s ON s.id = e.source_id WHERE e.id = ?`,
+    )
+    .get(eventId) as
+    | {
+        id: number;
+        host: string;
+        time: number;
+        serial: number;
+        raw: string;
+        path: string | null;
+        source_offset: number | null;
+      }
+    | undefined;
+  if (!row) return undefined;
+  return {
+    eventId: row.id,
+    host: row.host,
+    time: row.time,
+    serial: row.serial,
+    records: row.raw.split('\n'),
+    sourcePath: row.path,
+    sourceOffset: row.source_offset,
+  };
+}
+
+export interface MacStatusChange {
+  host: string;
+  time: number;
+  /** null when the record did not say. */
+  enforcing: boolean | null;
+}
+
+/**
+ * Enforcing/permissive changes on `host` within [since, until), preceded by the last
+ * change before `since` (the state at the window's start), if any.
+ */
+export function macStatusHistory(store: Store, host: string, since: number, until: number): MacStatusChange[] {
+  const rows = store
+    .statement(
+      `SELECT time, enforcing FROM (
+         SELECT m.time, m.enforcing FROM mac_status m JOIN host h ON h.id = m.host_id
+         WHERE h.name = @host AND m.time < @since ORDER BY m.time DESC LIMIT 1)
+       UNION ALL
+       SELECT m.time, m.enforcing FROM mac_status m JOIN host h ON h.id = m.host_id
+       WHERE h.name = @host AND m.time >= @since AND m.time < @until
+       ORDER BY time`,
+    )
+    .all({ host, since, until }) as { time: number; enforcing: number | null }[];
+  return rows.map((r) => ({ host, time: r.time, enforcing: r.enforcing === null ? null : r.enforcing === 1 }));
+}

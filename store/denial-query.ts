@@ -214,6 +214,36 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
   return out;
 }
 
+/**
+ * A VM's denials in a window, oldest first, one at a time (constant memory: reports over
+ * 100,000 denials stream them). Ordered by allocation, then time and id.
+ */
+export function* iterateVmDenials(
+  store: Store,
+  uuid: string,
+  window: { since?: number; until?: number } = {},
+): Generator<AttributedDenial> {
+  const since = window.since ?? 0;
+  const until = window.until ?? Number.MAX_SAFE_INTEGER;
+  const allocations = listAllocations(store, { uuid }).sort((a, b) => a.startedAt - b.startedAt || a.id - b.id);
+  for (const a of allocations) {
+    const from = Math.max(since, a.startedAt);
+    const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
+    if (from >= to || a.model === 'none' || (a.model === 'selinux' && a.categories === '')) continue;
+    const params = { allocation: a.id, key: a.model === 'apparmor' ? a.label : a.categories, host: a.host, from, to };
+    const where =
+      a.model === 'apparmor'
+        ? 'd.aa_profile = @key AND h.name = @host'
+        : 'd.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key';
+    // A statement iterating is busy: use an uncached one so two iterations can nest.
+    const stmt = store.db.prepare(
+      `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${where} AND d.time >= @from AND d.time < @to AND d.granted = 0 ORDER BY d.time, d.id`,
+    );
+    const cache = new Map<number, Allocation>([[a.id, a]]);
+    for (const row of stmt.iterate(params) as IterableIterator<DenialRow>) yield toAttributed(store, row, cache);
+  }
+}
+
 /** One denial by id, attributed. */
 export function getDenial(store: Store, id: number): AttributedDenial | undefined {
   const row = store.statement(`${SELECT_DENIALS} WHERE d.id = ?`).get(id) as DenialRow | undefined;
