@@ -17,6 +17,7 @@ import { DOMAIN_STATUS, errorBody } from './errors.js';
 import { allocationReadRoutes, allocationWriteRoutes } from './routes/allocations.js';
 import { denialRoutes } from './routes/denials.js';
 import { healthRoutes } from './routes/health.js';
+import { reportRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { vmRoutes } from './routes/vms.js';
 import { SCHEMAS } from './schemas.js';
@@ -114,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(allocationReadRoutes, { ctx });
     await scope.register(streamRoutes, { ctx });
     await scope.register(healthRoutes, { ctx });
+    await scope.register(reportRoutes, { ctx, version: options.version ?? '0', dbPath: ctx.store.path });
     scope.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
 

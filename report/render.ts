@@ -6,8 +6,8 @@
 
 import { DENIAL_CSV_COLUMNS, csvLine, denialCsvRow, denialJson } from '../core/denial-json.js';
 import { DENIAL_KINDS, type DenialKind } from '../core/denial-kind.js';
-import { eventEvidence } from '../store/audit-trail.js';
-import { iterateVmDenials } from '../store/denial-query.js';
+import { iterateVmEvidence } from '../store/audit-trail.js';
+import { iterateVmDenials, vmDenialRanges } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
 import { bucketMs, type ReportHeader } from './report-model.js';
 import { HashingWriter, MARKERS, type TextOut } from './report-writer.js';
@@ -22,15 +22,9 @@ function windowOf(h: ReportHeader): { since?: number; until?: number } {
   };
 }
 
-/** The VM's denials' events, once each, in order (an event's denials are consecutive). */
-function* evidenceOf(store: Store, h: ReportHeader) {
-  let last = -1;
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
-    if (d.eventId === last) continue;
-    last = d.eventId;
-    const e = eventEvidence(store, d.eventId);
-    if (e) yield e;
-  }
+/** The VM's denials' events, once each, in order. */
+function evidenceOf(store: Store, h: ReportHeader) {
+  return iterateVmEvidence(store, vmDenialRanges(store, h.vm.uuid, windowOf(h)));
 }
 
 export function renderReport(store: Store, header: ReportHeader, format: ReportFormat, out: TextOut): void {

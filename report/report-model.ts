@@ -10,7 +10,7 @@ import { DENIAL_KINDS, type DenialKind, type Explanation, KIND_SEVERITY } from '
 import { formatTime } from '../core/time-spec.js';
 import { listAllocations, resolveVm } from '../store/allocations.js';
 import { macStatusHistory } from '../store/audit-trail.js';
-import { explainStoredDenial, iterateVmDenials, summarizeVm } from '../store/denial-query.js';
+import { explainStoredDenial, iterateVmDenials, summarizeVm, vmDenialSpan } from '../store/denial-query.js';
 import { listRelabels } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
 
@@ -102,32 +102,26 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
     .sort((a, b) => a.startedAt - b.startedAt);
   const hosts = [...new Set(allocations.map((a) => a.host))].sort();
 
-  // Pass 1: totals and the timeline, one denial at a time.
+  // One pass for totals and the timeline; the span (hence the bucket) comes from SQL first.
+  const window = { ...(since !== undefined && { since }), ...(until !== undefined && { until }) };
+  const span = vmDenialSpan(store, vm.uuid, window);
+  const from = since ?? span?.first;
+  const to = until ?? (span === undefined ? undefined : span.last + 1);
+  const bucket = chooseBucket(from !== undefined && to !== undefined ? to - from : 0);
   const byKind = Object.fromEntries(DENIAL_KINDS.map((k) => [k, 0])) as Record<DenialKind, number>;
   let total = 0;
   let permissive = 0;
-  let first: number | undefined;
-  let last: number | undefined;
-  const window = { ...(since !== undefined && { since }), ...(until !== undefined && { until }) };
+  const counts = new Map<number, Partial<Record<DenialKind, number>>>();
   for (const d of iterateVmDenials(store, vm.uuid, window)) {
     total++;
     byKind[d.kind]++;
     if (d.permissive) permissive++;
-    first = first === undefined ? d.time : Math.min(first, d.time);
-    last = last === undefined ? d.time : Math.max(last, d.time);
+    const b = bucketStart(d.time, bucket);
+    let c = counts.get(b);
+    if (!c) counts.set(b, (c = {}));
+    c[d.kind] = (c[d.kind] ?? 0) + 1;
   }
-  const from = since ?? first;
-  const to = until ?? (last === undefined ? undefined : last + 1);
-  const bucket = chooseBucket(from !== undefined && to !== undefined ? to - from : 0);
-  const counts = new Map<number, Partial<Record<DenialKind, number>>>();
-  if (total > 0) {
-    for (const d of iterateVmDenials(store, vm.uuid, window)) {
-      const b = bucketStart(d.time, bucket);
-      let c = counts.get(b);
-      if (!c) counts.set(b, (c = {}));
-      c[d.kind] = (c[d.kind] ?? 0) + 1;
-    }
-  }
+  const first = span?.first;
 
   const summary = summarizeVm(store, vm.uuid, vm.name, window);
   const findings = summary.groups

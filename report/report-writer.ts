@@ -10,6 +10,30 @@ export interface TextOut {
   write(text: string): void;
 }
 
+/**
+ * Output to a file descriptor through a 64 KiB buffer: a report writes many small pieces,
+ * and a system call per piece dominated its time (bench/report). Call flush() at the end.
+ */
+export function bufferedFileOut(
+  fd: number,
+  writeSync: (fd: number, s: string) => unknown,
+): TextOut & { flush(): void } {
+  let pending = '';
+  return {
+    write(text: string) {
+      pending += text;
+      if (pending.length >= 65_536) {
+        writeSync(fd, pending);
+        pending = '';
+      }
+    },
+    flush() {
+      if (pending !== '') writeSync(fd, pending);
+      pending = '';
+    },
+  };
+}
+
 /** The byte markers verify looks for, per format. */
 export const MARKERS = {
   json: { evidenceBegin: ',"evidence":', integrity: ',"integrity":' },

@@ -244,6 +244,50 @@ export function* iterateVmDenials(
   }
 }
 
+/** The index ranges a VM's denials in a window live in: one per allocation (for streaming readers). */
+export function vmDenialRanges(
+  store: Store,
+  uuid: string,
+  window: { since?: number; until?: number } = {},
+): { host: string; key: string; apparmor: boolean; from: number; to: number }[] {
+  const since = window.since ?? 0;
+  const until = window.until ?? Number.MAX_SAFE_INTEGER;
+  return listAllocations(store, { uuid })
+    .sort((a, b) => a.startedAt - b.startedAt || a.id - b.id)
+    .filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''))
+    .map((a) => ({
+      host: a.host,
+      key: (a.model === 'apparmor' ? a.label : a.categories) as string,
+      apparmor: a.model === 'apparmor',
+      from: Math.max(since, a.startedAt),
+      to: Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER),
+    }))
+    .filter((r) => r.from < r.to);
+}
+
+/** The first and last denial time of a VM in a window (undefined when it has none). */
+export function vmDenialSpan(
+  store: Store,
+  uuid: string,
+  window: { since?: number; until?: number } = {},
+): { first: number; last: number } | undefined {
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const r of vmDenialRanges(store, uuid, window)) {
+    const where = r.apparmor
+      ? 'aa_profile = @key AND host_id = (SELECT id FROM host WHERE name = @host)'
+      : 'host_id = (SELECT id FROM host WHERE name = @host) AND scategories = @key';
+    const row = store
+      .statement(
+        `SELECT min(time) AS first, max(time) AS last FROM denial WHERE ${where} AND time >= @from AND time < @to AND granted = 0`,
+      )
+      .get(r) as { first: number | null; last: number | null };
+    if (row.first !== null) first = first === undefined ? row.first : Math.min(first, row.first);
+    if (row.last !== null) last = last === undefined ? row.last : Math.max(last, row.last);
+  }
+  return first === undefined || last === undefined ? undefined : { first, last };
+}
+
 /** One denial by id, attributed. */
 export function getDenial(store: Store, id: number): AttributedDenial | undefined {
   const row = store.statement(`${SELECT_DENIALS} WHERE d.id = ?`).get(id) as DenialRow | undefined;

@@ -4,6 +4,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { SvirtAuditError } from '../../core/errors.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
+import { bufferedFileOut } from '../../report/report-writer.js';
 import { verifyReport } from '../../report/verify-report.js';
 import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';

@@ -297,3 +297,21 @@ describe('request logs', () => {
     expect(lines.join('')).not.toContain(reader);
   });
 });
+
+describe('reports over the API', () => {
+  it('streams a report in each format; an unknown VM is 404 before any byte', async () => {
+    const json = await app.inject({ url: '/v1/reports/web1?format=json', headers: as(reader) });
+    expect(json.statusCode).toBe(200);
+    expect(json.headers['content-type']).toMatch(/application\/json/);
+    const doc = json.json();
+    expect(doc.report.vm.name).toBe('web1');
+    expect(doc.integrity.reportSha256).toMatch(/^[0-9a-f]{64}$/);
+    const { verifyReport } = await import('../../report/verify-report.js');
+    expect(verifyReport(Buffer.from(json.body))).toMatchObject({ evidenceOk: true, reportOk: true });
+    const html = await app.inject({ url: '/v1/reports/web1?format=html', headers: as(reader) });
+    expect(html.body).toMatch(/^<!doctype html>/);
+    const missing = await app.inject({ url: '/v1/reports/nosuchvm', headers: as(reader) });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('UNKNOWN_VM');
+  });
+});

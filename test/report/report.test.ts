@@ -1,0 +1,119 @@
+/**
+ * Reports on a fixed scenario (the demo, at a fixed time): a golden file per format with
+ * the volatile fields masked (regenerate with UPDATE_GOLDEN=1 and review the diff), and a
+ * tamper test for `report verify`.
+ */
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../collector/backfill.js';
+import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { renderReport, type ReportFormat } from '../../report/render.js';
+import { collectReportHeader } from '../../report/report-model.js';
+import { verifyReport } from '../../report/verify-report.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+const NOW = Date.parse('2026-11-21T12:00:00.000Z');
+let t: TempStore;
+
+beforeAll(async () => {
+  t = openTempStore();
+  const log = buildDemo(t.store, t.dir, NOW);
+  await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+});
+afterAll(() => t.cleanup());
+
+function render(vm: string, format: ReportFormat): string {
+  const header = collectReportHeader(t.store, {
+    vm,
+    dbPath: '/var/lib/svirt-audit/audit.db',
+    version: 'TEST',
+    now: NOW,
+  });
+  let out = '';
+  renderReport(t.store, header, format, { write: (s) => (out += s) });
+  return out;
+}
+
+/** The report with its volatile parts masked: the temp dir in evidence paths, and the hashes. */
+function mask(text: string): string {
+  return text
+    .split(t.dir)
+    .join('<tmp>')
+    .replace(/[0-9a-f]{64}/g, '<sha256>');
+}
+
+describe('report golden files', () => {
+  it.each([
+    ['db1', 'json'],
+    ['db1', 'csv'],
+    ['db1', 'md'],
+    ['web1', 'html'],
+  ] as const)('%s as %s', (vm, format) => {
+    const golden = join(FIXTURES, 'reports', `${vm}.${format}`);
+    const text = mask(render(vm, format));
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, text);
+    expect(text).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it('the json report carries the documented top-level shape', () => {
+    const doc = JSON.parse(render('db1', 'json'));
+    expect(Object.keys(doc)).toEqual(['schema', 'report', 'denials', 'evidence', 'integrity']);
+    expect(doc.report.findings[0]).toMatchObject({ kind: 'unlabeled-target', count: 4 });
+    expect(doc.report.relabels).toEqual([
+      expect.objectContaining({ path: '/srv/nfs/db1-data.img', failed: true, error: 'Operation not supported' }),
+    ]);
+    expect(doc.evidence).toHaveLength(4);
+    expect(doc.evidence[0].source.path).toMatch(/audit\.log$/);
+    expect(doc.evidence[0].source.offset).toBeGreaterThan(0);
+    expect(doc.report.enforcing[0].unknownUntil).not.toBeNull();
+  });
+});
+
+describe('report verify', () => {
+  it.each(['json', 'md', 'html'] as const)(
+    '%s: an intact report verifies; a changed record or header does not',
+    (format) => {
+      const text = render('web1', format);
+      const intact = verifyReport(Buffer.from(text));
+      expect(intact).toMatchObject({ format, evidenceOk: true, reportOk: true });
+      // Change one digit of a raw record in the evidence: both hashes break.
+      const tampered = text.replace(
+        /(type=AVC msg=audit\(\d+\.\d+:)(\d)/,
+        (_m, a: string, d: string) => `${a}${(Number(d) + 1) % 10}`,
+      );
+      expect(tampered).not.toBe(text);
+      expect(verifyReport(Buffer.from(tampered))).toMatchObject({ evidenceOk: false, reportOk: false });
+      // Change the header only: the evidence still verifies, the report does not.
+      const header = text.replace('web1', 'webX');
+      expect(verifyReport(Buffer.from(header))).toMatchObject({ evidenceOk: true, reportOk: false });
+    },
+  );
+
+  it('a CSV report has no integrity block and says so', () => {
+    expect(() => verifyReport(Buffer.from(render('web1', 'csv')))).toThrow(/CSV reports carry none/);
+  });
+});
+
+describe('report.schema.json', () => {
+  it('the json report has every key the schema requires', async () => {
+    const schema = JSON.parse(readFileSync(join(FIXTURES, '..', '..', 'report', 'report.schema.json'), 'utf8'));
+    const doc = JSON.parse(render('db1', 'json'));
+    const check = (
+      value: Record<string, unknown>,
+      s: { required?: string[]; properties?: Record<string, unknown> },
+      at: string,
+    ) => {
+      for (const key of s.required ?? []) expect(value, `${at}.${key}`).toHaveProperty(key);
+    };
+    check(doc, schema, '$');
+    check(doc.report, schema.properties.report, '$.report');
+    check(doc.integrity, schema.properties.integrity, '$.integrity');
+    for (const d of doc.denials) check(d, schema.properties.denials.items, '$.denials[]');
+    for (const e of doc.evidence) check(e, schema.properties.evidence.items, '$.evidence[]');
+    for (const f of doc.report.findings)
+      check(f, schema.properties.report.properties.findings.items, '$.report.findings[]');
+  });
+});
