@@ -30,9 +30,12 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
       dbPath: databasePath(options, io),
       version: io.version,
     });
-    renderReport(store, header, options.format, {
-      write: (s) => (fd === undefined ? io.stdout.write(s) : writeSync(fd, s)),
-    });
+    const sink =
+      fd === undefined
+        ? { write: (s: string) => io.stdout.write(s), flush: () => undefined }
+        : bufferedFileOut(fd, writeSync);
+    renderReport(store, header, options.format, sink);
+    sink.flush();
     if (options.out !== undefined) {
       io.stderr.write(
         `wrote ${options.format} report for ${header.vm.name} (${header.totals.denials} denials) to ${options.out}\n`,
