@@ -114,3 +114,20 @@ describe('the read commands on the demo', () => {
     expect(vms.map((v) => v.name).sort()).toEqual(['build', 'db1', 'desk', 'mail', 'web1', 'web1-old', 'web2']);
   });
 });
+
+describe('report and report verify on the command line', () => {
+  it('writes a report file (0600) that verifies, and says ALTERED (exit 1) once edited', async () => {
+    const { readFileSync, statSync, writeFileSync } = await import('node:fs');
+    const out = join(scratch.dir, 'web1.html');
+    const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'html', '--out', out]);
+    expect(r.status).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const ok = await cli(['report', 'verify', out]);
+    expect(ok).toMatchObject({ status: 0 });
+    expect(ok.stdout).toMatch(/^ok: .* is unaltered \(html;/);
+    writeFileSync(out, readFileSync(out, 'utf8').replace('pid=4101', 'pid=4102'));
+    const bad = await cli(['report', 'verify', out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/ALTERED: .*the evidence section and the report no longer match/);
+  });
+});
