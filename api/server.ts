@@ -29,6 +29,8 @@ export interface ServeOptions {
   localHost: string;
   version: string;
   logLevel?: string;
+  /** How often to reap allocations whose process is gone (default 30 s). */
+  reapIntervalMs?: number;
   /** Where pino writes (default stdout). */
   logStream?: NodeJS.WritableStream;
 }
@@ -98,6 +100,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   // Denials stored by other processes (an ingest beside us) reach the stream within a second.
   const poll = setInterval(() => notifier.notify(), 1000);
+  // Close allocations of launched VMs whose QEMU is gone, restoring their disks' labels.
+  const reaper = setInterval(() => {
+    void (async () => {
+      try {
+        const [{ reapAllocations }, { loadNative }] = await Promise.all([
+          import('../launch/reap.js'),
+          import('../native/index.js'),
+        ]);
+        for (const o of reapAllocations(store, loadNative(), options.localHost)) {
+          app.log.info({ vm: o.allocation.name, restored: o.restored }, 'reaped an allocation whose process is gone');
+        }
+      } catch (error) {
+        app.log.error({ err: error }, 'reap failed');
+      }
+    })();
+  }, options.reapIntervalMs ?? 30_000);
 
   await app.listen({ host, port });
   const bound = app.server.address();
@@ -130,6 +148,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (closed) return;
       closed = true;
       clearInterval(poll);
+      clearInterval(reaper);
       if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
       await app.close();
       if (follower) await follower.stop();

@@ -7,6 +7,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { DENIAL_KINDS } from '../core/denial-kind.js';
+import { parseDisk } from './disk-option.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
 import { parseCategoryRange, parsePositiveInt, parseTime, parseUuid } from './option-parsers.js';
@@ -290,6 +291,43 @@ evidence and of the whole report: svirt-audit report verify FILE checks them.`,
       const mod = await import('./commands/report.js');
       io.exitCode = mod.verify(file, io);
     });
+
+  add(
+    'launch',
+    'allocate, relabel the disks, set the exec context and exec CMD in place (OpenXT-style interposer)',
+    () => import('./commands/launch.js'),
+  )
+    .requiredOption('--uuid <uuid>', 'VM uuid', parseUuid)
+    .requiredOption('--vm <name>', 'VM name')
+    .addOption(
+      new Option('--model <model>', 'security model (auto: SELinux if enabled, else AppArmor, else none)')
+        .choices(['auto', 'selinux', 'apparmor', 'none'])
+        .default('auto'),
+    )
+    .option('--disk <path[:ro|:shared]>', 'a disk to label (repeatable): writable by default', parseDisk)
+    .option('--tcg', 'use the TCG domain type (svirt_tcg_t)')
+    .addOption(hostOption())
+    .argument('<command...>', 'the command to exec, after --')
+    .addHelpText(
+      'after',
+      `
+Writable disks get the VM's image label, :shared ones svirt_image_t:s0, :ro ones the
+content label; each original label is remembered in trusted.svirt-audit.label. A failure
+restores what was changed and releases the allocation. The command replaces this
+process (same pid), so the caller sees QEMU's pid and exit status. After QEMU exits,
+svirt-audit reap (serve runs it every 30 s) restores the labels and closes the allocation.
+
+Example:
+  svirt-audit launch --uuid … --vm web1 --disk /images/web1.qcow2 --disk /iso/tools.iso:ro -- qemu-system-x86_64 -name web1 …`,
+    );
+
+  add(
+    'reap',
+    'close allocations whose process is gone, restoring remembered disk labels',
+    () => import('./commands/reap.js'),
+  )
+    .addOption(hostOption())
+    .addOption(jsonOption());
 
   add(
     'demo',

@@ -1,0 +1,208 @@
+/**
+ * `svirt-audit launch`: what OpenXT's small binary between toolstack and QEMU does, for
+ * anyone who starts QEMU without libvirt. Allocate a label, relabel the VM's disks
+ * (remembering each original label in `trusted.svirt-audit.label`, as libvirt remembers
+ * owners), set the exec context, record every step, and exec the command in place so the
+ * toolstack sees QEMU's pid and exit status. A failure before exec restores what was
+ * changed and releases the allocation.
+ */
+
+import type { Allocation, DiskMode, ExpectedDisk, SecurityModel } from '../core/allocation.js';
+import { SvirtAuditError } from '../core/errors.js';
+import { formatSelinuxContext, parseLevel, parseSelinuxContext, withLevel } from '../core/selinux-context.js';
+import { isNativeError, type NativeBinding } from '../native/index.js';
+import { replaceExpectedDisks } from '../store/allocations.js';
+import { insertRelabel } from '../store/relabels.js';
+import type { Store } from '../store/store.js';
+import { allocateLabel, releaseAllocation } from './allocate.js';
+import type { LabelBases } from './label-bases.js';
+
+export const REMEMBER_XATTR = 'trusted.svirt-audit.label';
+const SELINUX_XATTR = 'security.selinux';
+
+export interface LaunchDisk {
+  path: string;
+  mode: DiskMode;
+}
+
+export interface LaunchRequest {
+  uuid: string;
+  name: string;
+  host: string;
+  model: SecurityModel | 'auto';
+  disks: LaunchDisk[];
+  tcg: boolean;
+  bases: LabelBases;
+  /** The process that will exec the command (its pid survives exec). */
+  pid: number;
+}
+
+/** SELinux enabled → selinux; else AppArmor enabled → apparmor; else none. */
+export function detectModel(native: NativeBinding): SecurityModel {
+  try {
+    if (native.isSelinuxEnabled()) return 'selinux';
+  } catch {
+    // libselinux absent: not SELinux
+  }
+  try {
+    native.aaGetcon();
+    return 'apparmor';
+  } catch {
+    return 'none';
+  }
+}
+
+/** The label a disk should get: the image label, `svirt_image_t:s0` when shared, the content label when read-only. */
+export function diskLabel(allocation: Allocation, mode: DiskMode, bases: LabelBases): string {
+  if (mode === 'ro') return bases.content;
+  const image = allocation.imageLabel as string;
+  if (mode === 'rw') return image;
+  return formatSelinuxContext(withLevel(parseSelinuxContext(image), parseLevel('s0')));
+}
+
+/** A file's SELinux label through libselinux when it works, else the raw xattr. */
+export function readFileLabel(native: NativeBinding, path: string): string | null {
+  try {
+    return native.lgetfilecon(path);
+  } catch (error) {
+    if (isNativeError(error) && error.code === 'ENODATA') return null;
+    return native.getXattr(path, SELINUX_XATTR);
+  }
+}
+
+export function writeFileLabel(native: NativeBinding, path: string, label: string): void {
+  try {
+    native.lsetfilecon(path, label);
+  } catch (error) {
+    // Without libselinux (or with SELinux disabled, where it refuses) write the xattr itself.
+    if (
+      isNativeError(error) &&
+      (error.code === 'ENOTAVAILABLE' || error.code === 'EINVAL' || error.code === 'EOPNOTSUPP')
+    ) {
+      native.setXattr(path, SELINUX_XATTR, label);
+    } else {
+      throw error;
+    }
+  }
+}
+
+export interface PreparedLaunch {
+  allocation: Allocation;
+  /** Restores every relabel done so far and releases the allocation (when exec fails). */
+  undo(): void;
+}
+
+/**
+ * Steps 1-4 of a launch (everything before exec). Throws SvirtAuditError with a clear
+ * message after undoing what was done when a relabel or the exec context fails.
+ */
+export function prepareLaunch(store: Store, native: NativeBinding, request: LaunchRequest): PreparedLaunch {
+  const model = request.model === 'auto' ? detectModel(native) : request.model;
+  const { allocation } = allocateLabel(store, {
+    uuid: request.uuid,
+    name: request.name,
+    host: request.host,
+    model,
+    source: 'launch',
+    tcg: request.tcg,
+    pid: request.pid,
+    bases: request.bases,
+    forceNew: true,
+  });
+  const expected: ExpectedDisk[] = request.disks.map((d) => ({
+    path: d.path,
+    mode: d.mode,
+    expectedLabel: model === 'selinux' ? diskLabel(allocation, d.mode, request.bases) : null,
+    relabel: model === 'selinux',
+  }));
+  store.immediate(() => replaceExpectedDisks(store, allocation.id, expected));
+
+  const changed: { path: string; before: string | null }[] = [];
+  const undo = () => {
+    for (const c of changed.reverse()) {
+      let error: string | null = null;
+      try {
+        if (c.before !== null) writeFileLabel(native, c.path, c.before);
+        native.removeXattr(c.path, REMEMBER_XATTR);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      store.immediate(() =>
+        insertRelabel(store, {
+          allocationId: allocation.id,
+          path: c.path,
+          labelBefore: readFileLabelQuietly(native, c.path),
+          labelAfter: c.before,
+          action: 'restore',
+          error,
+          at: Date.now(),
+        }),
+      );
+    }
+    releaseAllocation(store, request.host, request.uuid);
+  };
+
+  if (model === 'selinux') {
+    for (const disk of expected) {
+      const target = disk.expectedLabel as string;
+      let before: string | null = null;
+      let error: string | null = null;
+      try {
+        before = readFileLabel(native, disk.path);
+        // Keep the first original: a relaunch must not remember our own label.
+        if (native.getXattr(disk.path, REMEMBER_XATTR) === null && before !== null)
+          native.setXattr(disk.path, REMEMBER_XATTR, before);
+        writeFileLabel(native, disk.path, target);
+        changed.push({ path: disk.path, before });
+        const after = readFileLabel(native, disk.path);
+        if (after !== target) error = `read back ${after ?? 'no label'} instead of ${target}`;
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      store.immediate(() =>
+        insertRelabel(store, {
+          allocationId: allocation.id,
+          path: disk.path,
+          labelBefore: before,
+          labelAfter: target,
+          action: 'relabel',
+          error,
+          at: Date.now(),
+        }),
+      );
+      if (error !== null) {
+        undo();
+        throw new SvirtAuditError(
+          'BAD_INPUT',
+          `cannot relabel ${disk.path} to ${target}: ${error}`,
+          'the disks already relabelled were restored and the allocation released',
+        );
+      }
+    }
+  }
+
+  try {
+    if (model === 'selinux') native.setexeccon(allocation.label as string);
+    else if (model === 'apparmor') native.aaChangeOnexec(allocation.label as string);
+  } catch (e) {
+    undo();
+    const hint =
+      model === 'selinux'
+        ? 'SELinux must be enabled to run a guest confined (use --model none to launch without labels); the disks were restored and the allocation released'
+        : `the AppArmor profile ${allocation.label} must be loaded (use --model none to launch without confinement); the allocation was released`;
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `cannot set the exec ${model === 'selinux' ? 'context' : 'profile'} ${allocation.label}: ${(e as Error).message}`,
+      hint,
+    );
+  }
+  return { allocation, undo };
+}
+
+function readFileLabelQuietly(native: NativeBinding, path: string): string | null {
+  try {
+    return readFileLabel(native, path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `svirt-audit reap`: close the allocations whose QEMU is gone (or whose pid now belongs to
+ * a later process), restoring the remembered labels of their disks and recording each
+ * restore. Safe beside launches and other reapers: an allocation is claimed by ending it
+ * in a transaction that first checks it is still open; only the claimant restores.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { Allocation } from '../core/allocation.js';
+import type { NativeBinding } from '../native/index.js';
+import { endAllocation, getAllocation, listAllocations, listExpectedDisks } from '../store/allocations.js';
+import { insertRelabel } from '../store/relabels.js';
+import type { Store } from '../store/store.js';
+import { readFileLabel, REMEMBER_XATTR, writeFileLabel } from './launcher.js';
+
+export interface ReapOutcome {
+  allocation: Allocation;
+  restored: { path: string; label: string | null; error: string | null }[];
+}
+
+/** Start time of a process in ms since the epoch, from /proc (undefined when it is gone). */
+function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return btime * 1000 + (ticks * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is running and started no later than the allocation (not a reused pid). */
+export function allocationProcessAlive(a: Allocation): boolean {
+  if (a.pid === null) return true; // nothing to check: leave it open
+  const started = processStart(a.pid);
+  // /proc start times have 10 ms resolution and the allocation is recorded just before exec.
+  return started !== undefined && started <= a.startedAt + 1000;
+}
+
+export function reapAllocations(
+  store: Store,
+  native: NativeBinding,
+  host: string,
+  now: number = Date.now(),
+): ReapOutcome[] {
+  const outcomes: ReapOutcome[] = [];
+  for (const candidate of listAllocations(store, { host, openOnly: true })) {
+    if (allocationProcessAlive(candidate)) continue;
+    const claimed = store.immediate(() => {
+      const current = getAllocation(store, candidate.id);
+      if (!current || current.endedAt !== null) return undefined;
+      return endAllocation(store, current, Math.max(now, current.startedAt));
+    });
+    if (!claimed) continue;
+    const restored: ReapOutcome['restored'] = [];
+    for (const disk of listExpectedDisks(store, claimed.id)) {
+      if (!disk.relabel) continue;
+      let remembered: string | null = null;
+      let error: string | null = null;
+      let before: string | null = null;
+      try {
+        remembered = native.getXattr(disk.path, REMEMBER_XATTR);
+        if (remembered === null) continue;
+        before = readFileLabel(native, disk.path);
+        writeFileLabel(native, disk.path, remembered);
+        native.removeXattr(disk.path, REMEMBER_XATTR);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      store.immediate(() =>
+        insertRelabel(store, {
+          allocationId: claimed.id,
+          path: disk.path,
+          labelBefore: before,
+          labelAfter: remembered,
+          action: 'restore',
+          error,
+          at: Date.now(),
+        }),
+      );
+      restored.push({ path: disk.path, label: remembered, error });
+    }
+    outcomes.push({ allocation: claimed, restored });
+  }
+  return outcomes;
+}

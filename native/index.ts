@@ -1,0 +1,85 @@
+/**
+ * native/ owns the Node-API addon (native/src/addon.cc): libselinux and libapparmor opened
+ * at run time, xattrs, execve. This is its typed face. If the addon was not built (no
+ * compiler at install time), every call throws a NativeError with code ENOTBUILT.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeBinding {
+  isSelinuxEnabled(): boolean;
+  securityGetenforce(): number;
+  getcon(): string;
+  getpidcon(pid: number): string;
+  lgetfilecon(path: string): string;
+  lsetfilecon(path: string, context: string): void;
+  setexeccon(context: string): void;
+  selinuxVirtualDomainContextPath(): string;
+  selinuxVirtualImageContextPath(): string;
+  aaChangeOnexec(profile: string): void;
+  aaGetcon(): { label: string; mode: string | null };
+  /** The value, or null when the file has no such attribute. */
+  getXattr(path: string, name: string): string | null;
+  setXattr(path: string, name: string, value: string): void;
+  /** False when there was nothing to remove. */
+  removeXattr(path: string, name: string): boolean;
+  /** Replace this process with `file`; returns only by throwing. */
+  execve(file: string, argv: string[], env: Record<string, string>): never;
+}
+
+/** A failed native call: `code` is the errno name, ENOTAVAILABLE (library missing) or ENOTBUILT. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  call: string;
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  return (
+    e instanceof Error &&
+    typeof (e as Partial<NativeError>).code === 'string' &&
+    typeof (e as Partial<NativeError>).call === 'string'
+  );
+}
+
+function addonPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'native', 'build', 'Release', 'svirt_native.node');
+    const here = join(dir, 'build', 'Release', 'svirt_native.node');
+    if (existsSync(here)) return here;
+    if (existsSync(candidate)) return candidate;
+    dir = resolve(dir, '..');
+  }
+  return undefined;
+}
+
+let cached: NativeBinding | undefined;
+
+/** The addon, loaded once; a stand-in that throws ENOTBUILT for every call if it was not built. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const path = addonPath();
+  if (path) {
+    try {
+      cached = createRequire(import.meta.url)(path) as NativeBinding;
+      return cached;
+    } catch {
+      // fall through to the stand-in
+    }
+  }
+  const missing = (call: string) => () => {
+    const e = new Error(
+      `${call}: the native addon is not built (npm rebuild svirt-audit, with python3, make and g++)`,
+    ) as NativeError;
+    e.code = 'ENOTBUILT';
+    e.errno = 0;
+    e.call = call;
+    throw e;
+  };
+  cached = new Proxy({} as NativeBinding, { get: (_t, name) => missing(String(name)) });
+  return cached;
+}

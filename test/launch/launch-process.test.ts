@@ -1,0 +1,238 @@
+/**
+ * `svirt-audit launch` and `reap` for real: relabels are real `security.selinux` xattrs on
+ * ext4 (root, SELinux not enabled), checked with getfattr; the success path runs with a
+ * test-only LD_PRELOAD shim answering libselinux's kernel queries; execve really replaces
+ * the process (the pid the program prints is the pid we spawned and recorded).
+ */
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isNativeError, loadNative } from '../../native/index.js';
+import { listAllocations } from '../../store/allocations.js';
+import { listRelabels } from '../../store/relabels.js';
+import { openStore } from '../../store/store.js';
+import { CLI, requireBuilt } from '../helpers/built.js';
+import { cliProcess } from '../helpers/cli-run.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+const scratch = tempDir();
+const ORIGINAL = 'system_u:object_r:virt_image_t:s0';
+const UUID = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
+
+function xattrsSupported(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to set security.* and trusted.* xattrs';
+  try {
+    const f = join(scratch.dir, 'probe');
+    writeFileSync(f, '');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', 'x', f]);
+    execFileSync('setfattr', ['-n', 'trusted.probe', '-v', 'x', f]);
+  } catch (e) {
+    return `this filesystem does not take security/trusted xattrs (${(e as Error).message.split('\n')[0]})`;
+  }
+  try {
+    loadNative().getXattr('/', 'user.probe');
+  } catch (e) {
+    if (isNativeError(e) && e.code === 'ENOTBUILT') return 'the native addon is not built';
+  }
+  return undefined;
+}
+const skip = xattrsSupported();
+if (skip) console.log(`skipped: launch tests: ${skip}`);
+
+const label = (path: string) =>
+  execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.selinux', path])
+    .toString()
+    .replace(/\0$/, '');
+const remembered = (path: string) => {
+  try {
+    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.svirt-audit.label', path], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
+  } catch {
+    return null;
+  }
+};
+
+function disks(prefix: string): { rw: string; ro: string; shared: string } {
+  const d = {
+    rw: join(scratch.dir, `${prefix}-rw.qcow2`),
+    ro: join(scratch.dir, `${prefix}-tools.iso`),
+    shared: join(scratch.dir, `${prefix}-shared.img`),
+  };
+  for (const p of Object.values(d)) {
+    writeFileSync(p, '');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, p]);
+  }
+  return d;
+}
+
+let shim: string | undefined;
+beforeAll(() => {
+  requireBuilt();
+  if (skip) return;
+  try {
+    shim = join(scratch.dir, 'selinux-shim.so');
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', shim, join(import.meta.dirname, '..', 'native', 'selinux-shim.c')]);
+  } catch (e) {
+    shim = undefined;
+    console.log(`skipped: the shim test: cannot compile the LD_PRELOAD shim (${(e as Error).message.split('\n')[0]})`);
+  }
+});
+afterAll(() => scratch.cleanup());
+
+describe.runIf(!skip)('launch', () => {
+  it('--model none: records the allocation and execs in place (same pid, argv and env passed)', async () => {
+    const db = join(scratch.dir, 'none.db');
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'launch',
+        '--db',
+        db,
+        '--uuid',
+        UUID,
+        '--vm',
+        'plain',
+        '--model',
+        'none',
+        '--',
+        '/bin/sh',
+        '-c',
+        'echo "$$ $0 $1 $SVIRT_LAUNCH_TEST"',
+        'first',
+        'second',
+      ],
+      { env: { ...process.env, SVIRT_LAUNCH_TEST: 'passed' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+    await once(child, 'exit');
+    expect(line).toBe(`${child.pid} first second passed`);
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    store.close();
+    expect(a).toMatchObject({ name: 'plain', model: 'none', source: 'launch', pid: child.pid });
+  });
+
+  it('--model selinux on a host without SELinux: setexeccon fails, launch says so, disks restored, allocation released', async () => {
+    const db = join(scratch.dir, 'fail.db');
+    const d = disks('fail');
+    const r = await cliProcess([
+      'launch',
+      '--db',
+      db,
+      '--uuid',
+      UUID,
+      '--vm',
+      'web1',
+      '--model',
+      'selinux',
+      '--disk',
+      d.rw,
+      '--disk',
+      `${d.ro}:ro`,
+      '--disk',
+      `${d.shared}:shared`,
+      '--',
+      '/bin/true',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot set the exec context system_u:system_r:svirt_t:s0:c\d+,c\d+: setexeccon: /);
+    expect(r.stderr).toMatch(/SELinux must be enabled .*--model none/);
+    for (const p of Object.values(d)) {
+      expect(label(p)).toBe(ORIGINAL);
+      expect(remembered(p)).toBeNull();
+    }
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    const rows = listRelabels(store, a?.id as number);
+    store.close();
+    expect(a?.endedAt).not.toBeNull();
+    expect(rows.map((x) => [x.action, x.error])).toEqual([
+      ['relabel', null],
+      ['relabel', null],
+      ['relabel', null],
+      ['restore', null],
+      ['restore', null],
+      ['restore', null],
+    ]);
+  });
+
+  it('with the libselinux shim: real relabels, exec context set, same pid; reap restores after exit', async () => {
+    if (!shim) return;
+    const db = join(scratch.dir, 'ok.db');
+    const log = join(scratch.dir, 'execcon.log');
+    const d = disks('ok');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        CLI,
+        'launch',
+        '--db',
+        db,
+        '--uuid',
+        UUID,
+        '--vm',
+        'web1',
+        '--model',
+        'selinux',
+        '--disk',
+        d.rw,
+        '--disk',
+        `${d.ro}:ro`,
+        '--disk',
+        `${d.shared}:shared`,
+        '--',
+        '/bin/sh',
+        '-c',
+        'echo $$; read line',
+      ],
+      { env: { ...process.env, LD_PRELOAD: shim, SHIM_EXECCON_LOG: log }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (c) => (stderr += c));
+    const [pidLine] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [
+      string,
+    ];
+    expect(stderr).toBe('');
+    expect(Number(pidLine)).toBe(child.pid);
+
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    expect(a).toMatchObject({ model: 'selinux', source: 'launch', pid: child.pid, endedAt: null });
+    const image = a?.imageLabel as string;
+    // While QEMU (here: sh) runs: the labels the security driver would set, the originals remembered.
+    expect(label(d.rw)).toBe(image);
+    expect(label(d.ro)).toBe('system_u:object_r:virt_content_t:s0');
+    expect(label(d.shared)).toBe('system_u:object_r:svirt_image_t:s0');
+    for (const p of Object.values(d)) expect(remembered(p)).toBe(ORIGINAL);
+    expect(readFileSync(log, 'utf8')).toBe(a?.label);
+    expect(listRelabels(store, a?.id as number).map((r) => [r.path, r.labelBefore, r.labelAfter, r.error])).toEqual([
+      [d.rw, ORIGINAL, image, null],
+      [d.ro, ORIGINAL, 'system_u:object_r:virt_content_t:s0', null],
+      [d.shared, ORIGINAL, 'system_u:object_r:svirt_image_t:s0', null],
+    ]);
+    store.close();
+
+    // A running guest is not reaped.
+    expect((await cliProcess(['reap', '--db', db])).stdout).toMatch(/nothing to reap/);
+    child.stdin?.end();
+    await once(child, 'exit');
+    const reap = await cliProcess(['reap', '--db', db, '--json']);
+    const [outcome] = JSON.parse(reap.stdout);
+    expect(outcome.allocation.endedAt).not.toBeNull();
+    expect(outcome.restored.map((r: { error: string | null }) => r.error)).toEqual([null, null, null]);
+    for (const p of Object.values(d)) {
+      expect(label(p)).toBe(ORIGINAL);
+      expect(remembered(p)).toBeNull();
+    }
+    const after = openStore(db);
+    const restores = listRelabels(after, a?.id as number).filter((r) => r.action === 'restore');
+    after.close();
+    expect(restores.map((r) => r.labelAfter)).toEqual([ORIGINAL, ORIGINAL, ORIGINAL]);
+  });
+});
