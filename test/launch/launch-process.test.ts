@@ -162,6 +162,43 @@ describe.runIf(!skip)('launch', () => {
     ]);
   });
 
+  it('a relabel that fails stops the launch, restores the disks already changed and releases the allocation', async () => {
+    const db = join(scratch.dir, 'relabel-fail.db');
+    const d = disks('rf');
+    const missing = join(scratch.dir, 'no-such-disk.img');
+    const r = await cliProcess([
+      'launch',
+      '--db',
+      db,
+      '--uuid',
+      UUID,
+      '--vm',
+      'web1',
+      '--model',
+      'selinux',
+      '--disk',
+      d.rw,
+      '--disk',
+      missing,
+      '--',
+      '/bin/true',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cannot relabel ${missing}`));
+    expect(label(d.rw)).toBe(ORIGINAL);
+    expect(remembered(d.rw)).toBeNull();
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    const rows = listRelabels(store, a?.id as number);
+    store.close();
+    expect(a?.endedAt).not.toBeNull();
+    expect(rows.map((x) => [x.path, x.action, x.error === null])).toEqual([
+      [d.rw, 'relabel', true],
+      [missing, 'relabel', false],
+      [d.rw, 'restore', true],
+    ]);
+  });
+
   it('with the libselinux shim: real relabels, exec context set, same pid; reap restores after exit', async () => {
     if (!shim) return;
     const db = join(scratch.dir, 'ok.db');
