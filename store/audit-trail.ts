@@ -211,25 +211,21 @@ export interface EventEvidence {
   sourceOffset: number | null;
 }
 
-/** An event's raw records and where they came from (report evidence). */
-export function eventEvidence(store: Store, eventId: number): EventEvidence | undefined {
-  const row = store
-    .statement(
-      `SELECT e.id, h.name AS host, e.time, e.serial, e.raw, s.path, e.source_offset
-       FROM event e JOIN host h ON h.id = e.host_id LEFT JOIN source s ON s.id = e.source_id WHERE e.id = ?`,
-    )
-    .get(eventId) as
-    | {
-        id: number;
-        host: string;
-        time: number;
-        serial: number;
-        raw: string;
-        path: string | null;
-        source_offset: number | null;
-      }
-    | undefined;
-  if (!row) return undefined;
+/** One event row with its host and source, as both evidence queries select it. */
+const SELECT_EVENT_EVIDENCE = `SELECT e.id, h.name AS host, e.time, e.serial, e.raw, s.path, e.source_offset
+  FROM event e JOIN host h ON h.id = e.host_id LEFT JOIN source s ON s.id = e.source_id`;
+
+interface EventEvidenceRow {
+  id: number;
+  host: string;
+  time: number;
+  serial: number;
+  raw: string;
+  path: string | null;
+  source_offset: number | null;
+}
+
+function toEventEvidence(row: EventEvidenceRow): EventEvidence {
   return {
     eventId: row.id,
     host: row.host,
@@ -239,6 +235,12 @@ export function eventEvidence(store: Store, eventId: number): EventEvidence | un
     sourcePath: row.path,
     sourceOffset: row.source_offset,
   };
+}
+
+/** An event's raw records and where they came from (report evidence). */
+export function eventEvidence(store: Store, eventId: number): EventEvidence | undefined {
+  const row = store.statement(`${SELECT_EVENT_EVIDENCE} WHERE e.id = ?`).get(eventId) as EventEvidenceRow | undefined;
+  return row && toEventEvidence(row);
 }
 
 export interface MacStatusChange {
@@ -279,30 +281,17 @@ export function* iterateVmEvidence(
     const where = r.apparmor
       ? 'd.aa_profile = @key AND d.host_id = (SELECT id FROM host WHERE name = @host)'
       : 'd.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key';
-    const stmt = store.db.prepare(
-      `SELECT e.id, h.name AS host, e.time, e.serial, e.raw, s.path, e.source_offset
-       FROM event e JOIN host h ON h.id = e.host_id LEFT JOIN source s ON s.id = e.source_id
+    const stmt = store.statement(
+      `${SELECT_EVENT_EVIDENCE}
        WHERE e.id IN (SELECT d.event_id FROM denial d WHERE ${where} AND d.time >= @from AND d.time < @to AND d.granted = 0)
        ORDER BY e.time, e.id`,
     );
-    for (const row of stmt.iterate({ host: r.host, key: r.key, from: r.from, to: r.to }) as IterableIterator<{
-      id: number;
-      host: string;
-      time: number;
-      serial: number;
-      raw: string;
-      path: string | null;
-      source_offset: number | null;
-    }>) {
-      yield {
-        eventId: row.id,
-        host: row.host,
-        time: row.time,
-        serial: row.serial,
-        records: row.raw.split('\n'),
-        sourcePath: row.path,
-        sourceOffset: row.source_offset,
-      };
-    }
+    const rows = stmt.iterate({
+      host: r.host,
+      key: r.key,
+      from: r.from,
+      to: r.to,
+    }) as IterableIterator<EventEvidenceRow>;
+    for (const row of rows) yield toEventEvidence(row);
   }
 }

@@ -84,6 +84,24 @@ beforeAll(() => {
 });
 afterAll(() => scratch.cleanup());
 
+/** `launch` of VM web1 under the SELinux model with these disks, then the program. */
+function selinuxLaunch(db: string, diskArgs: string[], program: string[]): string[] {
+  return [
+    'launch',
+    '--db',
+    db,
+    '--uuid',
+    UUID,
+    '--vm',
+    'web1',
+    '--model',
+    'selinux',
+    ...diskArgs.flatMap((x) => ['--disk', x]),
+    '--',
+    ...program,
+  ];
+}
+
 describe.runIf(!skip)('launch', () => {
   it('--model none: records the allocation and execs in place (same pid, argv and env passed)', async () => {
     const db = join(scratch.dir, 'none.db');
@@ -121,25 +139,7 @@ describe.runIf(!skip)('launch', () => {
   it('--model selinux on a host without SELinux: setexeccon fails, launch says so, disks restored, allocation released', async () => {
     const db = join(scratch.dir, 'fail.db');
     const d = disks('fail');
-    const r = await cliProcess([
-      'launch',
-      '--db',
-      db,
-      '--uuid',
-      UUID,
-      '--vm',
-      'web1',
-      '--model',
-      'selinux',
-      '--disk',
-      d.rw,
-      '--disk',
-      `${d.ro}:ro`,
-      '--disk',
-      `${d.shared}:shared`,
-      '--',
-      '/bin/true',
-    ]);
+    const r = await cliProcess(selinuxLaunch(db, [d.rw, `${d.ro}:ro`, `${d.shared}:shared`], ['/bin/true']));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/cannot set the exec context system_u:system_r:svirt_t:s0:c\d+,c\d+: setexeccon: /);
     expect(r.stderr).toMatch(/SELinux must be enabled .*--model none/);
@@ -166,23 +166,7 @@ describe.runIf(!skip)('launch', () => {
     const db = join(scratch.dir, 'relabel-fail.db');
     const d = disks('rf');
     const missing = join(scratch.dir, 'no-such-disk.img');
-    const r = await cliProcess([
-      'launch',
-      '--db',
-      db,
-      '--uuid',
-      UUID,
-      '--vm',
-      'web1',
-      '--model',
-      'selinux',
-      '--disk',
-      d.rw,
-      '--disk',
-      missing,
-      '--',
-      '/bin/true',
-    ]);
+    const r = await cliProcess(selinuxLaunch(db, [d.rw, missing], ['/bin/true']));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`cannot relabel ${missing}`));
     expect(label(d.rw)).toBe(ORIGINAL);
@@ -206,28 +190,7 @@ describe.runIf(!skip)('launch', () => {
     const d = disks('ok');
     const child: ChildProcess = spawn(
       process.execPath,
-      [
-        CLI,
-        'launch',
-        '--db',
-        db,
-        '--uuid',
-        UUID,
-        '--vm',
-        'web1',
-        '--model',
-        'selinux',
-        '--disk',
-        d.rw,
-        '--disk',
-        `${d.ro}:ro`,
-        '--disk',
-        `${d.shared}:shared`,
-        '--',
-        '/bin/sh',
-        '-c',
-        'echo $$; read line',
-      ],
+      [CLI, ...selinuxLaunch(db, [d.rw, `${d.ro}:ro`, `${d.shared}:shared`], ['/bin/sh', '-c', 'echo $$; read line'])],
       { env: { ...process.env, LD_PRELOAD: shim, SHIM_EXECCON_LOG: log }, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let stderr = '';
