@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-run.js';
 import { tempDir } from '../helpers/temp-store.js';
@@ -9,7 +10,12 @@ let demoOut = '';
 beforeAll(async () => {
   demoOut = (await cli(['demo', '--db', db])).stdout;
 });
-afterAll(() => scratch.cleanup());
+afterAll(() => {
+  scratch.cleanup();
+  // The demo keeps its audit log in a temporary directory of its own (its next commands use it).
+  const log = /ingested from (\S+)/.exec(demoOut)?.[1];
+  if (log) rmSync(dirname(log), { recursive: true, force: true });
+});
 
 describe('the read commands on the demo', () => {
   it('demo prints the summary, cross-VM first, and what to try next', () => {
