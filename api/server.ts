@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { AuditFileFollower } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
+import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
 import { SummaryCache } from '../store/summary-cache.js';
 import { buildApp } from './app.js';
@@ -74,6 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store: Store = openStore(options.dbPath, { durability: 'normal' });
   const notifier = new DenialNotifier();
   const metrics = new Metrics();
+  const summaries = new SummaryCache();
   const app = await buildApp({
     ctx: {
       store,
@@ -81,7 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       notifier,
       metrics,
       localHost: options.localHost,
-      summaries: new SummaryCache(),
+      summaries,
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
@@ -133,6 +135,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   let closed = false;
+  // The most recently seen VMs first: those are the ones asked about.
+  const warming = summaries
+    .warm(store, listVms(store), () => closed)
+    .then((n) => app.log.debug({ vms: n }, 'summary cache warmed'))
+    .catch((error: unknown) => app.log.error({ err: error }, 'warming the summary cache failed'));
   return {
     app,
     address,
@@ -149,6 +156,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closed = true;
       clearInterval(poll);
       clearInterval(reaper);
+      await warming;
       if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
       await app.close();
       if (follower) await follower.stop();

@@ -54,6 +54,24 @@ export class SummaryCache {
     return answer;
   }
 
+  /**
+   * Compute the summaries of these VMs ahead of their first request, one VM per turn of
+   * the event loop so requests are served in between. After a start each first request
+   * for a VM would otherwise run its summary while every other connection waits
+   * (bench/api, warm against cold: summary p99 57 ms against 327 ms). Stops early when
+   * `stopped()` says so (the server is closing the store). Returns how many it computed.
+   */
+  async warm(store: Store, vms: readonly { uuid: string; name: string }[], stopped: () => boolean): Promise<number> {
+    let computed = 0;
+    for (const vm of vms.slice(0, this.#maxEntries)) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stopped()) break;
+      this.get(store, vm.uuid, vm.name);
+      computed++;
+    }
+    return computed;
+  }
+
   #invalidate(store: Store): void {
     const generation = (store.statement('SELECT n FROM allocation_generation WHERE id = 1').get() as { n: number }).n;
     if (generation !== this.#generation) {

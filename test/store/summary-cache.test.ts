@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
+import { listVms } from '../../store/allocations.js';
 import { SummaryCache } from '../../store/summary-cache.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -59,5 +60,21 @@ describe('SummaryCache', () => {
 
     releaseAllocation(t.store, 'hv1', B, Date.now());
     expect(cache.get(t.store, A, 'a')).not.toBe(second);
+  });
+
+  it('warm computes the VMs given, in order, so their first request is a hit; it stops when told', async () => {
+    await ingest(1, 2);
+    const vms = listVms(t.store);
+    expect(vms.map((v) => v.name).sort()).toEqual(['a', 'b']);
+
+    const cache = new SummaryCache();
+    expect(await cache.warm(t.store, vms, () => false)).toBe(2);
+    const warmed = vms.map((v) => cache.get(t.store, v.uuid, v.name));
+    expect(warmed.map((w) => w.total).sort()).toEqual([1, 1]);
+    vms.forEach((v, i) => expect(cache.get(t.store, v.uuid, v.name)).toBe(warmed[i]));
+
+    let asked = 0;
+    const stopping = new SummaryCache();
+    expect(await stopping.warm(t.store, vms, () => ++asked > 1)).toBe(1);
   });
 });
