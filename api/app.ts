@@ -78,7 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         .send(
           errorBody(
             'VALIDATION',
-            `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?\S* /, '')}`,
+            validationMessage(error.validationContext ?? 'request', error.validation),
             'GET /v1/openapi.json lists what each route accepts',
           ),
         );
@@ -150,4 +150,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   app.addHook('onClose', async () => unsubscribe());
   return app;
+}
+
+/**
+ * The first schema violation, naming the field (`body/disks/0/mode`) and, where the schema
+ * lists them, the values allowed or the property not allowed.
+ */
+function validationMessage(context: string, issues: NonNullable<FastifyError['validation']>): string {
+  const first = issues[0];
+  if (!first) return `${context} is not valid`;
+  const params = first.params as { allowedValues?: unknown[]; additionalProperty?: string };
+  const detail = params.allowedValues
+    ? ` (${params.allowedValues.join(', ')})`
+    : params.additionalProperty
+      ? ` (${params.additionalProperty})`
+      : '';
+  return `${context}${first.instancePath} ${first.message ?? 'is not valid'}${detail}`;
 }

@@ -2,13 +2,13 @@
 
 import type { FastifyInstance } from 'fastify';
 import { allocationJson } from '../../core/allocation-json.js';
-import type { SecurityModel } from '../../core/allocation.js';
+import type { ExpectedDisk, SecurityModel } from '../../core/allocation.js';
 import { CategorySet } from '../../core/category-set.js';
 import { parseTimeSpec } from '../../core/time-spec.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { loadLabelBases } from '../../launch/label-bases.js';
 import { recordRelabel } from '../../launch/relabel-record.js';
-import { listAllocations, resolveVm } from '../../store/allocations.js';
+import { listAllocations, listExpectedDisks, replaceExpectedDisks, resolveVm } from '../../store/allocations.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
 
@@ -69,7 +69,25 @@ interface AllocBody {
   imageLabel?: string;
   started?: string;
   new?: boolean;
+  disks?: ExpectedDisk[];
 }
+
+/** The disks the security driver will relabel, as the hook reads them from the domain XML. */
+const EXPECTED_DISKS = {
+  type: 'array',
+  maxItems: 4096,
+  items: {
+    type: 'object',
+    properties: {
+      path: { type: 'string', minLength: 1, maxLength: 4096 },
+      mode: { type: 'string', enum: ['rw', 'ro', 'shared'] },
+      expectedLabel: { type: ['string', 'null'], maxLength: 4096, default: null },
+      relabel: { type: 'boolean', default: true },
+    },
+    required: ['path', 'mode'],
+    additionalProperties: false,
+  },
+};
 
 /** The write routes (recorders): POST /v1/allocations, …/:uuid/release, /v1/relabels. */
 export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
@@ -92,6 +110,7 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
             imageLabel: CONTEXT,
             started: TIME_PARAM,
             new: { type: 'boolean' },
+            disks: EXPECTED_DISKS,
           },
           required: ['uuid', 'name'],
           additionalProperties: false,
@@ -101,21 +120,29 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
     },
     async (request, reply) => {
       const b = request.body;
-      const { allocation, created } = allocateLabel(ctx.store, {
-        uuid: normalize(b.uuid),
-        name: b.name,
-        host: b.host ?? ctx.localHost,
-        model: b.model ?? 'selinux',
-        source: 'api',
-        ...(b.range !== undefined && { range: CategorySet.parse(b.range.replace(/^s\d+:/, '')) }),
-        style: b.single ? 'single' : 'pair',
-        tcg: b.tcg ?? false,
-        ...(b.label !== undefined && { label: b.label }),
-        ...(b.imageLabel !== undefined && { imageLabel: b.imageLabel }),
-        pid: b.pid ?? null,
-        ...(b.started !== undefined && { startedAt: parseTimeSpec(b.started) }),
-        forceNew: b.new ?? false,
-        bases: loadLabelBases(),
+      const { allocation, created } = ctx.store.immediate(() => {
+        const outcome = allocateLabel(ctx.store, {
+          uuid: normalize(b.uuid),
+          name: b.name,
+          host: b.host ?? ctx.localHost,
+          model: b.model ?? 'selinux',
+          source: 'api',
+          ...(b.range !== undefined && { range: CategorySet.parse(b.range.replace(/^s\d+:/, '')) }),
+          style: b.single ? 'single' : 'pair',
+          tcg: b.tcg ?? false,
+          ...(b.label !== undefined && { label: b.label }),
+          ...(b.imageLabel !== undefined && { imageLabel: b.imageLabel }),
+          pid: b.pid ?? null,
+          ...(b.started !== undefined && { startedAt: parseTimeSpec(b.started) }),
+          forceNew: b.new ?? false,
+          bases: loadLabelBases(),
+        });
+        // As the hook does: the disk set of a new allocation, or of one recorded without it.
+        const id = outcome.allocation.id;
+        if (b.disks && (outcome.created || listExpectedDisks(ctx.store, id).length === 0)) {
+          replaceExpectedDisks(ctx.store, id, b.disks);
+        }
+        return outcome;
       });
       return reply.code(created ? 201 : 200).send({ ...allocationJson(allocation), created });
     },

@@ -63,13 +63,12 @@ async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<st
 }
 
 /**
- * The hook through the API's unix socket (SVIRT_AUDIT_API_SOCKET): the allocation at
- * start/started, its end at stopped/release. The expected-disk rows are not sent (the API
- * has no route for them); the hook writing the database directly records them.
+ * The hook through the API's unix socket (SVIRT_AUDIT_API_SOCKET): the allocation with
+ * the disks it should relabel at start/started, its end at stopped/release.
  */
 async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): Promise<void> {
   const { postViaApi } = await import('../api-client.js');
-  const { domainConfinement, parseDomainXml } = await import('../../launch/domain-xml.js');
+  const { domainConfinement, expectedDisks, parseDomainXml } = await import('../../launch/domain-xml.js');
   const token = io.env.SVIRT_AUDIT_TOKEN;
   if (op === 'start' || op === 'started' || op === 'reconnect' || op === 'attach') {
     const def = parseDomainXml(xml);
@@ -84,6 +83,7 @@ async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): P
         model: conf.model,
         ...(conf.seclabel?.label !== undefined && { label: conf.seclabel.label }),
         ...(conf.seclabel?.imageLabel !== undefined && { imageLabel: conf.seclabel.imageLabel }),
+        disks: expectedDisks(def, conf, loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT)),
       },
       token,
     );

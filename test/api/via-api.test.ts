@@ -5,7 +5,7 @@ import { buildApp } from '../../api/app.js';
 import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
 import { createToken, TokenSet } from '../../api/tokens.js';
-import { listAllocations } from '../../store/allocations.js';
+import { listAllocations, listExpectedDisks } from '../../store/allocations.js';
 import { cli } from '../helpers/cli-run.js';
 import { fixture } from '../helpers/fixtures.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -98,13 +98,32 @@ describe('--via-api: recording through the unix socket', () => {
     };
     const xml = fixture('domains/apparmor.xml');
     expect((await cli(['hook', 'qemu', 'ubuntu-desk', 'start', 'begin', '-'], { env, stdin: xml })).stderr).toBe('');
-    expect(listAllocations(t.store, { uuid: '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10' })[0]).toMatchObject({
-      model: 'apparmor',
-      endedAt: null,
-    });
+    const [started] = listAllocations(t.store, { uuid: '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10' });
+    expect(started).toMatchObject({ model: 'apparmor', endedAt: null });
+    expect(listExpectedDisks(t.store, started?.id as number).map((d) => [d.path, d.mode, d.relabel])).toEqual([
+      ['/var/lib/libvirt/images/ubuntu-desk.qcow2', 'rw', false],
+      ['/home/alice/isos/ubuntu-24.04.iso', 'ro', false],
+    ]);
     await cli(['hook', 'qemu', 'ubuntu-desk', 'stopped', 'end', '-'], { env, stdin: xml });
     const release = await cli(['hook', 'qemu', 'ubuntu-desk', 'release', 'end', '-'], { env, stdin: xml });
     expect(release).toMatchObject({ status: 0, stderr: '' });
     expect(listAllocations(t.store, { uuid: '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10' })[0]?.endedAt).not.toBeNull();
+  });
+
+  it('the hook sends the disks an SELinux guest should have relabeled, as the direct hook records them', async () => {
+    const env = { SVIRT_AUDIT_API_SOCKET: socket, SVIRT_AUDIT_TOKEN: token };
+    const uuid = '5e6f7a8b-0000-4000-8000-000000000009';
+    const xml = fixture('domains/selinux-three-disks.xml')
+      .replace('4dea22b3-1d52-d8f3-2516-782e98ab3fa0', uuid)
+      .replace('<name>web1</name>', '<name>web9</name>');
+    const r = await cli(['hook', 'qemu', 'web9', 'start', 'begin', '-'], { env, stdin: xml });
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    const [a] = listAllocations(t.store, { uuid });
+    expect(a).toMatchObject({ name: 'web9', source: 'api', categories: 'c392,c662' });
+    expect(listExpectedDisks(t.store, a?.id as number).map((d) => [d.path, d.mode, d.expectedLabel])).toEqual([
+      ['/var/lib/libvirt/images/web1.qcow2', 'rw', 'system_u:object_r:svirt_image_t:s0:c392,c662'],
+      ['/var/lib/libvirt/images/install & tools.iso', 'ro', 'system_u:object_r:virt_content_t:s0'],
+      ['/dev/vg0/shared-data', 'shared', 'system_u:object_r:svirt_image_t:s0'],
+    ]);
   });
 });
