@@ -5,6 +5,7 @@
  */
 
 import type { DenialFacts } from '../core/denial.js';
+import { allocationLabelMatch } from './denial-query.js';
 import { hostId } from './hosts.js';
 import type { Store } from './store.js';
 
@@ -278,12 +279,9 @@ export function* iterateVmEvidence(
   ranges: readonly { host: string; key: string; apparmor: boolean; from: number; to: number }[],
 ): Generator<EventEvidence> {
   for (const r of ranges) {
-    const where = r.apparmor
-      ? 'd.aa_profile = @key AND d.host_id = (SELECT id FROM host WHERE name = @host)'
-      : 'd.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key';
     const stmt = store.statement(
       `${SELECT_EVENT_EVIDENCE}
-       WHERE e.id IN (SELECT d.event_id FROM denial d WHERE ${where} AND d.time >= @from AND d.time < @to AND d.granted = 0)
+       WHERE e.id IN (SELECT d.event_id FROM denial d WHERE ${allocationLabelMatch(r.apparmor)} AND d.time >= @from AND d.time < @to AND d.granted = 0)
        ORDER BY e.time, e.id`,
     );
     const rows = stmt.iterate({

@@ -48,6 +48,17 @@ const SELECT_DENIALS = `
   FROM denial d JOIN host h ON h.id = d.host_id`;
 
 /**
+ * The condition matching the denials made under one allocation's label (table alias `d`,
+ * parameters @host and @key: the AppArmor profile or the SELinux categories). Each is a
+ * range of denial_by_profile or denial_by_source once @from/@to bound the time.
+ */
+export function allocationLabelMatch(apparmor: boolean): string {
+  return apparmor
+    ? 'd.aa_profile = @key AND d.host_id = (SELECT id FROM host WHERE name = @host)'
+    : 'd.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key';
+}
+
+/**
  * The same rows for one allocation's range, where the source allocation is known (it is
  * the one scanned): no source subquery, and target subqueries only for targets with
  * categories (CASE evaluates them lazily). Optimization for `denials --vm` (bench/api).
@@ -150,21 +161,14 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
         granted: filter.includeGranted ? 1 : 0,
       };
       const hit =
-        a.model === 'apparmor'
-          ? (store
+        a.model !== 'apparmor' && a.categories === ''
+          ? []
+          : (store
               .statement(
-                `${SELECT_DENIALS_OF_ALLOCATION} WHERE d.aa_profile = @key AND h.name = @host AND d.time >= @from AND d.time < @to
-                   AND (@granted = 1 OR d.granted = 0)`,
+                `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${allocationLabelMatch(a.model === 'apparmor')}
+                   AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)`,
               )
-              .all(params) as DenialRow[])
-          : a.categories === ''
-            ? []
-            : (store
-                .statement(
-                  `${SELECT_DENIALS_OF_ALLOCATION} WHERE d.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key
-                     AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)`,
-                )
-                .all(params) as DenialRow[]);
+              .all(params) as DenialRow[]);
       allocations.set(a.id, a);
       rows.push(...hit);
     }
@@ -231,10 +235,7 @@ export function* iterateVmDenials(
     const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
     if (from >= to || a.model === 'none' || (a.model === 'selinux' && a.categories === '')) continue;
     const params = { allocation: a.id, key: a.model === 'apparmor' ? a.label : a.categories, host: a.host, from, to };
-    const where =
-      a.model === 'apparmor'
-        ? 'd.aa_profile = @key AND h.name = @host'
-        : 'd.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key';
+    const where = allocationLabelMatch(a.model === 'apparmor');
     // A statement iterating is busy: use an uncached one so two iterations can nest.
     const stmt = store.db.prepare(
       `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${where} AND d.time >= @from AND d.time < @to AND d.granted = 0 ORDER BY d.time, d.id`,
@@ -274,12 +275,10 @@ export function vmDenialSpan(
   let first: number | undefined;
   let last: number | undefined;
   for (const r of vmDenialRanges(store, uuid, window)) {
-    const where = r.apparmor
-      ? 'aa_profile = @key AND host_id = (SELECT id FROM host WHERE name = @host)'
-      : 'host_id = (SELECT id FROM host WHERE name = @host) AND scategories = @key';
     const row = store
       .statement(
-        `SELECT min(time) AS first, max(time) AS last FROM denial WHERE ${where} AND time >= @from AND time < @to AND granted = 0`,
+        `SELECT min(d.time) AS first, max(d.time) AS last FROM denial d
+         WHERE ${allocationLabelMatch(r.apparmor)} AND d.time >= @from AND d.time < @to AND d.granted = 0`,
       )
       .get(r) as { first: number | null; last: number | null };
     if (row.first !== null) first = first === undefined ? row.first : Math.min(first, row.first);
@@ -510,10 +509,7 @@ export function summarizeVm(
     const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
     if (from >= to || (a.model === 'selinux' && a.categories === '') || a.model === 'none') continue;
     const params = { key: a.model === 'apparmor' ? a.label : a.categories, host: a.host, from, to, granted };
-    const where =
-      a.model === 'apparmor'
-        ? `d.aa_profile = @key AND d.host_id = (SELECT id FROM host WHERE name = @host)`
-        : `d.host_id = (SELECT id FROM host WHERE name = @host) AND d.scategories = @key`;
+    const where = allocationLabelMatch(a.model === 'apparmor');
     // For SELinux, every column here is in denial_by_source: an index-only scan in order.
     const rows = store
       .statement(

@@ -7,6 +7,7 @@
  */
 
 import { listAllocations } from './allocations.js';
+import { findHostId } from './hosts.js';
 import { summarizeVm, type VmSummaryAnswer } from './denial-query.js';
 import type { Store } from './store.js';
 
@@ -35,15 +36,10 @@ export class SummaryCache {
     const cached = this.#entries.get(uuid);
     if (cached && cached.answer.name === name) return cached.answer;
     const answer = summarizeVm(store, uuid, name);
-    const hostIds = new Map<string, number>();
-    const labels = listAllocations(store, { uuid }).map((a) => {
-      let id = hostIds.get(a.host);
-      if (id === undefined) {
-        id = (store.statement('SELECT id FROM host WHERE name = ?').get(a.host) as { id: number }).id;
-        hostIds.set(a.host, id);
-      }
-      return labelKey(id, a.model === 'apparmor' ? `aa:${a.label}` : a.categories);
-    });
+    const labels = listAllocations(store, { uuid }).map((a) =>
+      // An allocation's host row exists: it references it.
+      labelKey(findHostId(store, a.host) as number, a.model === 'apparmor' ? `aa:${a.label}` : a.categories),
+    );
     if (this.#entries.size >= this.#maxEntries) this.#clear();
     this.#entries.set(uuid, { answer, labels });
     for (const l of labels) {
