@@ -2,7 +2,7 @@
 
 import type { FollowerStatus } from '../collector/follow.js';
 import type { Store } from '../store/store.js';
-import type { SummaryCache } from '../store/summary-cache.js';
+import type { Answerer } from './answer-pool.js';
 import type { DenialNotifier } from './denial-notifier.js';
 import type { Metrics } from './metrics.js';
 import type { TokenSet } from './tokens.js';
@@ -15,8 +15,8 @@ export interface ApiContext {
   metrics: Metrics;
   /** The host records default to (`alloc` without --host). */
   localHost: string;
-  /** Cached VM summaries (long-running server); without it every summary is computed. */
-  summaries?: SummaryCache;
+  /** Runs the heavy read answers: in this thread (tests) or on worker threads (`serve`). */
+  answers: Answerer;
   /** The in-process collector's status, when serve follows a log. */
   collector?: () => FollowerStatus;
 }

@@ -150,3 +150,6 @@ export const ERROR_RESPONSES = {
 
 /** The time filters as the CLI takes them: ISO 8601 or a span back from now. */
 export const TIME_PARAM = { type: 'string', maxLength: 40 };
+
+/** The content type of bodies the answer pool serialized already (fastify sends them as they are). */
+export const JSON_TYPE = 'application/json; charset=utf-8';

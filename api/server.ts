@@ -12,7 +12,8 @@ import { AuditFileFollower } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
-import { SummaryCache } from '../store/summary-cache.js';
+import { VmAnswerCache } from '../store/vm-answer-cache.js';
+import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
 import { buildApp } from './app.js';
 import { DenialNotifier } from './denial-notifier.js';
 import { Metrics } from './metrics.js';
@@ -32,6 +33,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** How often to reap allocations whose process is gone (default 30 s). */
   reapIntervalMs?: number;
+  /** Worker threads for the read answers (default one per core, at most 4; 0: this thread). */
+  readThreads?: number;
   /** Where pino writes (default stdout). */
   logStream?: NodeJS.WritableStream;
 }
@@ -75,15 +78,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store: Store = openStore(options.dbPath, { durability: 'normal' });
   const notifier = new DenialNotifier();
   const metrics = new Metrics();
-  const summaries = new SummaryCache();
+  const threads = options.readThreads ?? defaultAnswerThreads();
+  const answers: Answerer =
+    threads > 0
+      ? new AnswerPool(options.dbPath, threads, (error) => app.log.error({ err: error }, 'an answer thread failed'))
+      : new InProcessAnswers(store, new VmAnswerCache());
   const app = await buildApp({
     ctx: {
       store,
+      answers,
       tokens: () => tokens,
       notifier,
       metrics,
       localHost: options.localHost,
-      summaries,
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
@@ -136,10 +143,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let closed = false;
   // The most recently seen VMs first: those are the ones asked about.
-  const warming = summaries
-    .warm(store, listVms(store), () => closed)
+  const warming = answers
+    .warm(listVms(store))
     .then((n) => app.log.debug({ vms: n }, 'summary cache warmed'))
-    .catch((error: unknown) => app.log.error({ err: error }, 'warming the summary cache failed'));
+    .catch((error: unknown) => {
+      if (!closed) app.log.error({ err: error }, 'warming the summary cache failed');
+    });
   return {
     app,
     address,
@@ -156,9 +165,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closed = true;
       clearInterval(poll);
       clearInterval(reaper);
-      await warming;
       if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
       await app.close();
+      await answers.close();
+      await warming;
       if (follower) await follower.stop();
       store.close();
     },

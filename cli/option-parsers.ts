@@ -26,6 +26,10 @@ export function parseUuid(value: string): string {
   return uuid;
 }
 
+export function parseCount(value: string): number {
+  return value === '0' ? 0 : parsePositiveInt(value);
+}
+
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {

@@ -18,14 +18,20 @@ import {
 } from '../core/denial-kind.js';
 import { getAllocation, listAllocations, listExpectedDisks } from './allocations.js';
 import { listRelabelsForPath } from './relabels.js';
-import type { Store } from './store.js';
+import type { Statement, Store } from './store.js';
 
 const FOREVER = '9223372036854775807';
+
+// Denial rows are read as arrays (better-sqlite3's raw mode) and shaped in JS: building a
+// 38-property object per row in the driver cost more than the query (bench/api).
+// Keep this list, DenialTuple and denialRow in the same order.
+const denialColumns = (host: string) =>
+  `d.id, d.event_id, ${host}, d.serial, d.time, d.model, d.record_type, d.granted, d.permissive, d.perms, d.tclass, d.scontext, d.stype, d.scategories, d.spid, d.scomm, d.sexe, d.tcontext, d.ttype, d.tcategories, d.tpath, d.tname, d.tdev, d.tinode, d.aa_profile, d.aa_child, d.aa_operation, d.aa_requested, d.aa_denied, d.aa_fsuid, d.aa_ouid, d.syscall, d.syscall_success, d.syscall_exit, d.proctitle`;
 
 // Attribution as correlated subqueries, each a SEARCH on allocation_by_label or
 // allocation_by_vm (test/store/denial-query.test.ts checks the plans).
 const SELECT_DENIALS = `
-  SELECT d.*, h.name AS host,
+  SELECT ${denialColumns('h.name')},
     CASE WHEN d.model = 'apparmor' THEN
       (SELECT a.id FROM allocation a
         WHERE d.aa_profile LIKE 'libvirt-%' AND a.vm_uuid = substr(d.aa_profile, 9) AND a.host_id = d.host_id
@@ -61,10 +67,11 @@ export function allocationLabelMatch(apparmor: boolean): string {
 /**
  * The same rows for one allocation's range, where the source allocation is known (it is
  * the one scanned): no source subquery, and target subqueries only for targets with
- * categories (CASE evaluates them lazily). Optimization for `denials --vm` (bench/api).
+ * categories (CASE evaluates them lazily), and no join for the host's name (it is @host),
+ * which would keep SQLite from reading the index in time order. For `denials --vm` (bench/api).
  */
 const SELECT_DENIALS_OF_ALLOCATION = `
-  SELECT d.*, h.name AS host, @allocation AS source_alloc,
+  SELECT ${denialColumns('@host')}, @allocation AS source_alloc,
     CASE WHEN d.tcategories <> '' THEN
       (SELECT a.id FROM allocation a
         WHERE a.host_id = d.host_id AND a.categories = d.tcategories
@@ -75,47 +82,151 @@ const SELECT_DENIALS_OF_ALLOCATION = `
         WHERE a.host_id = d.host_id AND a.categories = d.tcategories
           AND a.ended_at IS NOT NULL AND a.ended_at <= d.time
         ORDER BY a.ended_at DESC LIMIT 1) END AS former_alloc
-  FROM denial d JOIN host h ON h.id = d.host_id`;
+  FROM denial d`;
 
-interface DenialRow {
-  id: number;
-  event_id: number;
-  host: string;
-  serial: number;
-  time: number;
-  model: 'selinux' | 'apparmor';
-  record_type: string;
-  granted: number;
-  permissive: number;
-  perms: string;
-  tclass: string | null;
-  scontext: string | null;
-  stype: string | null;
-  scategories: string | null;
-  spid: number | null;
-  scomm: string | null;
-  sexe: string | null;
-  tcontext: string | null;
-  ttype: string | null;
-  tcategories: string | null;
-  tpath: string | null;
-  tname: string | null;
-  tdev: string | null;
-  tinode: number | null;
-  aa_profile: string | null;
-  aa_child: string | null;
-  aa_operation: string | null;
-  aa_requested: string | null;
-  aa_denied: string | null;
-  aa_fsuid: number | null;
-  aa_ouid: number | null;
-  syscall: number | null;
-  syscall_success: number | null;
-  syscall_exit: number | null;
-  proctitle: string | null;
-  source_alloc: number | null;
-  target_alloc: number | null;
-  former_alloc: number | null;
+/** The filters of `queryDenials` that are not index ranges, as SQL over the same parameters. */
+const RESIDUAL_FILTERS = `(@granted = 1 OR d.granted = 0)
+  AND (@tclass IS NULL OR d.tclass = @tclass)
+  AND (@perm IS NULL OR instr(' ' || d.perms || ' ', ' ' || @perm || ' ') > 0)
+  AND (@permissive IS NULL OR d.permissive = @permissive)
+  AND (@beforeTime IS NULL OR d.time < @beforeTime OR (d.time = @beforeTime AND d.id < @beforeId))`;
+
+const newestFirst = (x: { time: number; id: number }, y: { time: number; id: number }): number =>
+  y.time - x.time || y.id - x.id;
+
+type DenialTuple = [
+  id: number,
+  event_id: number,
+  host: string,
+  serial: number,
+  time: number,
+  model: 'selinux' | 'apparmor',
+  record_type: string,
+  granted: number,
+  permissive: number,
+  perms: string,
+  tclass: string | null,
+  scontext: string | null,
+  stype: string | null,
+  scategories: string | null,
+  spid: number | null,
+  scomm: string | null,
+  sexe: string | null,
+  tcontext: string | null,
+  ttype: string | null,
+  tcategories: string | null,
+  tpath: string | null,
+  tname: string | null,
+  tdev: string | null,
+  tinode: number | null,
+  aa_profile: string | null,
+  aa_child: string | null,
+  aa_operation: string | null,
+  aa_requested: string | null,
+  aa_denied: string | null,
+  aa_fsuid: number | null,
+  aa_ouid: number | null,
+  syscall: number | null,
+  syscall_success: number | null,
+  syscall_exit: number | null,
+  proctitle: string | null,
+  source_alloc: number | null,
+  target_alloc: number | null,
+  former_alloc: number | null,
+];
+
+type DenialRow = ReturnType<typeof denialRow>;
+
+function denialRow(v: DenialTuple) {
+  const [
+    id,
+    event_id,
+    host,
+    serial,
+    time,
+    model,
+    record_type,
+    granted,
+    permissive,
+    perms,
+    tclass,
+    scontext,
+    stype,
+    scategories,
+    spid,
+    scomm,
+    sexe,
+    tcontext,
+    ttype,
+    tcategories,
+    tpath,
+    tname,
+    tdev,
+    tinode,
+    aa_profile,
+    aa_child,
+    aa_operation,
+    aa_requested,
+    aa_denied,
+    aa_fsuid,
+    aa_ouid,
+    syscall,
+    syscall_success,
+    syscall_exit,
+    proctitle,
+    source_alloc,
+    target_alloc,
+    former_alloc,
+  ] = v;
+  return {
+    id,
+    event_id,
+    host,
+    serial,
+    time,
+    model,
+    record_type,
+    granted,
+    permissive,
+    perms,
+    tclass,
+    scontext,
+    stype,
+    scategories,
+    spid,
+    scomm,
+    sexe,
+    tcontext,
+    ttype,
+    tcategories,
+    tpath,
+    tname,
+    tdev,
+    tinode,
+    aa_profile,
+    aa_child,
+    aa_operation,
+    aa_requested,
+    aa_denied,
+    aa_fsuid,
+    aa_ouid,
+    syscall,
+    syscall_success,
+    syscall_exit,
+    proctitle,
+    source_alloc,
+    target_alloc,
+    former_alloc,
+  };
+}
+
+/** Runs a statement over SELECT_DENIALS or SELECT_DENIALS_OF_ALLOCATION. */
+function allDenialRows(stmt: Statement, ...params: unknown[]): DenialRow[] {
+  return (stmt.raw(true).all(...params) as DenialTuple[]).map(denialRow);
+}
+
+function* iterateDenialRows(stmt: Statement, params: unknown): Generator<DenialRow> {
+  for (const v of stmt.raw(true).iterate(params) as IterableIterator<DenialTuple>) yield denialRow(v);
 }
 
 export interface DenialFilter {
@@ -142,74 +253,64 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
   const since = filter.since ?? 0;
   const until = filter.until ?? Number.MAX_SAFE_INTEGER;
   let rows: DenialRow[];
+  // A kind filter is applied after classification, so the SQL limit cannot be used then.
+  const sqlLimit = filter.kind === undefined ? (filter.limit ?? -1) : -1;
+  const residual = {
+    granted: filter.includeGranted ? 1 : 0,
+    tclass: filter.tclass ?? null,
+    perm: filter.perm ?? null,
+    permissive: filter.permissive === undefined ? null : filter.permissive ? 1 : 0,
+    beforeTime: filter.before?.time ?? null,
+    beforeId: filter.before?.id ?? null,
+    limit: sqlLimit,
+  };
   if (filter.vmUuid !== undefined) {
-    // One indexed range scan per allocation of the VM: denial_by_source or denial_by_profile.
+    // One indexed range scan per allocation of the VM (denial_by_source or denial_by_profile),
+    // newest ranges first, each cut at the page size; once a page is full, an allocation
+    // whose range ends before the page's oldest denial cannot contribute and stops the walk.
     rows = [];
-    for (const a of listAllocations(store, {
-      uuid: filter.vmUuid,
+    const ranges = vmDenialRanges(store, filter.vmUuid, {
+      since,
+      until,
       ...(filter.host !== undefined && { host: filter.host }),
-    })) {
-      const from = Math.max(since, a.startedAt);
-      const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
-      if (from >= to) continue;
-      const params = {
-        allocation: a.id,
-        key: a.model === 'apparmor' ? a.label : a.categories,
-        host: a.host,
-        from,
-        to,
-        granted: filter.includeGranted ? 1 : 0,
-      };
-      const hit =
-        a.model !== 'apparmor' && a.categories === ''
-          ? []
-          : (store
-              .statement(
-                `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${allocationLabelMatch(a.model === 'apparmor')}
-                   AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)`,
-              )
-              .all(params) as DenialRow[]);
+    }).sort((x, y) => y.to - x.to);
+    for (const { allocation: a, from, to } of ranges) {
+      if (sqlLimit >= 0 && rows.length >= sqlLimit) {
+        rows.sort(newestFirst).length = sqlLimit;
+        if (to <= (rows[sqlLimit - 1] as DenialRow).time) break;
+      }
+      const hit = allDenialRows(
+        store.statement(
+          `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${allocationLabelMatch(a.model === 'apparmor')}
+             AND d.time >= @from AND d.time < @to AND ${RESIDUAL_FILTERS}
+           ORDER BY d.time DESC, d.id DESC LIMIT @limit`,
+        ),
+        {
+          ...residual,
+          allocation: a.id,
+          key: a.model === 'apparmor' ? a.label : a.categories,
+          host: a.host,
+          from,
+          to,
+        },
+      );
       allocations.set(a.id, a);
       rows.push(...hit);
     }
-    rows.sort((x, y) => y.time - x.time || y.id - x.id);
+    rows.sort(newestFirst);
   } else {
-    rows = store
-      .statement(
+    rows = allDenialRows(
+      store.statement(
         `${SELECT_DENIALS}
-         WHERE d.time >= @since AND d.time < @until AND (@granted = 1 OR d.granted = 0)
-           AND (@host IS NULL OR h.name = @host)
-           AND (@tclass IS NULL OR d.tclass = @tclass)
-           AND (@perm IS NULL OR (' ' || d.perms || ' ') LIKE '% ' || @perm || ' %')
-           AND (@permissive IS NULL OR d.permissive = @permissive)
-           AND (@beforeTime IS NULL OR d.time < @beforeTime OR (d.time = @beforeTime AND d.id < @beforeId))
+         WHERE d.time >= @since AND d.time < @until AND (@host IS NULL OR h.name = @host) AND ${RESIDUAL_FILTERS}
          ORDER BY d.time DESC, d.id DESC
          LIMIT @limit`,
-      )
-      .all({
-        since,
-        until,
-        granted: filter.includeGranted ? 1 : 0,
-        host: filter.host ?? null,
-        tclass: filter.tclass ?? null,
-        perm: filter.perm ?? null,
-        permissive: filter.permissive === undefined ? null : filter.permissive ? 1 : 0,
-        beforeTime: filter.before?.time ?? null,
-        beforeId: filter.before?.id ?? null,
-        // A kind filter is applied after classification, so the SQL limit cannot be used then.
-        limit: filter.kind === undefined ? (filter.limit ?? -1) : -1,
-      }) as DenialRow[];
+      ),
+      { ...residual, since, until, host: filter.host ?? null },
+    );
   }
   const out: AttributedDenial[] = [];
-  const before = filter.before;
   for (const row of rows) {
-    // The per-VM path filters here what the general path filtered in SQL (cheap either way).
-    if (filter.vmUuid !== undefined) {
-      if (filter.tclass !== undefined && row.tclass !== filter.tclass) continue;
-      if (filter.perm !== undefined && !row.perms.split(' ').includes(filter.perm)) continue;
-      if (filter.permissive !== undefined && (row.permissive === 1) !== filter.permissive) continue;
-      if (before && !(row.time < before.time || (row.time === before.time && row.id < before.id))) continue;
-    }
     const d = toAttributed(store, row, allocations);
     if (filter.kind !== undefined && d.kind !== filter.kind) continue;
     out.push(d);
@@ -227,36 +328,45 @@ export function* iterateVmDenials(
   uuid: string,
   window: { since?: number; until?: number } = {},
 ): Generator<AttributedDenial> {
-  const since = window.since ?? 0;
-  const until = window.until ?? Number.MAX_SAFE_INTEGER;
-  const allocations = listAllocations(store, { uuid }).sort((a, b) => a.startedAt - b.startedAt || a.id - b.id);
-  for (const a of allocations) {
-    const from = Math.max(since, a.startedAt);
-    const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
-    if (from >= to || a.model === 'none' || (a.model === 'selinux' && a.categories === '')) continue;
-    const params = { allocation: a.id, key: a.model === 'apparmor' ? a.label : a.categories, host: a.host, from, to };
-    const where = allocationLabelMatch(a.model === 'apparmor');
+  for (const r of vmDenialRanges(store, uuid, window)) {
     // A statement iterating is busy: use an uncached one so two iterations can nest.
     const stmt = store.db.prepare(
-      `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${where} AND d.time >= @from AND d.time < @to AND d.granted = 0 ORDER BY d.time, d.id`,
+      `${SELECT_DENIALS_OF_ALLOCATION} WHERE ${allocationLabelMatch(r.apparmor)}
+         AND d.time >= @from AND d.time < @to AND d.granted = 0 ORDER BY d.time, d.id`,
     );
-    const cache = new Map<number, Allocation>([[a.id, a]]);
-    for (const row of stmt.iterate(params) as IterableIterator<DenialRow>) yield toAttributed(store, row, cache);
+    const cache = new Map<number, Allocation>([[r.allocation.id, r.allocation]]);
+    const params = { allocation: r.allocation.id, key: r.key, host: r.host, from: r.from, to: r.to };
+    for (const row of iterateDenialRows(stmt, params)) yield toAttributed(store, row, cache);
   }
 }
 
 /** The index ranges a VM's denials in a window live in: one per allocation (for streaming readers). */
+export interface VmDenialRange {
+  allocation: Allocation;
+  host: string;
+  /** The AppArmor profile or the SELinux categories the allocation's denials carry. */
+  key: string;
+  apparmor: boolean;
+  from: number;
+  to: number;
+}
+
+/**
+ * The index ranges a VM's denials in a window live in: one per labelled allocation, oldest
+ * first (for streaming readers and per-allocation queries).
+ */
 export function vmDenialRanges(
   store: Store,
   uuid: string,
-  window: { since?: number; until?: number } = {},
-): { host: string; key: string; apparmor: boolean; from: number; to: number }[] {
+  window: { since?: number; until?: number; host?: string } = {},
+): VmDenialRange[] {
   const since = window.since ?? 0;
   const until = window.until ?? Number.MAX_SAFE_INTEGER;
-  return listAllocations(store, { uuid })
+  return listAllocations(store, { uuid, ...(window.host !== undefined && { host: window.host }) })
     .sort((a, b) => a.startedAt - b.startedAt || a.id - b.id)
     .filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''))
     .map((a) => ({
+      allocation: a,
       host: a.host,
       key: (a.model === 'apparmor' ? a.label : a.categories) as string,
       apparmor: a.model === 'apparmor',
@@ -289,7 +399,7 @@ export function vmDenialSpan(
 
 /** One denial by id, attributed. */
 export function getDenial(store: Store, id: number): AttributedDenial | undefined {
-  const row = store.statement(`${SELECT_DENIALS} WHERE d.id = ?`).get(id) as DenialRow | undefined;
+  const [row] = allDenialRows(store.statement(`${SELECT_DENIALS} WHERE d.id = ?`), id);
   return row && toAttributed(store, row, new Map());
 }
 
@@ -300,9 +410,11 @@ export function latestDenialId(store: Store): number {
 
 /** Denials stored after `afterId`, oldest first, attributed (the live stream's feed). */
 export function denialsAfter(store: Store, afterId: number, limit = 1000): AttributedDenial[] {
-  const rows = store
-    .statement(`${SELECT_DENIALS} WHERE d.id > ? AND d.granted = 0 ORDER BY d.id LIMIT ?`)
-    .all(afterId, limit) as DenialRow[];
+  const rows = allDenialRows(
+    store.statement(`${SELECT_DENIALS} WHERE d.id > ? AND d.granted = 0 ORDER BY d.id LIMIT ?`),
+    afterId,
+    limit,
+  );
   const cache = new Map<number, Allocation>();
   return rows.map((r) => toAttributed(store, r, cache));
 }
@@ -551,12 +663,13 @@ export function summarizeVm(
         exampleId: r.example,
       });
     }
-    const labelled = store
-      .statement(
+    const labelled = allDenialRows(
+      store.statement(
         `${SELECT_DENIALS} WHERE ${where} AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)
            AND d.tcategories IS NOT NULL AND d.tcategories <> ''`,
-      )
-      .all(params) as DenialRow[];
+      ),
+      params,
+    );
     const cache = new Map<number, Allocation>([[a.id, a]]);
     for (const row of labelled) {
       const d = toAttributed(store, row, cache);

@@ -1,27 +1,13 @@
 /** Denials: filtered lists with keyset pagination, and one denial explained. */
 
 import type { FastifyInstance } from 'fastify';
+import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
-import { DENIAL_KINDS, type DenialKind } from '../../core/denial-kind.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { parseTimeSpec } from '../../core/time-spec.js';
-import { resolveVm } from '../../store/allocations.js';
-import { explainStoredDenial, queryDenials } from '../../store/denial-query.js';
+import { explainStoredDenial } from '../../store/denial-query.js';
+import type { DenialQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';
-import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
-
-export interface DenialQuery {
-  vm?: string;
-  host?: string;
-  since?: string;
-  until?: string;
-  kind?: DenialKind;
-  tclass?: string;
-  perm?: string;
-  permissive?: boolean;
-  limit?: number;
-  cursor?: string;
-}
+import { ERROR_RESPONSES, JSON_TYPE, TIME_PARAM } from '../schemas.js';
 
 const NAME = { type: 'string', minLength: 1, maxLength: 200 };
 
@@ -51,48 +37,11 @@ export const DENIAL_PAGE = {
   required: ['items', 'next'],
 };
 
-function decodeCursor(cursor: string): { time: number; id: number } {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':').map(Number);
-  if (!Number.isSafeInteger(time) || !Number.isSafeInteger(id)) {
-    throw new SvirtAuditError(
-      'BAD_INPUT',
-      'the cursor is not one this server gave out',
-      'pass the "next" value of the previous page',
-    );
-  }
-  return { time: time as number, id: id as number };
-}
-
-/** One page of denials, newest first; `next` continues after the last item (no OFFSET). */
-export function denialPage(
-  ctx: ApiContext,
-  q: DenialQuery,
-): { items: ReturnType<typeof denialJson>[]; next: string | null } {
-  const limit = q.limit ?? 100;
-  const vm = q.vm === undefined ? undefined : resolveVm(ctx.store, q.vm);
-  const rows = queryDenials(ctx.store, {
-    ...(vm && { vmUuid: vm.uuid }),
-    ...(q.host !== undefined && { host: q.host }),
-    ...(q.since !== undefined && { since: parseTimeSpec(q.since) }),
-    ...(q.until !== undefined && { until: parseTimeSpec(q.until) }),
-    ...(q.kind !== undefined && { kind: q.kind }),
-    ...(q.tclass !== undefined && { tclass: q.tclass }),
-    ...(q.perm !== undefined && { perm: q.perm }),
-    ...(q.permissive !== undefined && { permissive: q.permissive }),
-    ...(q.cursor !== undefined && { before: decodeCursor(q.cursor) }),
-    limit: limit + 1,
-  });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  const next = rows.length > limit && last ? Buffer.from(`${last.time}:${last.id}`).toString('base64url') : null;
-  return { items: page.map(denialJson), next };
-}
-
 export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   app.get<{ Querystring: DenialQuery }>(
     '/v1/denials',
     { schema: { querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-    async (request) => denialPage(ctx, request.query),
+    async (request, reply) => reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', request.query)),
   );
 
   app.get<{ Params: { id: number } }>(

@@ -2,12 +2,11 @@
 
 import type { FastifyInstance } from 'fastify';
 import { vmJson } from '../../core/allocation-json.js';
-import { formatTime } from '../../core/time-spec.js';
 import { listVms, resolveVm, type VmSummary } from '../../store/allocations.js';
-import { summarizeVm } from '../../store/denial-query.js';
 import type { ApiContext } from '../context.js';
-import { ERROR_RESPONSES } from '../schemas.js';
-import { DENIAL_FILTERS, DENIAL_PAGE, denialPage, type DenialQuery } from './denials.js';
+import type { DenialQuery } from '../answers.js';
+import { ERROR_RESPONSES, JSON_TYPE } from '../schemas.js';
+import { DENIAL_FILTERS, DENIAL_PAGE } from './denials.js';
 
 const REF = {
   type: 'object',
@@ -33,7 +32,10 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
   app.get<{ Params: { ref: string }; Querystring: DenialQuery }>(
     '/v1/vms/:ref/denials',
     { schema: { params: REF, querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-    async (request) => denialPage(ctx, { ...request.query, vm: request.params.ref }),
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(await ctx.answers.ask('denialPage', { ...request.query, vm: request.params.ref }, request.params.ref)),
   );
 
   app.get<{ Params: { ref: string }; Querystring: { since?: string; until?: string } }>(
@@ -49,21 +51,9 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
         response: { 200: { $ref: 'summary#' }, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
-      const { parseTimeSpec } = await import('../../core/time-spec.js');
-      const vm = resolveVm(ctx.store, request.params.ref);
-      const windowed = request.query.since !== undefined || request.query.until !== undefined;
-      const s =
-        !windowed && ctx.summaries
-          ? ctx.summaries.get(ctx.store, vm.uuid, vm.name)
-          : summarizeVm(ctx.store, vm.uuid, vm.name, {
-              ...(request.query.since !== undefined && { since: parseTimeSpec(request.query.since) }),
-              ...(request.query.until !== undefined && { until: parseTimeSpec(request.query.until) }),
-            });
-      return {
-        ...s,
-        groups: s.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })),
-      };
-    },
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(await ctx.answers.ask('vmSummary', { ...request.query, ref: request.params.ref }, request.params.ref)),
   );
 }

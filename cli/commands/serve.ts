@@ -14,6 +14,7 @@ interface ServeCliOptions extends CommonOptions {
   tokens?: string;
   allowRemote?: boolean;
   logLevel: string;
+  readThreads?: number;
 }
 
 export async function run(options: ServeCliOptions, _args: string[], io: CliIo): Promise<number> {
@@ -37,6 +38,7 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     localHost: localHost(options),
     version: io.version,
     logLevel: options.logLevel,
+    ...(options.readThreads !== undefined && { readThreads: options.readThreads }),
   });
   io.stderr.write(
     `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}\n`,

@@ -2,6 +2,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessAnswers } from '../../api/answer-pool.js';
 import { buildApp } from '../../api/app.js';
 import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
@@ -29,6 +30,7 @@ beforeAll(async () => {
   recorder = createToken(tokensPath, 'recorder', 'hook');
   const ctx = {
     store: t.store,
+    answers: new InProcessAnswers(t.store),
     tokens: () => TokenSet.load(tokensPath),
     notifier,
     metrics: new Metrics(),
@@ -261,6 +263,7 @@ describe('rate limit', () => {
     const limited = await buildApp({
       ctx: {
         store: t.store,
+        answers: new InProcessAnswers(t.store),
         tokens: () => TokenSet.load(tokensPath),
         notifier,
         metrics: new Metrics(),
@@ -292,6 +295,7 @@ describe('request logs', () => {
     const logged = await buildApp({
       ctx: {
         store: t.store,
+        answers: new InProcessAnswers(t.store),
         tokens: () => TokenSet.load(tokensPath),
         notifier,
         metrics: new Metrics(),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessAnswers } from '../../api/answer-pool.js';
 import { buildApp } from '../../api/app.js';
 import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
@@ -22,6 +23,7 @@ beforeAll(async () => {
   app = await buildApp({
     ctx: {
       store: t.store,
+      answers: new InProcessAnswers(t.store),
       tokens: () => TokenSet.load(tokens),
       notifier: new DenialNotifier(),
       metrics: new Metrics(),

@@ -98,6 +98,68 @@ describe('attribution at query time', () => {
   });
 });
 
+describe("a VM's denials, page by page", () => {
+  it('pages across allocations (with equal times) give exactly the unpaged list, in order', async () => {
+    // Four allocations of A with two labels, one left open, and other labels' denials in between.
+    const spans: [number, number | null, string][] = [
+      [1_000, 2_000, 'c1,c2'],
+      [2_000, 3_000, 'c3,c4'],
+      [3_000, 4_000, 'c1,c2'],
+      [4_000, null, 'c3,c4'],
+    ];
+    for (const [start, end, cats] of spans) {
+      allocateLabel(t.store, {
+        uuid: A,
+        name: 'a',
+        host: 'hv1',
+        model: 'selinux',
+        source: 'cli',
+        label: `system_u:system_r:svirt_t:s0:${cats}`,
+        startedAt: start,
+      });
+      if (end !== null) releaseAllocation(t.store, 'hv1', A, end);
+    }
+    // A second host's allocation overlapping them in time (a migration's destination).
+    allocateLabel(t.store, {
+      uuid: A,
+      name: 'a',
+      host: 'hv2',
+      model: 'selinux',
+      source: 'cli',
+      label: 'system_u:system_r:svirt_t:s0:c5,c6',
+      startedAt: 2_500,
+    });
+    releaseAllocation(t.store, 'hv2', A, 4_500);
+    const lines: string[] = [];
+    let serial = 0;
+    for (let time = 900; time < 5_000; time += 50) {
+      lines.push(
+        avcLine(++serial, time + 1, 'c5,c6', 'system_u:object_r:svirt_image_t:s0').replace('node=hv1', 'node=hv2'),
+      );
+      // Each label twice at the same millisecond: the id breaks the tie.
+      for (const cats of ['c1,c2', 'c3,c4', 'c7,c8', 'c1,c2', 'c3,c4']) {
+        lines.push(avcLine(++serial, time, cats, 'system_u:object_r:svirt_image_t:s0'));
+      }
+    }
+    await ingest(lines);
+    const all = queryDenials(t.store, { vmUuid: A, since: 1_200 }).map((d) => d.id);
+    expect(all.length).toBeGreaterThan(100);
+    for (const limit of [1, 7, 50]) {
+      const paged: number[] = [];
+      let before: { time: number; id: number } | undefined;
+      for (;;) {
+        const page = queryDenials(t.store, { vmUuid: A, since: 1_200, limit, ...(before && { before }) });
+        paged.push(...page.map((d) => d.id));
+        const last = page[page.length - 1];
+        if (page.length < limit || !last) break;
+        before = { time: last.time, id: last.id };
+      }
+      expect(paged).toEqual(all);
+    }
+    expect(queryDenials(t.store, { vmUuid: A, limit: 3 }).map((d) => d.time)).toEqual([4_950, 4_950, 4_900]);
+  });
+});
+
 describe('every kind, on the demo scenario', () => {
   it('classifies and explains each denial of the story', async () => {
     const log = buildDemo(t.store, t.dir);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { listVms } from '../../store/allocations.js';
-import { SummaryCache } from '../../store/summary-cache.js';
+import { VmAnswerCache } from '../../store/vm-answer-cache.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -42,24 +42,24 @@ async function ingest(first: number, last: number): Promise<void> {
   await ingestFiles(t.store, [file], { localHost: 'hv1' });
 }
 
-describe('SummaryCache', () => {
+describe('VmAnswerCache', () => {
   it('serves the cached answer until a denial with the VM’s label or an allocation change arrives', async () => {
     await ingest(1, 2);
-    const cache = new SummaryCache();
-    const first = cache.get(t.store, A, 'a');
+    const cache = new VmAnswerCache();
+    const first = cache.summary(t.store, A, 'a');
     expect(first.total).toBe(1);
-    expect(cache.get(t.store, A, 'a')).toBe(first);
+    expect(cache.summary(t.store, A, 'a')).toBe(first);
 
     await ingest(502, 502); // event 502 runs as c2,c502: b's label, not a's
-    expect(cache.get(t.store, A, 'a')).toBe(first);
+    expect(cache.summary(t.store, A, 'a')).toBe(first);
 
     await ingest(501, 501); // event 501 runs as c1,c501: a's label
-    const second = cache.get(t.store, A, 'a');
+    const second = cache.summary(t.store, A, 'a');
     expect(second).not.toBe(first);
     expect(second.total).toBe(2);
 
     releaseAllocation(t.store, 'hv1', B, Date.now());
-    expect(cache.get(t.store, A, 'a')).not.toBe(second);
+    expect(cache.summary(t.store, A, 'a')).not.toBe(second);
   });
 
   it('warm computes the VMs given, in order, so their first request is a hit; it stops when told', async () => {
@@ -67,14 +67,14 @@ describe('SummaryCache', () => {
     const vms = listVms(t.store);
     expect(vms.map((v) => v.name).sort()).toEqual(['a', 'b']);
 
-    const cache = new SummaryCache();
+    const cache = new VmAnswerCache();
     expect(await cache.warm(t.store, vms, () => false)).toBe(2);
-    const warmed = vms.map((v) => cache.get(t.store, v.uuid, v.name));
+    const warmed = vms.map((v) => cache.summary(t.store, v.uuid, v.name));
     expect(warmed.map((w) => w.total).sort()).toEqual([1, 1]);
-    vms.forEach((v, i) => expect(cache.get(t.store, v.uuid, v.name)).toBe(warmed[i]));
+    vms.forEach((v, i) => expect(cache.summary(t.store, v.uuid, v.name)).toBe(warmed[i]));
 
     let asked = 0;
-    const stopping = new SummaryCache();
+    const stopping = new VmAnswerCache();
     expect(await stopping.warm(t.store, vms, () => ++asked > 1)).toBe(1);
   });
 });

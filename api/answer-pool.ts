@@ -1,0 +1,178 @@
+/**
+ * Where the read answers of api/answers.ts run. `InProcessAnswers` runs them on the
+ * request's thread. `AnswerPool` runs them on worker threads, each with its own read
+ * connection (SQLite's WAL lets readers run beside the collector's writer): the queries
+ * are synchronous, and on one thread every request waited for every other one's query
+ * while a second core sat idle (bench/api).
+ */
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { isSvirtAuditError, SvirtAuditError, type ErrorCode } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import type { VmAnswerCache } from '../store/vm-answer-cache.js';
+import { answerJson, type AnswerArgs, type AnswerName } from './answers.js';
+
+export interface Answerer {
+  /**
+   * The answer's JSON body. `key` (a VM reference) sends requests about one VM to the
+   * same thread, so its summary is cached once.
+   */
+  ask<N extends AnswerName>(name: N, args: AnswerArgs[N], key?: string): Promise<string>;
+  /** Compute the summaries of these VMs ahead of their first request; resolves with how many. */
+  warm(vms: readonly { uuid: string; name: string }[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Messages between the pool and its workers (api/answer-worker.ts). */
+export type AnswerRequest =
+  | { id: number; kind: 'ask'; name: AnswerName; args: AnswerArgs[AnswerName] }
+  | { id: number; kind: 'warm'; vms: { uuid: string; name: string }[] };
+
+export type AnswerReply =
+  | { id: number; ok: true; body: string; warmed?: number }
+  | { id: number; ok: false; code?: ErrorCode; message: string; hint?: string };
+
+export class InProcessAnswers implements Answerer {
+  readonly #store: Store;
+  readonly #cache: VmAnswerCache | undefined;
+  #closed = false;
+
+  /** Without a cache every answer is computed (what tests want). */
+  constructor(store: Store, cache?: VmAnswerCache) {
+    this.#store = store;
+    this.#cache = cache;
+  }
+
+  async ask<N extends AnswerName>(name: N, args: AnswerArgs[N]): Promise<string> {
+    return answerJson(this.#store, this.#cache, name, args);
+  }
+
+  async warm(vms: readonly { uuid: string; name: string }[]): Promise<number> {
+    return this.#cache ? this.#cache.warm(this.#store, vms, () => this.#closed) : 0;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+interface Pending {
+  resolve: (reply: AnswerReply & { ok: true }) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** The default number of answer threads: one per core, at least one, at most four. */
+export function defaultAnswerThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism()));
+}
+
+export class AnswerPool implements Answerer {
+  readonly #dbPath: string;
+  readonly #script: URL;
+  readonly #workers: PoolWorker[] = [];
+  readonly #onError: (error: Error) => void;
+  #nextId = 1;
+  #closing = false;
+
+  /**
+   * `onError` hears of a worker that died (it is replaced; its requests fail with 500).
+   * `script` is the compiled worker (tests running from source pass dist's).
+   */
+  constructor(
+    dbPath: string,
+    threads: number,
+    onError: (error: Error) => void,
+    script = new URL('./answer-worker.js', import.meta.url),
+  ) {
+    this.#dbPath = dbPath;
+    this.#script = script;
+    this.#onError = onError;
+    for (let i = 0; i < threads; i++) this.#workers.push(this.#spawn(i));
+  }
+
+  #spawn(index: number): PoolWorker {
+    const worker = new Worker(this.#script, { workerData: { dbPath: this.#dbPath } });
+    const slot: PoolWorker = { worker, pending: new Map() };
+    worker.on('message', (reply: AnswerReply) => {
+      const p = slot.pending.get(reply.id);
+      if (!p) return;
+      slot.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply);
+      else p.reject(reply.code ? new SvirtAuditError(reply.code, reply.message, reply.hint) : new Error(reply.message));
+    });
+    const fail = (error: Error) => {
+      for (const p of slot.pending.values()) p.reject(error);
+      slot.pending.clear();
+    };
+    worker.on('error', (error) => {
+      fail(error);
+      this.#onError(error);
+    });
+    worker.on('exit', (code) => {
+      fail(new Error(`answer thread exited with code ${code}`));
+      if (!this.#closing) this.#workers[index] = this.#spawn(index);
+    });
+    return slot;
+  }
+
+  #pick(key: string | undefined): PoolWorker {
+    if (key !== undefined) {
+      let h = 0;
+      for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+      return this.#workers[Math.abs(h) % this.#workers.length] as PoolWorker;
+    }
+    let best = this.#workers[0] as PoolWorker;
+    for (const w of this.#workers) if (w.pending.size < best.pending.size) best = w;
+    return best;
+  }
+
+  #send(slot: PoolWorker, request: AnswerRequest): Promise<AnswerReply & { ok: true }> {
+    if (this.#closing) return Promise.reject(new Error('the answer pool is closed'));
+    return new Promise((resolve, reject) => {
+      slot.pending.set(request.id, { resolve, reject });
+      slot.worker.postMessage(request);
+    });
+  }
+
+  async ask<N extends AnswerName>(name: N, args: AnswerArgs[N], key?: string): Promise<string> {
+    return (await this.#send(this.#pick(key), { id: this.#nextId++, kind: 'ask', name, args })).body;
+  }
+
+  async warm(vms: readonly { uuid: string; name: string }[]): Promise<number> {
+    // Each thread warms the VMs whose requests it will get.
+    const shares = new Map<PoolWorker, { uuid: string; name: string }[]>();
+    for (const vm of vms) {
+      const slot = this.#pick(vm.uuid);
+      shares.set(slot, [...(shares.get(slot) ?? []), vm]);
+    }
+    const replies = await Promise.all(
+      [...shares].map(([slot, share]) => this.#send(slot, { id: this.#nextId++, kind: 'warm', vms: share })),
+    );
+    return replies.reduce((n, r) => n + (r.warmed ?? 0), 0);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+  }
+}
+
+/** The reply a worker sends for an error (SvirtAuditErrors keep their code and hint). */
+export function errorReply(id: number, error: unknown): AnswerReply {
+  if (isSvirtAuditError(error)) {
+    return {
+      id,
+      ok: false,
+      code: error.code,
+      message: error.message,
+      ...(error.hint !== undefined && { hint: error.hint }),
+    };
+  }
+  return { id, ok: false, message: error instanceof Error ? error.message : String(error) };
+}

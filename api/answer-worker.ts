@@ -1,0 +1,35 @@
+/**
+ * One thread of the answer pool (api/answer-pool.ts): a read connection and a summary
+ * cache of its own, answering one request at a time. Warming yields between VMs so
+ * requests are answered meanwhile.
+ */
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { openStore } from '../store/store.js';
+import { VmAnswerCache } from '../store/vm-answer-cache.js';
+import { errorReply, type AnswerReply, type AnswerRequest } from './answer-pool.js';
+import { answerJson } from './answers.js';
+
+const port = parentPort;
+if (!port) throw new Error('api/answer-worker.js runs as a worker thread of the answer pool');
+const store = openStore((workerData as { dbPath: string }).dbPath, { readonly: true });
+const cache = new VmAnswerCache();
+
+port.on('message', (request: AnswerRequest) => {
+  if (request.kind === 'warm') {
+    void cache
+      .warm(store, request.vms, () => false)
+      .then(
+        (warmed) => port.postMessage({ id: request.id, ok: true, body: '', warmed } satisfies AnswerReply),
+        (error: unknown) => port.postMessage(errorReply(request.id, error)),
+      );
+    return;
+  }
+  let reply: AnswerReply;
+  try {
+    reply = { id: request.id, ok: true, body: answerJson(store, cache, request.name, request.args) };
+  } catch (error) {
+    reply = errorReply(request.id, error);
+  }
+  port.postMessage(reply);
+});

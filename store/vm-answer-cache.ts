@@ -1,0 +1,119 @@
+/**
+ * Cached answers about VMs (summaries, pages of denials) for the long-running server. An
+ * answer stays valid until attribution may have changed (any allocation change, seen
+ * through allocation_generation) or a denial carrying one of the VM's labels is stored.
+ * New denials are read once, by rowid, and only the VMs they concern are dropped, so a
+ * collector storing thousands of denials a second does not empty the cache.
+ */
+
+import { listAllocations } from './allocations.js';
+import { summarizeVm, type VmSummaryAnswer } from './denial-query.js';
+import { findHostId } from './hosts.js';
+import type { Store } from './store.js';
+
+const labelKey = (host: number | string, label: string) => `${host}\u0000${label}`;
+
+export class VmAnswerCache {
+  /** uuid → answer key → answer and its weight (about its size in bytes). */
+  readonly #entries = new Map<string, Map<string, { answer: unknown; weight: number }>>();
+  /** label key → uuids whose answers count denials with that label. */
+  readonly #byLabel = new Map<string, Set<string>>();
+  #weight = 0;
+  #generation = -1;
+  #lastDenialId = -1;
+  readonly #maxWeight: number;
+
+  /** The cache empties itself when its answers weigh more than `maxWeight` (about bytes). */
+  constructor(maxWeight = 64 * 1024 * 1024) {
+    this.#maxWeight = maxWeight;
+  }
+
+  /** The answer stored under `key` for VM `uuid`, unless something it depends on changed since. */
+  get<T>(store: Store, uuid: string, key: string): T | undefined {
+    this.#invalidate(store);
+    return this.#entries.get(uuid)?.get(key)?.answer as T | undefined;
+  }
+
+  /** Keep `answer` for VM `uuid` under `key` (call right after computing it). */
+  put(store: Store, uuid: string, key: string, answer: unknown, weight: number): void {
+    if (this.#weight + weight > this.#maxWeight) this.#clear();
+    let answers = this.#entries.get(uuid);
+    if (!answers) {
+      this.#entries.set(uuid, (answers = new Map()));
+      for (const a of listAllocations(store, { uuid })) {
+        // An allocation's host row exists: it references it.
+        const label = labelKey(
+          findHostId(store, a.host) as number,
+          a.model === 'apparmor' ? `aa:${a.label}` : a.categories,
+        );
+        let set = this.#byLabel.get(label);
+        if (!set) this.#byLabel.set(label, (set = new Set()));
+        set.add(uuid);
+      }
+    }
+    this.#weight += weight - (answers.get(key)?.weight ?? 0);
+    answers.set(key, { answer, weight });
+  }
+
+  /** The summary of VM `uuid` over all time, from the cache when still valid. */
+  summary(store: Store, uuid: string, name: string): VmSummaryAnswer {
+    const key = `summary\u0000${name}`;
+    const cached = this.get<VmSummaryAnswer>(store, uuid, key);
+    if (cached) return cached;
+    const answer = summarizeVm(store, uuid, name);
+    // A summary is a few groups of short strings.
+    this.put(store, uuid, key, answer, 512 + 256 * answer.groups.length);
+    return answer;
+  }
+
+  /**
+   * Compute the summaries of these VMs ahead of their first request, one VM per turn of
+   * the event loop so requests are served in between. After a start each first request
+   * for a VM would otherwise run its summary while every other connection waits
+   * (bench/api, warm against cold: summary p99 57 ms against 327 ms). Stops early when
+   * `stopped()` says so (the server is closing the store). Returns how many it computed.
+   */
+  async warm(store: Store, vms: readonly { uuid: string; name: string }[], stopped: () => boolean): Promise<number> {
+    let computed = 0;
+    for (const vm of vms) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (stopped()) break;
+      this.summary(store, vm.uuid, vm.name);
+      computed++;
+    }
+    return computed;
+  }
+
+  #invalidate(store: Store): void {
+    const generation = (store.statement('SELECT n FROM allocation_generation WHERE id = 1').get() as { n: number }).n;
+    if (generation !== this.#generation) {
+      this.#clear();
+      this.#generation = generation;
+      this.#lastDenialId = (
+        store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial').get() as { id: number }
+      ).id;
+      return;
+    }
+    const fresh = store
+      .statement('SELECT id, host_id, scategories, aa_profile FROM denial WHERE id > ? ORDER BY id')
+      .raw(true)
+      .all(this.#lastDenialId) as [id: number, hostId: number, scategories: string | null, profile: string | null][];
+    for (const [id, hostId, scategories, profile] of fresh) {
+      this.#lastDenialId = id;
+      const key = labelKey(hostId, profile !== null ? `aa:${profile}` : (scategories ?? ''));
+      const affected = this.#byLabel.get(key);
+      if (!affected) continue;
+      for (const uuid of affected) {
+        for (const { weight } of this.#entries.get(uuid)?.values() ?? []) this.#weight -= weight;
+        this.#entries.delete(uuid);
+      }
+      this.#byLabel.delete(key);
+    }
+  }
+
+  #clear(): void {
+    this.#entries.clear();
+    this.#byLabel.clear();
+    this.#weight = 0;
+  }
+}
