@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isSvirtAuditError, SvirtAuditError, type ErrorCode } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import type { VmAnswerCache } from '../store/vm-answer-cache.js';
+import { type SavedAnswers, VmAnswerCache } from '../store/vm-answer-cache.js';
 import { answerJson, type AnswerArgs, type AnswerName } from './answers.js';
 
 export interface Answerer {
@@ -21,27 +21,53 @@ export interface Answerer {
   ask<N extends AnswerName>(name: N, args: AnswerArgs[N], key?: string): Promise<string>;
   /** Compute the summaries of these VMs ahead of their first request; resolves with how many. */
   warm(vms: readonly { uuid: string; name: string }[]): Promise<number>;
+  /** Save the cached summaries for the next start (answer_cache); resolves with how many. */
+  save(store: Store): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The thread of `threads` that answers about `key` (a VM reference). */
+export function shardOf(key: string, threads: number): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return Math.abs(h) % threads;
+}
+
+/** What each worker is started with. */
+export interface AnswerWorkerData {
+  dbPath: string;
+  version: string;
+  index: number;
+  threads: number;
 }
 
 /** Messages between the pool and its workers (api/answer-worker.ts). */
 export type AnswerRequest =
   | { id: number; kind: 'ask'; name: AnswerName; args: AnswerArgs[AnswerName] }
-  | { id: number; kind: 'warm'; vms: { uuid: string; name: string }[] };
+  | { id: number; kind: 'warm'; vms: { uuid: string; name: string }[] }
+  | { id: number; kind: 'saved' };
 
 export type AnswerReply =
-  | { id: number; ok: true; body: string; warmed?: number }
+  | { id: number; ok: true; body: string; warmed?: number; saved?: SavedAnswers }
   | { id: number; ok: false; code?: ErrorCode; message: string; hint?: string };
 
 export class InProcessAnswers implements Answerer {
   readonly #store: Store;
   readonly #cache: VmAnswerCache | undefined;
+  readonly #version: string;
   #closed = false;
 
-  /** Without a cache every answer is computed (what tests want). */
-  constructor(store: Store, cache?: VmAnswerCache) {
+  /**
+   * Without `cached` every answer is computed (what tests want); with it, answers are
+   * cached and the summaries a previous server of this version saved are loaded.
+   */
+  constructor(store: Store, cached?: { version: string }) {
     this.#store = store;
-    this.#cache = cache;
+    this.#version = cached?.version ?? '';
+    if (cached) {
+      this.#cache = new VmAnswerCache();
+      this.#cache.load(store, cached.version);
+    }
   }
 
   async ask<N extends AnswerName>(name: N, args: AnswerArgs[N]): Promise<string> {
@@ -50,6 +76,10 @@ export class InProcessAnswers implements Answerer {
 
   async warm(vms: readonly { uuid: string; name: string }[]): Promise<number> {
     return this.#cache ? this.#cache.warm(this.#store, vms, () => this.#closed) : 0;
+  }
+
+  async save(store: Store): Promise<number> {
+    return this.#cache ? VmAnswerCache.save(store, this.#version, [this.#cache.saved()]) : 0;
   }
 
   async close(): Promise<void> {
@@ -74,30 +104,40 @@ export function defaultAnswerThreads(): number {
 
 export class AnswerPool implements Answerer {
   readonly #dbPath: string;
+  readonly #version: string;
   readonly #script: URL;
   readonly #workers: PoolWorker[] = [];
   readonly #onError: (error: Error) => void;
+  readonly #threads: number;
   #nextId = 1;
   #closing = false;
 
   /**
+   * Each thread loads the summaries saved for `version` that it will be asked about.
    * `onError` hears of a worker that died (it is replaced; its requests fail with 500).
    * `script` is the compiled worker (tests running from source pass dist's).
    */
   constructor(
-    dbPath: string,
-    threads: number,
-    onError: (error: Error) => void,
+    options: { dbPath: string; version: string; threads: number; onError: (error: Error) => void },
     script = new URL('./answer-worker.js', import.meta.url),
   ) {
+    const { dbPath, threads, onError } = options;
     this.#dbPath = dbPath;
+    this.#version = options.version;
     this.#script = script;
     this.#onError = onError;
+    this.#threads = threads;
     for (let i = 0; i < threads; i++) this.#workers.push(this.#spawn(i));
   }
 
   #spawn(index: number): PoolWorker {
-    const worker = new Worker(this.#script, { workerData: { dbPath: this.#dbPath } });
+    const workerData: AnswerWorkerData = {
+      dbPath: this.#dbPath,
+      version: this.#version,
+      index,
+      threads: this.#threads,
+    };
+    const worker = new Worker(this.#script, { workerData });
     const slot: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: AnswerReply) => {
       const p = slot.pending.get(reply.id);
@@ -122,11 +162,7 @@ export class AnswerPool implements Answerer {
   }
 
   #pick(key: string | undefined): PoolWorker {
-    if (key !== undefined) {
-      let h = 0;
-      for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
-      return this.#workers[Math.abs(h) % this.#workers.length] as PoolWorker;
-    }
+    if (key !== undefined) return this.#workers[shardOf(key, this.#workers.length)] as PoolWorker;
     let best = this.#workers[0] as PoolWorker;
     for (const w of this.#workers) if (w.pending.size < best.pending.size) best = w;
     return best;
@@ -155,6 +191,15 @@ export class AnswerPool implements Answerer {
       [...shares].map(([slot, share]) => this.#send(slot, { id: this.#nextId++, kind: 'warm', vms: share })),
     );
     return replies.reduce((n, r) => n + (r.warmed ?? 0), 0);
+  }
+
+  async save(store: Store): Promise<number> {
+    const replies = await Promise.all(this.#workers.map((w) => this.#send(w, { id: this.#nextId++, kind: 'saved' })));
+    return VmAnswerCache.save(
+      store,
+      this.#version,
+      replies.flatMap((r) => (r.saved ? [r.saved] : [])),
+    );
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,6 @@ import { AuditFileFollower } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
-import { VmAnswerCache } from '../store/vm-answer-cache.js';
 import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
 import { buildApp } from './app.js';
 import { DenialNotifier } from './denial-notifier.js';
@@ -31,6 +30,8 @@ export interface ServeOptions {
   localHost: string;
   version: string;
   logLevel?: string;
+  /** How often to save the summary cache for the next start (default 10 min; also at stop). */
+  saveIntervalMs?: number;
   /** How often to reap allocations whose process is gone (default 30 s). */
   reapIntervalMs?: number;
   /** Worker threads for the read answers (default one per core, at most 4; 0: this thread). */
@@ -81,8 +82,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const threads = options.readThreads ?? defaultAnswerThreads();
   const answers: Answerer =
     threads > 0
-      ? new AnswerPool(options.dbPath, threads, (error) => app.log.error({ err: error }, 'an answer thread failed'))
-      : new InProcessAnswers(store, new VmAnswerCache());
+      ? new AnswerPool({
+          dbPath: options.dbPath,
+          version: options.version,
+          threads,
+          onError: (error) => app.log.error({ err: error }, 'an answer thread failed'),
+        })
+      : new InProcessAnswers(store, { version: options.version });
   const app = await buildApp({
     ctx: {
       store,
@@ -109,6 +115,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   // Denials stored by other processes (an ingest beside us) reach the stream within a second.
   const poll = setInterval(() => notifier.notify(), 1000);
+  // Save the summaries now and then too, so a start after a crash is mostly warm as well.
+  const saveSummaries = async (why: string) => {
+    try {
+      const saved = await answers.save(store);
+      app.log.debug({ summaries: saved }, `summary cache saved (${why})`);
+    } catch (error) {
+      app.log.warn({ err: error }, 'the summary cache was not saved; the next start computes it again');
+    }
+  };
+  const saver = setInterval(() => void saveSummaries('periodic'), options.saveIntervalMs ?? 600_000);
   // Close allocations of launched VMs whose QEMU is gone, restoring their disks' labels.
   const reaper = setInterval(() => {
     void (async () => {
@@ -165,8 +181,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closed = true;
       clearInterval(poll);
       clearInterval(reaper);
+      clearInterval(saver);
       if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
       await app.close();
+      await saveSummaries('stopping');
       await answers.close();
       await warming;
       if (follower) await follower.stop();

@@ -12,6 +12,17 @@ import { findHostId } from './hosts.js';
 import type { Store } from './store.js';
 
 const labelKey = (host: number | string, label: string) => `${host}\u0000${label}`;
+const SUMMARY = 'summary\u0000';
+
+/** Which VMs' answers a cache loads from answer_cache (a thread of a pool loads its share). */
+export type UuidFilter = (uuid: string) => boolean;
+
+/** A cache's summaries as `save` writes them. */
+export interface SavedAnswers {
+  generation: number;
+  lastDenialId: number;
+  entries: { uuid: string; key: string; weight: number; answer: string }[];
+}
 
 export class VmAnswerCache {
   /** uuid → answer key → answer and its weight (about its size in bytes). */
@@ -57,7 +68,7 @@ export class VmAnswerCache {
 
   /** The summary of VM `uuid` over all time, from the cache when still valid. */
   summary(store: Store, uuid: string, name: string): VmSummaryAnswer {
-    const key = `summary\u0000${name}`;
+    const key = `${SUMMARY}${name}`;
     const cached = this.get<VmSummaryAnswer>(store, uuid, key);
     if (cached) return cached;
     const answer = summarizeVm(store, uuid, name);
@@ -82,6 +93,68 @@ export class VmAnswerCache {
       computed++;
     }
     return computed;
+  }
+
+  /**
+   * Save the summaries (not pages: those hang on a moving `since`) to answer_cache, for
+   * the next start of this `version`. Needs a writable store; `caches` are all of a
+   * server's caches (one per thread), their rows replace what was saved before.
+   */
+  static save(store: Store, version: string, caches: readonly SavedAnswers[]): number {
+    // A VM asked about by name and by uuid may be cached by two threads: one row each.
+    const rows = new Map<string, [SavedAnswers, SavedAnswers['entries'][number]]>();
+    for (const c of caches) for (const e of c.entries) rows.set(`${e.uuid}\u0000${e.key}`, [c, e]);
+    store.transaction(() => {
+      store.statement('DELETE FROM answer_cache').run();
+      const insert = store.statement(
+        `INSERT INTO answer_cache (uuid, key, version, generation, last_denial_id, weight, answer)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const [c, e] of rows.values()) {
+        insert.run(e.uuid, e.key, version, c.generation, c.lastDenialId, e.weight, e.answer);
+      }
+    });
+    return rows.size;
+  }
+
+  /** What `save` stores of this cache: its summaries, with the point they are valid at. */
+  saved(): SavedAnswers {
+    const entries: SavedAnswers['entries'] = [];
+    for (const [uuid, answers] of this.#entries) {
+      for (const [key, { answer, weight }] of answers) {
+        if (key.startsWith(SUMMARY)) entries.push({ uuid, key, weight, answer: JSON.stringify(answer) });
+      }
+    }
+    return { generation: this.#generation, lastDenialId: this.#lastDenialId, entries };
+  }
+
+  /**
+   * Load the summaries a previous `serve` of this `version` saved, when allocations have
+   * not changed since (same generation). Denials stored since are checked on the next
+   * `get`, as for answers computed here. Call before the first `get`. Returns how many.
+   */
+  load(store: Store, version: string, wanted: UuidFilter = () => true): number {
+    const generation = (store.statement('SELECT n FROM allocation_generation WHERE id = 1').get() as { n: number }).n;
+    const rows = store
+      .statement(
+        `SELECT uuid, key, last_denial_id AS lastDenialId, weight, answer FROM answer_cache
+         WHERE version = ? AND generation = ?`,
+      )
+      .all(version, generation) as {
+      uuid: string;
+      key: string;
+      lastDenialId: number;
+      weight: number;
+      answer: string;
+    }[];
+    const mine = rows.filter((r) => wanted(r.uuid));
+    if (mine.length === 0) return 0;
+    this.#clear();
+    this.#generation = generation;
+    // Rows saved at different points: checking from the oldest only drops more, never less.
+    this.#lastDenialId = mine.reduce((min, r) => Math.min(min, r.lastDenialId), Number.MAX_SAFE_INTEGER);
+    for (const r of mine) this.put(store, r.uuid, r.key, JSON.parse(r.answer) as unknown, r.weight);
+    return mine.length;
   }
 
   #invalidate(store: Store): void {

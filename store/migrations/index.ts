@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { up as initial } from './0001-initial.js';
 import { up as auditTrail } from './0002-audit-trail.js';
 import { up as allocationGeneration } from './0003-allocation-generation.js';
+import { up as answerCache } from './0004-answer-cache.js';
 
 export interface Migration {
   readonly name: string;
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { name: '0001-initial', up: initial },
   { name: '0002-audit-trail', up: auditTrail },
   { name: '0003-allocation-generation', up: allocationGeneration },
+  { name: '0004-answer-cache', up: answerCache },
 ];

@@ -7,7 +7,6 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { allocateLabel } from '../../launch/allocate.js';
 import { listVms } from '../../store/allocations.js';
-import { VmAnswerCache } from '../../store/vm-answer-cache.js';
 import { BASE_TIME, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -48,7 +47,7 @@ afterAll(() => t.cleanup());
 
 describe('cached pages of a VM’s denials', () => {
   it('equal the uncached page as `since` moves on, moves back, and denials arrive', async () => {
-    const cached = new InProcessAnswers(t.store, new VmAnswerCache());
+    const cached = new InProcessAnswers(t.store, { version: 'test' });
     const same = async (q: DenialQuery) => {
       const expected = await plain.ask('denialPage', q);
       expect(await cached.ask('denialPage', q)).toBe(expected);
@@ -70,13 +69,13 @@ describe('cached pages of a VM’s denials', () => {
 describe('the answer pool (worker threads)', () => {
   let pool: AnswerPool;
   const errors: Error[] = [];
-  beforeAll(() => {
-    pool = new AnswerPool(
-      t.path,
-      2,
-      (e) => errors.push(e),
+  const newPool = () =>
+    new AnswerPool(
+      { dbPath: t.path, version: 'test', threads: 2, onError: (e) => errors.push(e) },
       new URL('../../dist/api/answer-worker.js', import.meta.url),
     );
+  beforeAll(() => {
+    pool = newPool();
   });
   afterAll(() => pool.close());
 
@@ -102,5 +101,19 @@ describe('the answer pool (worker threads)', () => {
     expect(error).toBeInstanceOf(SvirtAuditError);
     expect((error as SvirtAuditError).code).toBe('UNKNOWN_VM');
     expect((error as SvirtAuditError).hint).toMatch(/svirt-audit vms/);
+  });
+
+  it('saves its summaries at stop; the next pool of the same version starts with them', async () => {
+    await pool.ask('vmSummary', { ref: A }, A);
+    await pool.ask('vmSummary', { ref: B }, B);
+    expect(await pool.save(t.store)).toBe(2);
+    const next = newPool();
+    try {
+      // Nothing asked yet: what it would save again is what it loaded.
+      expect(await next.save(t.store)).toBe(2);
+      expect(await next.ask('vmSummary', { ref: A }, A)).toBe(await plain.ask('vmSummary', { ref: A }));
+    } finally {
+      await next.close();
+    }
   });
 });

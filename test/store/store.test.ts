@@ -33,6 +33,7 @@ describe('openStore', () => {
       { version: 1, name: '0001-initial' },
       { version: 2, name: '0002-audit-trail' },
       { version: 3, name: '0003-allocation-generation' },
+      { version: 4, name: '0004-answer-cache' },
     ]);
   });
 

@@ -77,4 +77,28 @@ describe('VmAnswerCache', () => {
     const stopping = new VmAnswerCache();
     expect(await stopping.warm(t.store, vms, () => ++asked > 1)).toBe(1);
   });
+
+  it('saves summaries and loads them for the same version and allocations, checked against new denials', async () => {
+    await ingest(1, 2);
+    const cache = new VmAnswerCache();
+    const a = cache.summary(t.store, A, 'a');
+    cache.summary(t.store, B, 'b');
+    expect(VmAnswerCache.save(t.store, 'v1', [cache.saved()])).toBe(2);
+
+    const loaded = new VmAnswerCache();
+    expect(loaded.load(t.store, 'v1')).toBe(2);
+    expect(loaded.get(t.store, A, 'summary\u0000a')).toEqual(a);
+    expect(new VmAnswerCache().load(t.store, 'v2')).toBe(0); // another version computes anew
+    expect(new VmAnswerCache().load(t.store, 'v1', (uuid) => uuid === B)).toBe(1);
+
+    await ingest(501, 501); // a's label: a's saved summary is stale, b's is not
+    const afterDenial = new VmAnswerCache();
+    expect(afterDenial.load(t.store, 'v1')).toBe(2);
+    expect(afterDenial.get(t.store, A, 'summary\u0000a')).toBeUndefined();
+    expect(afterDenial.get(t.store, B, 'summary\u0000b')).toBeDefined();
+    expect(afterDenial.summary(t.store, A, 'a').total).toBe(2);
+
+    releaseAllocation(t.store, 'hv1', B, Date.now()); // allocations changed: nothing is loaded
+    expect(new VmAnswerCache().load(t.store, 'v1')).toBe(0);
+  });
 });
