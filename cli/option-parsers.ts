@@ -26,8 +26,11 @@ export function parseUuid(value: string): string {
   return uuid;
 }
 
-export function parseCount(value: string): number {
-  return value === '0' ? 0 : parsePositiveInt(value);
+/** A thread count: 0 (none) up to 64. */
+export function parseThreadCount(value: string): number {
+  const n = value === '0' ? 0 : parsePositiveInt(value);
+  if (n > 64) throw new InvalidArgumentError('expected at most 64');
+  return n;
 }
 
 export function parsePositiveInt(value: string): number {

@@ -10,7 +10,7 @@ import { DENIAL_KINDS } from '../core/denial-kind.js';
 import { parseDisk } from './disk-option.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
-import { parseCategoryRange, parseCount, parsePositiveInt, parseTime, parseUuid } from './option-parsers.js';
+import { parseCategoryRange, parsePositiveInt, parseThreadCount, parseTime, parseUuid } from './option-parsers.js';
 
 // Each command module types its own options; commander has validated them by the time
 // `run` is called, so the boundary takes any options shape (`never` accepts them all).
@@ -232,7 +232,7 @@ Examples:
     .option(
       '--read-threads <n>',
       'threads answering denial lists and summaries, each with its own read connection (default: one per core, at most 4; 0: on the main thread)',
-      parseCount,
+      parseThreadCount,
     )
     .addOption(
       new Option('--log-level <level>', 'request log level')

@@ -7,8 +7,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allocateLabel } from '../../launch/allocate.js';
+import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
@@ -18,23 +21,27 @@ let child: ChildProcess;
 let base = '';
 const log = join(scratch.dir, 'audit.log');
 
+const db = join(scratch.dir, 'a.db');
+const A = '11111111-1111-4111-8111-111111111111';
+
 beforeAll(async () => {
   requireBuilt();
   writeFileSync(log, eventsText(1, 2));
+  // VM a runs as c1,c501: event 1's label (eventsText)
+  const store = openStore(db);
+  allocateLabel(store, {
+    uuid: A,
+    name: 'a',
+    host: hostname(),
+    model: 'selinux',
+    source: 'cli',
+    label: 'system_u:system_r:svirt_t:s0:c1,c501',
+    startedAt: 0,
+  });
+  store.close();
   child = spawn(
     process.execPath,
-    [
-      CLI,
-      'serve',
-      '--db',
-      join(scratch.dir, 'a.db'),
-      '--listen',
-      '127.0.0.1:0',
-      '--follow',
-      log,
-      '--log-level',
-      'warn',
-    ],
+    [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'warn'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -104,11 +111,22 @@ describe('serve (a real process on a real port)', () => {
       collector: { following: string };
     };
     expect(health).toMatchObject({ status: 'ok', collector: { following: log } });
+
+    // Answered on an answer thread (serve's default), from its own read connection.
+    const summary = (await (await fetch(`${base}/v1/vms/${A}/summary`)).json()) as { name: string; total: number };
+    expect(summary).toMatchObject({ name: 'a', total: 1 });
+    const vmPage = (await (await fetch(`${base}/v1/vms/a/denials?since=2000-01-01`)).json()) as { items: unknown[] };
+    expect(vmPage.items).toHaveLength(1);
   });
 
   it('stops cleanly on SIGTERM with the checkpoint committed', async () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];
     expect(code).toBe(0);
+    // The summary it computed was saved for the next start.
+    const store = openStore(db, { readonly: true });
+    const saved = store.db.prepare('SELECT uuid, key FROM answer_cache').all();
+    store.close();
+    expect(saved).toEqual([{ uuid: A, key: 'summary\u0000a' }]);
   });
 });
