@@ -12,6 +12,7 @@ import { contextCategories, tryParseSelinuxContext } from '../core/selinux-conte
 import type { AppArmorDetail, AuditFact, DenialFacts, DenialSubject, SyscallDetail } from '../core/denial.js';
 import type { AuditEvent } from './assemble.js';
 import type { AuditRecord } from './audit-record.js';
+import { detached } from './detached-string.js';
 import { type AuditFields, type FieldReader, KernelFields } from './record-body.js';
 import { TYPE } from './record-types.js';
 
@@ -216,12 +217,13 @@ function labelParts(context: string | null): Pick<DenialSubject, 'context' | 'ty
   if (context === null) return { context: null, type: null, categories: null };
   let parts = labelCache.get(context);
   if (parts === undefined) {
-    const parsed = tryParseSelinuxContext(context);
+    const own = detached(context);
+    const parsed = tryParseSelinuxContext(own);
     parts = parsed
-      ? { context, type: parsed.type, categories: contextCategories(parsed).toString() }
-      : { context, type: null, categories: null };
+      ? { context: own, type: parsed.type, categories: contextCategories(parsed).toString() }
+      : { context: own, type: null, categories: null };
     if (labelCache.size >= LABEL_CACHE_LIMIT) labelCache.clear();
-    labelCache.set(context, parts);
+    labelCache.set(own, parts);
   }
   return parts;
 }

@@ -19,6 +19,7 @@
  * Pure and total: it never throws; what it cannot read becomes a warning.
  */
 
+import { detached } from './detached-string.js';
 import { decodeHex, isEscapedField, looksHex } from './field-kinds.js';
 
 export interface AvcPrefix {
@@ -269,10 +270,10 @@ function parseAvcPrefix(raw: string, from: number, end: number, fields: AuditFie
   const close = raw.indexOf('}', i);
   if (close === -1 || close > end) {
     fields.parseWarnings.push('the { permissions } of the AVC are not closed (line cut short?)');
-    fields.avc = { result, perms: splitWords(raw.slice(i + 1, end)) };
+    fields.avc = { result, perms: permissionList(raw.slice(i + 1, end)) };
     return end;
   }
-  fields.avc = { result, perms: splitWords(raw.slice(i + 1, close)) };
+  fields.avc = { result, perms: permissionList(raw.slice(i + 1, close)) };
   i = skipSpaces(raw, close + 1, end);
   if (raw.startsWith('for ', i)) i += 4;
   return i;
@@ -354,6 +355,22 @@ function skipSpaces(raw: string, i: number, end: number): number {
   return i;
 }
 
-function splitWords(text: string): string[] {
-  return text.split(' ').filter((w) => w !== '');
+// Optimization: a log repeats a few permission sets ({ read }, { read write }) thousands
+// of times; split each once and share the (frozen) list (bench/parse).
+const PERMS_CACHE_LIMIT = 1024;
+const permsCache = new Map<string, readonly string[]>();
+
+/** ` read write ` → ['read', 'write']. */
+function permissionList(text: string): readonly string[] {
+  let perms = permsCache.get(text);
+  if (perms === undefined) {
+    perms = Object.freeze(
+      detached(text)
+        .split(' ')
+        .filter((w) => w !== ''),
+    );
+    if (permsCache.size >= PERMS_CACHE_LIMIT) permsCache.clear();
+    permsCache.set(detached(text), perms);
+  }
+  return perms;
 }

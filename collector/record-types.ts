@@ -50,7 +50,6 @@ const TYPES: readonly (readonly [number, string])[] = [
 ];
 
 const NAME_BY_NUMBER = new Map<number, string>(TYPES);
-const NUMBER_BY_NAME = new Map<string, number>(TYPES.map(([n, name]) => [name, n]));
 
 export const TYPE = {
   USER: 1005,
@@ -74,19 +73,37 @@ export const TYPE = {
   VIRT_MACHINE_ID: 2502,
 } as const;
 
+export interface RecordTypeName {
+  /** The canonical name (the known name where there is one). */
+  readonly name: string;
+  /** The number, or -1 for a name we do not know. */
+  readonly number: number;
+}
+
+// Optimization: one shared answer per known spelling (`AVC`, `1400`), so resolving a type
+// allocates nothing and a record's type does not keep a slice of its line's chunk alive.
+const RESOLVED = new Map<string, RecordTypeName>(
+  TYPES.flatMap(([number, name]) => {
+    const resolved = Object.freeze({ name, number });
+    return [
+      [name, resolved],
+      [String(number), resolved],
+    ];
+  }),
+);
+
 /**
  * Resolve the text after `type=`: a name (`AVC`), a number (`1400`, as dmesg prints) or
- * `UNKNOWN[1334]` (a number auditd had no name for). Returns the canonical name (the
- * known name where there is one) and the number, or -1 when a name is unknown to us.
+ * `UNKNOWN[1334]` (a number auditd had no name for).
  */
-export function resolveRecordType(text: string): { name: string; number: number } {
+export function resolveRecordType(text: string): RecordTypeName {
+  const known = RESOLVED.get(text);
+  if (known !== undefined) return known;
   const c = text.charCodeAt(0);
   if (c >= 0x30 && c <= 0x39) {
     const n = Number(text);
     if (Number.isInteger(n)) return { name: NAME_BY_NUMBER.get(n) ?? `UNKNOWN[${n}]`, number: n };
   }
-  const known = NUMBER_BY_NAME.get(text);
-  if (known !== undefined) return { name: text, number: known };
   if (text.startsWith('UNKNOWN[') && text.endsWith(']')) {
     const n = Number(text.slice(8, -1));
     if (Number.isInteger(n)) return { name: NAME_BY_NUMBER.get(n) ?? text, number: n };
