@@ -185,14 +185,13 @@ function decodeBareValue(key: string, raw: string): string | null {
  * Returns undefined when the field is absent or `(null)`.
  */
 export function kernelField(raw: string, bodyStart: number, bodyEnd: number, key: string): string | undefined {
-  let at: number;
-  if (raw.startsWith(key, bodyStart) && raw.charCodeAt(bodyStart + key.length) === 0x3d) {
-    at = bodyStart;
-  } else {
-    at = raw.indexOf(` ${key}=`, bodyStart);
-    if (at === -1 || at >= bodyEnd) return undefined;
-    at++;
+  // ` key=`, found as `key` with a space before and `=` after (no pattern string to build).
+  let at = raw.indexOf(key, bodyStart);
+  while (at !== -1 && at < bodyEnd) {
+    if ((at === bodyStart || raw.charCodeAt(at - 1) === 0x20) && raw.charCodeAt(at + key.length) === 0x3d) break;
+    at = raw.indexOf(key, at + 1);
   }
+  if (at === -1 || at >= bodyEnd) return undefined;
   const v = at + key.length + 1;
   if (raw.charCodeAt(v) === 0x22 /* " */) {
     const close = raw.indexOf('"', v + 1);
