@@ -22,9 +22,10 @@ import type { Statement, Store } from './store.js';
 
 const FOREVER = '9223372036854775807';
 
-// Denial rows are read as arrays (better-sqlite3's raw mode) and shaped in JS: building a
-// 38-property object per row in the driver cost more than the query (bench/api).
-// Keep this list, DenialTuple and denialRow in the same order.
+// Denial rows are read as arrays (better-sqlite3's raw mode) and destructured in
+// toAttributed: building a 38-property object per row in the driver cost more than the
+// query (bench/api).
+// Keep this list and DenialTuple in the same order.
 const denialColumns = (host: string) =>
   `d.id, d.event_id, ${host}, d.serial, d.time, d.model, d.record_type, d.granted, d.permissive, d.perms, d.tclass, d.scontext, d.stype, d.scategories, d.spid, d.scomm, d.sexe, d.tcontext, d.ttype, d.tcategories, d.tpath, d.tname, d.tdev, d.tinode, d.aa_profile, d.aa_child, d.aa_operation, d.aa_requested, d.aa_denied, d.aa_fsuid, d.aa_ouid, d.syscall, d.syscall_success, d.syscall_exit, d.proctitle`;
 
@@ -91,8 +92,9 @@ const RESIDUAL_FILTERS = `(@granted = 1 OR d.granted = 0)
   AND (@permissive IS NULL OR d.permissive = @permissive)
   AND (@beforeTime IS NULL OR d.time < @beforeTime OR (d.time = @beforeTime AND d.id < @beforeId))`;
 
-const newestFirst = (x: { time: number; id: number }, y: { time: number; id: number }): number =>
-  y.time - x.time || y.id - x.id;
+const rowId = (row: DenialTuple): number => row[0];
+const rowTime = (row: DenialTuple): number => row[4];
+const newestFirst = (x: DenialTuple, y: DenialTuple): number => rowTime(y) - rowTime(x) || rowId(y) - rowId(x);
 
 type DenialTuple = [
   id: number,
@@ -135,98 +137,13 @@ type DenialTuple = [
   former_alloc: number | null,
 ];
 
-type DenialRow = ReturnType<typeof denialRow>;
-
-function denialRow(v: DenialTuple) {
-  const [
-    id,
-    event_id,
-    host,
-    serial,
-    time,
-    model,
-    record_type,
-    granted,
-    permissive,
-    perms,
-    tclass,
-    scontext,
-    stype,
-    scategories,
-    spid,
-    scomm,
-    sexe,
-    tcontext,
-    ttype,
-    tcategories,
-    tpath,
-    tname,
-    tdev,
-    tinode,
-    aa_profile,
-    aa_child,
-    aa_operation,
-    aa_requested,
-    aa_denied,
-    aa_fsuid,
-    aa_ouid,
-    syscall,
-    syscall_success,
-    syscall_exit,
-    proctitle,
-    source_alloc,
-    target_alloc,
-    former_alloc,
-  ] = v;
-  return {
-    id,
-    event_id,
-    host,
-    serial,
-    time,
-    model,
-    record_type,
-    granted,
-    permissive,
-    perms,
-    tclass,
-    scontext,
-    stype,
-    scategories,
-    spid,
-    scomm,
-    sexe,
-    tcontext,
-    ttype,
-    tcategories,
-    tpath,
-    tname,
-    tdev,
-    tinode,
-    aa_profile,
-    aa_child,
-    aa_operation,
-    aa_requested,
-    aa_denied,
-    aa_fsuid,
-    aa_ouid,
-    syscall,
-    syscall_success,
-    syscall_exit,
-    proctitle,
-    source_alloc,
-    target_alloc,
-    former_alloc,
-  };
-}
-
 /** Runs a statement over SELECT_DENIALS or SELECT_DENIALS_OF_ALLOCATION. */
-function allDenialRows(stmt: Statement, ...params: unknown[]): DenialRow[] {
-  return (stmt.raw(true).all(...params) as DenialTuple[]).map(denialRow);
+function allDenialRows(stmt: Statement, ...params: unknown[]): DenialTuple[] {
+  return stmt.raw(true).all(...params) as DenialTuple[];
 }
 
-function* iterateDenialRows(stmt: Statement, params: unknown): Generator<DenialRow> {
-  for (const v of stmt.raw(true).iterate(params) as IterableIterator<DenialTuple>) yield denialRow(v);
+function iterateDenialRows(stmt: Statement, params: unknown): IterableIterator<DenialTuple> {
+  return stmt.raw(true).iterate(params) as IterableIterator<DenialTuple>;
 }
 
 export interface DenialFilter {
@@ -252,7 +169,7 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
   const allocations = new Map<number, Allocation>();
   const since = filter.since ?? 0;
   const until = filter.until ?? Number.MAX_SAFE_INTEGER;
-  let rows: DenialRow[];
+  let rows: DenialTuple[];
   // A kind filter is applied after classification, so the SQL limit cannot be used then.
   const sqlLimit = filter.kind === undefined ? (filter.limit ?? -1) : -1;
   const residual = {
@@ -277,7 +194,7 @@ export function queryDenials(store: Store, filter: DenialFilter = {}): Attribute
     for (const { allocation: a, from, to } of ranges) {
       if (sqlLimit >= 0 && rows.length >= sqlLimit) {
         rows.sort(newestFirst).length = sqlLimit;
-        if (to <= (rows[sqlLimit - 1] as DenialRow).time) break;
+        if (to <= rowTime(rows[sqlLimit - 1] as DenialTuple)) break;
       }
       const hit = allDenialRows(
         store.statement(
@@ -419,87 +336,127 @@ export function denialsAfter(store: Store, afterId: number, limit = 1000): Attri
   return rows.map((r) => toAttributed(store, r, cache));
 }
 
-function toAttributed(store: Store, r: DenialRow, cache: Map<number, Allocation>): AttributedDenial {
-  const alloc = (id: number | null): Allocation | null => {
-    if (id === null) return null;
-    let a = cache.get(id);
+function toAttributed(store: Store, row: DenialTuple, cache: Map<number, Allocation>): AttributedDenial {
+  const [
+    id,
+    event_id,
+    host,
+    serial,
+    time,
+    model,
+    record_type,
+    granted,
+    permissive,
+    perms,
+    tclass,
+    scontext,
+    stype,
+    scategories,
+    spid,
+    scomm,
+    sexe,
+    tcontext,
+    ttype,
+    tcategories,
+    tpath,
+    tname,
+    tdev,
+    tinode,
+    aa_profile,
+    aa_child,
+    aa_operation,
+    aa_requested,
+    aa_denied,
+    aa_fsuid,
+    aa_ouid,
+    syscall,
+    syscall_success,
+    syscall_exit,
+    proctitle,
+    source_alloc,
+    target_alloc,
+    former_alloc,
+  ] = row;
+  const alloc = (allocationId: number | null): Allocation | null => {
+    if (allocationId === null) return null;
+    let a = cache.get(allocationId);
     if (!a) {
-      a = getAllocation(store, id);
-      if (a) cache.set(id, a);
+      a = getAllocation(store, allocationId);
+      if (a) cache.set(allocationId, a);
     }
     return a ?? null;
   };
-  const source = alloc(r.source_alloc);
-  const target = alloc(r.target_alloc);
-  const former = alloc(r.former_alloc);
-  const perms = r.perms === '' ? [] : r.perms.split(' ');
+  const source = alloc(source_alloc);
+  const target = alloc(target_alloc);
+  const former = alloc(former_alloc);
+  const permList = perms === '' ? [] : perms.split(' ');
   const kind = classifyDenial({
-    model: r.model,
-    perms,
-    tclass: r.tclass,
-    sourceType: r.stype,
-    sourceCategories: r.scategories,
-    profile: r.aa_profile,
-    targetType: r.ttype,
-    targetCategories: r.tcategories,
+    model,
+    perms: permList,
+    tclass,
+    sourceType: stype,
+    sourceCategories: scategories,
+    profile: aa_profile,
+    targetType: ttype,
+    targetCategories: tcategories,
     sourceAllocation: source,
     targetAllocation: target,
     targetFormerHolder: former,
   });
   return {
-    id: r.id,
-    eventId: r.event_id,
-    time: r.time,
-    host: r.host,
-    serial: r.serial,
-    model: r.model,
-    recordType: r.record_type,
+    id,
+    eventId: event_id,
+    time,
+    host,
+    serial,
+    model,
+    recordType: record_type,
     kind,
-    permissive: r.permissive === 1,
-    granted: r.granted === 1,
-    perms,
-    tclass: r.tclass,
+    permissive: permissive === 1,
+    granted: granted === 1,
+    perms: permList,
+    tclass,
     source: {
-      context: r.scontext,
-      type: r.stype,
-      categories: r.scategories,
-      pid: r.spid,
-      comm: r.scomm,
-      exe: r.sexe,
+      context: scontext,
+      type: stype,
+      categories: scategories,
+      pid: spid,
+      comm: scomm,
+      exe: sexe,
       allocation: source,
     },
     target: {
-      context: r.tcontext,
-      type: r.ttype,
-      categories: r.tcategories,
-      path: r.tpath,
-      name: r.tname,
-      dev: r.tdev,
-      inode: r.tinode,
+      context: tcontext,
+      type: ttype,
+      categories: tcategories,
+      path: tpath,
+      name: tname,
+      dev: tdev,
+      inode: tinode,
       allocation: target,
       formerHolder: former,
     },
     apparmor:
-      r.aa_profile === null
+      aa_profile === null
         ? null
         : {
-            profile: r.aa_profile,
-            child: r.aa_child,
-            operation: r.aa_operation,
-            requestedMask: r.aa_requested,
-            deniedMask: r.aa_denied,
-            fsuid: r.aa_fsuid,
-            ouid: r.aa_ouid,
+            profile: aa_profile,
+            child: aa_child,
+            operation: aa_operation,
+            requestedMask: aa_requested,
+            deniedMask: aa_denied,
+            fsuid: aa_fsuid,
+            ouid: aa_ouid,
           },
     syscall:
-      r.syscall === null
+      syscall === null
         ? null
         : {
-            number: r.syscall,
-            success: r.syscall_success === null ? null : r.syscall_success === 1,
-            exit: r.syscall_exit,
+            number: syscall,
+            success: syscall_success === null ? null : syscall_success === 1,
+            exit: syscall_exit,
           },
-    proctitle: r.proctitle,
+    proctitle,
   };
 }
 

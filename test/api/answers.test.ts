@@ -5,8 +5,8 @@ import { AnswerPool, InProcessAnswers } from '../../api/answer-pool.js';
 import type { DenialQuery } from '../../api/answers.js';
 import { ingestFiles } from '../../collector/backfill.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { allocateLabel } from '../../launch/allocate.js';
 import { listVms } from '../../store/allocations.js';
+import { allocateSelinux } from '../helpers/allocations.js';
 import { BASE_TIME, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -26,20 +26,8 @@ async function ingest(first: number, last: number): Promise<void> {
 
 beforeAll(async () => {
   t = openTempStore();
-  for (const [uuid, name, cats] of [
-    [A, 'a', 'c1,c501'],
-    [B, 'b', 'c2,c502'],
-  ] as const) {
-    allocateLabel(t.store, {
-      uuid,
-      name,
-      host: 'hv1',
-      model: 'selinux',
-      source: 'cli',
-      label: `system_u:system_r:svirt_t:s0:${cats}`,
-      startedAt: 0,
-    });
-  }
+  allocateSelinux(t.store, { uuid: A, name: 'a', categories: 'c1,c501' });
+  allocateSelinux(t.store, { uuid: B, name: 'b', categories: 'c2,c502' });
   await ingest(1, 5002); // a: events 1, 501, …, 5001; b: 2, 502, …, 5002
   plain = new InProcessAnswers(t.store);
 });

@@ -4,6 +4,7 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../launch/demo-scenario.js';
 import { explainStoredDenial, queryDenials, summarizeVm } from '../../store/denial-query.js';
+import { allocateSelinux } from '../helpers/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
 let t: TempStore;
@@ -108,27 +109,11 @@ describe("a VM's denials, page by page", () => {
       [4_000, null, 'c3,c4'],
     ];
     for (const [start, end, cats] of spans) {
-      allocateLabel(t.store, {
-        uuid: A,
-        name: 'a',
-        host: 'hv1',
-        model: 'selinux',
-        source: 'cli',
-        label: `system_u:system_r:svirt_t:s0:${cats}`,
-        startedAt: start,
-      });
+      allocateSelinux(t.store, { uuid: A, name: 'a', categories: cats, startedAt: start });
       if (end !== null) releaseAllocation(t.store, 'hv1', A, end);
     }
     // A second host's allocation overlapping them in time (a migration's destination).
-    allocateLabel(t.store, {
-      uuid: A,
-      name: 'a',
-      host: 'hv2',
-      model: 'selinux',
-      source: 'cli',
-      label: 'system_u:system_r:svirt_t:s0:c5,c6',
-      startedAt: 2_500,
-    });
+    allocateSelinux(t.store, { uuid: A, name: 'a', categories: 'c5,c6', host: 'hv2', startedAt: 2_500 });
     releaseAllocation(t.store, 'hv2', A, 4_500);
     const lines: string[] = [];
     let serial = 0;

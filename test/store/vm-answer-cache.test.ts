@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
+import { releaseAllocation } from '../../launch/allocate.js';
 import { listVms } from '../../store/allocations.js';
 import { VmAnswerCache } from '../../store/vm-answer-cache.js';
+import { allocateSelinux } from '../helpers/allocations.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -14,24 +15,8 @@ const B = '22222222-2222-4222-8222-222222222222';
 beforeEach(() => {
   t = openTempStore();
   // eventsText(n) runs as svirt_t:s0:c<n>,c<500+n> (n < 500)
-  allocateLabel(t.store, {
-    uuid: A,
-    name: 'a',
-    host: 'hv1',
-    model: 'selinux',
-    source: 'cli',
-    label: 'system_u:system_r:svirt_t:s0:c1,c501',
-    startedAt: 0,
-  });
-  allocateLabel(t.store, {
-    uuid: B,
-    name: 'b',
-    host: 'hv1',
-    model: 'selinux',
-    source: 'cli',
-    label: 'system_u:system_r:svirt_t:s0:c2,c502',
-    startedAt: 0,
-  });
+  allocateSelinux(t.store, { uuid: A, name: 'a', categories: 'c1,c501' });
+  allocateSelinux(t.store, { uuid: B, name: 'b', categories: 'c2,c502' });
 });
 afterEach(() => t.cleanup());
 
