@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isSvirtAuditError, SvirtAuditError, type ErrorCode } from '../core/errors.js';
+import { resolveVm } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
 import { type SavedAnswers, VmAnswerCache } from '../store/vm-answer-cache.js';
 import { answerJson, type AnswerArgs, type AnswerName } from './answers.js';
@@ -31,6 +32,15 @@ export function shardOf(key: string, threads: number): number {
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
   return Math.abs(h) % threads;
+}
+
+/**
+ * The key that routes answers about VM `ref` (a name or uuid): its uuid, so a VM asked
+ * about by name and by uuid is answered and cached by one thread. An unknown VM fails
+ * here, before any thread is asked.
+ */
+export function vmAnswerKey(store: Store, ref: string): string {
+  return resolveVm(store, ref).uuid;
 }
 
 /** What each worker is started with. */

@@ -5,6 +5,7 @@ import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { explainStoredDenial } from '../../store/denial-query.js';
+import { vmAnswerKey } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, JSON_TYPE, TIME_PARAM } from '../schemas.js';
@@ -41,7 +42,10 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
   app.get<{ Querystring: DenialQuery }>(
     '/v1/denials',
     { schema: { querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-    async (request, reply) => reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', request.query)),
+    async (request, reply) => {
+      const key = request.query.vm === undefined ? undefined : vmAnswerKey(ctx.store, request.query.vm);
+      return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', request.query, key));
+    },
   );
 
   app.get<{ Params: { id: number } }>(

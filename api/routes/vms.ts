@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { vmJson } from '../../core/allocation-json.js';
 import { listVms, resolveVm, type VmSummary } from '../../store/allocations.js';
 import type { ApiContext } from '../context.js';
+import { vmAnswerKey } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import { ERROR_RESPONSES, JSON_TYPE } from '../schemas.js';
 import { DENIAL_FILTERS, DENIAL_PAGE } from './denials.js';
@@ -35,7 +36,13 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
     async (request, reply) =>
       reply
         .type(JSON_TYPE)
-        .send(await ctx.answers.ask('denialPage', { ...request.query, vm: request.params.ref }, request.params.ref)),
+        .send(
+          await ctx.answers.ask(
+            'denialPage',
+            { ...request.query, vm: request.params.ref },
+            vmAnswerKey(ctx.store, request.params.ref),
+          ),
+        ),
   );
 
   app.get<{ Params: { ref: string }; Querystring: { since?: string; until?: string } }>(
@@ -54,6 +61,12 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
     async (request, reply) =>
       reply
         .type(JSON_TYPE)
-        .send(await ctx.answers.ask('vmSummary', { ...request.query, ref: request.params.ref }, request.params.ref)),
+        .send(
+          await ctx.answers.ask(
+            'vmSummary',
+            { ...request.query, ref: request.params.ref },
+            vmAnswerKey(ctx.store, request.params.ref),
+          ),
+        ),
   );
 }
