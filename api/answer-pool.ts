@@ -105,7 +105,12 @@ interface Pending {
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** False from the thread's exit until its replacement is started. */
+  alive: boolean;
 }
+
+/** A thread that dies sooner than this after its start is replaced only after this long. */
+const RESPAWN_BACKOFF_MS = 5000;
 
 /** The default number of answer threads: one per core, at least one, at most four. */
 export function defaultAnswerThreads(): number {
@@ -148,7 +153,8 @@ export class AnswerPool implements Answerer {
       threads: this.#threads,
     };
     const worker = new Worker(this.#script, { workerData });
-    const slot: PoolWorker = { worker, pending: new Map() };
+    const slot: PoolWorker = { worker, pending: new Map(), alive: true };
+    const started = Date.now();
     worker.on('message', (reply: AnswerReply) => {
       const p = slot.pending.get(reply.id);
       if (!p) return;
@@ -165,21 +171,33 @@ export class AnswerPool implements Answerer {
       this.#onError(error);
     });
     worker.on('exit', (code) => {
+      slot.alive = false;
       fail(new Error(`answer thread exited with code ${code}`));
-      if (!this.#closing) this.#workers[index] = this.#spawn(index);
+      if (this.#closing) return;
+      // A thread that cannot even start (its database unreadable) must not spin: back off.
+      const respawn = () => {
+        if (!this.#closing) this.#workers[index] = this.#spawn(index);
+      };
+      if (Date.now() - started < RESPAWN_BACKOFF_MS) setTimeout(respawn, RESPAWN_BACKOFF_MS).unref();
+      else respawn();
     });
     return slot;
   }
 
-  #pick(key: string | undefined): PoolWorker {
-    if (key !== undefined) return this.#workers[shardOf(key, this.#workers.length)] as PoolWorker;
-    let best = this.#workers[0] as PoolWorker;
-    for (const w of this.#workers) if (w.pending.size < best.pending.size) best = w;
+  /** The thread for `key` (any live one while it is down), else the least busy; undefined if none lives. */
+  #pick(key: string | undefined): PoolWorker | undefined {
+    if (key !== undefined) {
+      const keyed = this.#workers[shardOf(key, this.#workers.length)] as PoolWorker;
+      if (keyed.alive) return keyed;
+    }
+    let best: PoolWorker | undefined;
+    for (const w of this.#workers) if (w.alive && (!best || w.pending.size < best.pending.size)) best = w;
     return best;
   }
 
-  #send(slot: PoolWorker, request: AnswerRequest): Promise<AnswerReply & { ok: true }> {
+  #send(slot: PoolWorker | undefined, request: AnswerRequest): Promise<AnswerReply & { ok: true }> {
     if (this.#closing) return Promise.reject(new Error('the answer pool is closed'));
+    if (!slot?.alive) return Promise.reject(new Error('no answer thread is running; see the log for why'));
     return new Promise((resolve, reject) => {
       slot.pending.set(request.id, { resolve, reject });
       slot.worker.postMessage(request);
@@ -192,7 +210,7 @@ export class AnswerPool implements Answerer {
 
   async warm(vms: readonly { uuid: string; name: string }[]): Promise<number> {
     // Each thread warms the VMs whose requests it will get.
-    const shares = new Map<PoolWorker, { uuid: string; name: string }[]>();
+    const shares = new Map<PoolWorker | undefined, { uuid: string; name: string }[]>();
     for (const vm of vms) {
       const slot = this.#pick(vm.uuid);
       shares.set(slot, [...(shares.get(slot) ?? []), vm]);
@@ -204,7 +222,8 @@ export class AnswerPool implements Answerer {
   }
 
   async save(store: Store): Promise<number> {
-    const replies = await Promise.all(this.#workers.map((w) => this.#send(w, { id: this.#nextId++, kind: 'saved' })));
+    const live = this.#workers.filter((w) => w.alive);
+    const replies = await Promise.all(live.map((w) => this.#send(w, { id: this.#nextId++, kind: 'saved' })));
     return VmAnswerCache.save(
       store,
       this.#version,

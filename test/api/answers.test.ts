@@ -104,4 +104,29 @@ describe('the answer pool (worker threads)', () => {
       await next.close();
     }
   });
+
+  it('a thread that cannot start is reported and requests fail instead of hanging', async () => {
+    const failures: Error[] = [];
+    let reported: () => void = () => undefined;
+    const bothReported = new Promise<void>((resolve) => (reported = resolve));
+    const broken = new AnswerPool(
+      {
+        dbPath: join(t.dir, 'missing', 'audit.db'),
+        version: 'test',
+        threads: 2,
+        onError: (e) => {
+          failures.push(e);
+          if (failures.length === 2) reported();
+        },
+      },
+      new URL('../../dist/api/answer-worker.js', import.meta.url),
+    );
+    try {
+      await bothReported;
+      expect(failures[0]?.message).toMatch(/cannot open database/);
+      await expect(broken.ask('denialPage', {})).rejects.toThrow(/answer thread/);
+    } finally {
+      await broken.close();
+    }
+  });
 });
