@@ -35,11 +35,11 @@ export function shardOf(key: string, threads: number): number {
 }
 
 /**
- * The key that routes answers about VM `ref` (a name or uuid): its uuid, so a VM asked
- * about by name and by uuid is answered and cached by one thread. An unknown VM fails
- * here, before any thread is asked.
+ * The uuid of VM `ref` (a name or uuid), to route and ask by: a VM asked about by name
+ * and by uuid is then answered and cached by one thread, once. An unknown or ambiguous
+ * name fails here, before any thread is asked.
  */
-export function vmAnswerKey(store: Store, ref: string): string {
+export function vmAnswerUuid(store: Store, ref: string): string {
   return resolveVm(store, ref).uuid;
 }
 

@@ -5,7 +5,7 @@ import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { explainStoredDenial } from '../../store/denial-query.js';
-import { vmAnswerKey } from '../answer-pool.js';
+import { vmAnswerUuid } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, JSON_TYPE, TIME_PARAM } from '../schemas.js';
@@ -43,8 +43,10 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     '/v1/denials',
     { schema: { querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
     async (request, reply) => {
-      const key = request.query.vm === undefined ? undefined : vmAnswerKey(ctx.store, request.query.vm);
-      return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', request.query, key));
+      const q = request.query;
+      if (q.vm === undefined) return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', q));
+      const uuid = vmAnswerUuid(ctx.store, q.vm);
+      return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', { ...q, vm: uuid }, uuid));
     },
   );
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { vmJson } from '../../core/allocation-json.js';
 import { listVms, resolveVm, type VmSummary } from '../../store/allocations.js';
 import type { ApiContext } from '../context.js';
-import { vmAnswerKey } from '../answer-pool.js';
+import { vmAnswerUuid } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import { ERROR_RESPONSES, JSON_TYPE } from '../schemas.js';
 import { DENIAL_FILTERS, DENIAL_PAGE } from './denials.js';
@@ -33,16 +33,11 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
   app.get<{ Params: { ref: string }; Querystring: DenialQuery }>(
     '/v1/vms/:ref/denials',
     { schema: { params: REF, querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-    async (request, reply) =>
-      reply
-        .type(JSON_TYPE)
-        .send(
-          await ctx.answers.ask(
-            'denialPage',
-            { ...request.query, vm: request.params.ref },
-            vmAnswerKey(ctx.store, request.params.ref),
-          ),
-        ),
+    async (request, reply) => {
+      // Resolved here, once: the thread gets the uuid (one cache entry for name and uuid).
+      const uuid = vmAnswerUuid(ctx.store, request.params.ref);
+      return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', { ...request.query, vm: uuid }, uuid));
+    },
   );
 
   app.get<{ Params: { ref: string }; Querystring: { since?: string; until?: string } }>(
@@ -58,15 +53,9 @@ export async function vmRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext 
         response: { 200: { $ref: 'summary#' }, ...ERROR_RESPONSES },
       },
     },
-    async (request, reply) =>
-      reply
-        .type(JSON_TYPE)
-        .send(
-          await ctx.answers.ask(
-            'vmSummary',
-            { ...request.query, ref: request.params.ref },
-            vmAnswerKey(ctx.store, request.params.ref),
-          ),
-        ),
+    async (request, reply) => {
+      const uuid = vmAnswerUuid(ctx.store, request.params.ref);
+      return reply.type(JSON_TYPE).send(await ctx.answers.ask('vmSummary', { ...request.query, ref: uuid }, uuid));
+    },
   );
 }
