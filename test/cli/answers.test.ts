@@ -137,3 +137,15 @@ describe('report and report verify on the command line', () => {
     expect(bad.stdout).toMatch(/ALTERED: .*the evidence section and the report no longer match/);
   });
 });
+
+describe('serve options', () => {
+  it('--read-threads takes 0 to 64 and says so otherwise (before opening anything)', async () => {
+    for (const bad of ['65', '-1', 'two']) {
+      const r = await cli(['serve', '--db', db, '--read-threads', bad]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--read-threads/);
+    }
+    const help = await cli(['serve', '--help']);
+    expect(help.stdout).toMatch(/--read-threads <n>/);
+  });
+});
