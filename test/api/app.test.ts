@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessAnswers } from '../../api/answer-pool.js';
 import { buildApp } from '../../api/app.js';
+import type { ApiContext } from '../../api/context.js';
 import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
 import { createToken, TokenSet } from '../../api/tokens.js';
@@ -28,16 +29,8 @@ beforeAll(async () => {
   tokensPath = join(t.dir, 'tokens');
   reader = createToken(tokensPath, 'reader', 'dashboard');
   recorder = createToken(tokensPath, 'recorder', 'hook');
-  const ctx = {
-    store: t.store,
-    answers: new InProcessAnswers(t.store),
-    tokens: () => TokenSet.load(tokensPath),
-    notifier,
-    metrics: new Metrics(),
-    localHost: DEMO_HOST,
-  };
-  app = await buildApp({ ctx, writeRateLimit: 1000 });
-  open = await buildApp({ ctx: { ...ctx, tokens: () => TokenSet.none(), metrics: new Metrics() } });
+  app = await buildApp({ ctx: newContext(), writeRateLimit: 1000 });
+  open = await buildApp({ ctx: { ...newContext(), tokens: () => TokenSet.none() } });
 });
 afterAll(async () => {
   await app.close();
@@ -46,6 +39,18 @@ afterAll(async () => {
 });
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** What the routes share, over the demo store and its token file; metrics of its own. */
+function newContext(): ApiContext {
+  return {
+    store: t.store,
+    answers: new InProcessAnswers(t.store),
+    tokens: () => TokenSet.load(tokensPath),
+    notifier,
+    metrics: new Metrics(),
+    localHost: DEMO_HOST,
+  };
+}
 
 describe('authentication', () => {
   it('with a token file: no token and a wrong token are 401, a reader token reads', async () => {
@@ -261,14 +266,7 @@ describe('writes', () => {
 describe('rate limit', () => {
   it('write routes answer 429 RATE_LIMITED past the limit, reads are not limited', async () => {
     const limited = await buildApp({
-      ctx: {
-        store: t.store,
-        answers: new InProcessAnswers(t.store),
-        tokens: () => TokenSet.load(tokensPath),
-        notifier,
-        metrics: new Metrics(),
-        localHost: DEMO_HOST,
-      },
+      ctx: newContext(),
       writeRateLimit: 2,
     });
     const write = () =>
@@ -293,14 +291,7 @@ describe('request logs', () => {
   it('one JSON line per request, without the token', async () => {
     const lines: string[] = [];
     const logged = await buildApp({
-      ctx: {
-        store: t.store,
-        answers: new InProcessAnswers(t.store),
-        tokens: () => TokenSet.load(tokensPath),
-        notifier,
-        metrics: new Metrics(),
-        localHost: DEMO_HOST,
-      },
+      ctx: newContext(),
       logger: { level: 'info', stream: { write: (l: string) => lines.push(l) } },
     });
     await logged.inject({ url: '/v1/vms?x=1', headers: as(reader) });
