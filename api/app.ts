@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { isSvirtAuditError } from '../core/errors.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import { authPlugin } from './auth.js';
@@ -37,7 +37,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request (below), instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // Reject unknown fields rather than silently dropping them (fastify's default removes them).
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
