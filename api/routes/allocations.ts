@@ -69,6 +69,12 @@ interface AllocBody {
   imageLabel?: string;
   started?: string;
   new?: boolean;
+  /**
+   * Sent by the libvirt hook: the security driver has already given the VM this label,
+   * so a changed label of the VM's open allocation, or another VM still holding the label
+   * (a stop we missed), ends that allocation instead of refusing (as the direct hook).
+   */
+  assigned?: boolean;
   disks?: ExpectedDisk[];
 }
 
@@ -110,6 +116,7 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
             imageLabel: CONTEXT,
             started: TIME_PARAM,
             new: { type: 'boolean' },
+            assigned: { type: 'boolean' },
             disks: EXPECTED_DISKS,
           },
           required: ['uuid', 'name'],
@@ -135,6 +142,8 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
           pid: b.pid ?? null,
           ...(b.started !== undefined && { startedAt: parseTimeSpec(b.started) }),
           forceNew: b.new ?? false,
+          replaceChanged: b.assigned ?? false,
+          supersedeHolder: b.assigned ?? false,
           bases: loadLabelBases(),
         });
         // As the hook does: the disk set of a new allocation, or of one recorded without it.

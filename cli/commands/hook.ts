@@ -84,6 +84,8 @@ async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): P
         ...(conf.seclabel?.label !== undefined && { label: conf.seclabel.label }),
         ...(conf.seclabel?.imageLabel !== undefined && { imageLabel: conf.seclabel.imageLabel }),
         disks: expectedDisks(def, conf, loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT)),
+        // libvirt has chosen the label already: end stale holders as the direct hook does.
+        assigned: true,
       },
       token,
     );

@@ -128,4 +128,27 @@ describe('--via-api: recording through the unix socket', () => {
       ['/dev/vg0/shared-data', 'shared', 'system_u:object_r:svirt_image_t:s0'],
     ]);
   });
+
+  it('the hook through the API ends a stale holder of its label and a changed label of its VM, as the direct hook does', async () => {
+    const env = { SVIRT_AUDIT_API_SOCKET: socket, SVIRT_AUDIT_TOKEN: token };
+    const guest = (uuid: string, name: string, cats: string) =>
+      fixture('domains/selinux-three-disks.xml')
+        .replace('4dea22b3-1d52-d8f3-2516-782e98ab3fa0', uuid)
+        .replace('<name>web1</name>', `<name>${name}</name>`)
+        .replaceAll('c392,c662', cats);
+    const first = '5e6f7a8b-0000-4000-8000-000000000101';
+    const second = '5e6f7a8b-0000-4000-8000-000000000102';
+    const start = (uuid: string, name: string, cats: string) =>
+      cli(['hook', 'qemu', name, 'start', 'begin', '-'], { env, stdin: guest(uuid, name, cats) });
+    expect(await start(first, 'old-guest', 'c500,c501')).toMatchObject({ status: 0, stderr: '' });
+    // libvirt hands c500,c501 to another guest: we missed old-guest's stop.
+    expect(await start(second, 'new-guest', 'c500,c501')).toMatchObject({ status: 0, stderr: '' });
+    expect(listAllocations(t.store, { uuid: first })[0]?.endedAt).not.toBeNull();
+    // new-guest restarts with another label while we missed its stop too.
+    expect(await start(second, 'new-guest', 'c600,c601')).toMatchObject({ status: 0, stderr: '' });
+    expect(listAllocations(t.store, { uuid: second }).map((a) => [a.categories, a.endedAt === null])).toEqual([
+      ['c600,c601', true],
+      ['c500,c501', false],
+    ]);
+  });
 });
