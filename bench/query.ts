@@ -79,6 +79,8 @@ if (!existsSync(dbPath) || !existsSync(log)) {
   await build();
 }
 
+// A store built by an older svirt-audit is upgraded first (reads refuse an old schema).
+openStore(dbPath).close();
 const store = openStore(dbPath, { readonly: true });
 const total = (store.db.prepare('SELECT count(*) AS n FROM denial').get() as { n: number }).n;
 const allocations = (store.db.prepare('SELECT count(*) AS n FROM allocation').get() as { n: number }).n;
