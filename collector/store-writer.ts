@@ -9,7 +9,7 @@ import type { UnparsedLine } from './audit-record.js';
 import type { AuditStreamSink } from './audit-stream.js';
 import type { EventFindings } from './denial.js';
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
-import { insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
+import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
 
 export interface WriterCounts extends LearnCounts {
@@ -17,6 +17,8 @@ export interface WriterCounts extends LearnCounts {
   stored: number;
   /** Events already in the store (re-read after a restart, or ingested twice). */
   alreadyStored: number;
+  /** Records that arrived after their event was stored, added to it. */
+  lateRecordsAdded: number;
   denials: number;
   unparsed: number;
   batches: number;
@@ -33,6 +35,7 @@ export class StoreWriter implements AuditStreamSink {
   readonly counts: WriterCounts = {
     stored: 0,
     alreadyStored: 0,
+    lateRecordsAdded: 0,
     denials: 0,
     unparsed: 0,
     batches: 0,
@@ -87,25 +90,31 @@ export class StoreWriter implements AuditStreamSink {
       for (const { event, findings } of events) {
         const host = event.node ?? this.#localHost;
         const first = event.records[0];
-        const eventId = insertEvent(
-          this.#store,
-          {
-            host,
-            time: event.time,
-            serial: event.serial,
-            types: event.records.map((r) => r.type),
-            raw: event.records.map((r) => r.raw),
-            sourceId: this.#sourceId,
-            sourceOffset: first && first.offset >= 0 ? first.offset : null,
-          },
-          findings.denials,
-        );
+        const row = {
+          host,
+          time: event.time,
+          serial: event.serial,
+          types: event.records.map((r) => r.type),
+          raw: event.records.map((r) => r.raw),
+          sourceId: this.#sourceId,
+          sourceOffset: first && first.offset >= 0 ? first.offset : null,
+        };
+        let eventId = insertEvent(this.#store, row, findings.denials);
         if (eventId === null) {
-          counts.alreadyStored++;
-          continue;
+          // Its key is stored: a re-read (nothing new), or, when the assembler saw the key
+          // complete a moment ago, records that came after their event did.
+          const late = event.late ? addLateRecords(this.#store, row, findings.denials) : null;
+          if (late === null) {
+            counts.alreadyStored++;
+            continue;
+          }
+          eventId = late.eventId;
+          counts.lateRecordsAdded += late.recordsAdded;
+          counts.denials += late.denialsStored;
+        } else {
+          counts.stored++;
+          counts.denials += findings.denials.length;
         }
-        counts.stored++;
-        counts.denials += findings.denials.length;
         for (const fact of findings.facts) {
           if (fact.kind === 'mac-status') insertMacStatus(this.#store, host, event.time, fact.enforcing, eventId);
         }

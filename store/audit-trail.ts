@@ -97,6 +97,50 @@ export function insertEvent(store: Store, event: NewEvent, denials: readonly Den
     );
   if (result.changes === 0) return null;
   const eventId = Number(result.lastInsertRowid);
+  insertDenials(store, eventId, host, event, denials);
+  return eventId;
+}
+
+/**
+ * Add records that arrived after their event was complete (and stored) to it: their
+ * lines are appended to its raw records and their denials stored with it. Returns the
+ * event's id and how many denials were stored, or null when there is no such event or
+ * all the lines are stored already (a
+ * file read again). When only some are, the new lines are appended but the denials are
+ * not: which record they came from is not known, and they may be stored already.
+ */
+export function addLateRecords(
+  store: Store,
+  event: NewEvent,
+  denials: readonly DenialFacts[],
+): { eventId: number; recordsAdded: number; denialsStored: number } | null {
+  const host = hostId(store, event.host);
+  const stored = store
+    .statement('SELECT id, types, raw FROM event WHERE host_id = ? AND time = ? AND serial = ?')
+    .get(host, event.time, event.serial) as { id: number; types: string; raw: string } | undefined;
+  if (!stored) return null;
+  const have = new Set(stored.raw.split('\n'));
+  const fresh = event.raw.map((line, i) => ({ line, type: event.types[i] as string })).filter((r) => !have.has(r.line));
+  if (fresh.length === 0) return null;
+  store
+    .statement('UPDATE event SET types = ?, raw = ? WHERE id = ?')
+    .run(
+      [stored.types, ...fresh.map((r) => r.type)].join(','),
+      [stored.raw, ...fresh.map((r) => r.line)].join('\n'),
+      stored.id,
+    );
+  const all = fresh.length === event.raw.length;
+  if (all) insertDenials(store, stored.id, host, event, denials);
+  return { eventId: stored.id, recordsAdded: fresh.length, denialsStored: all ? denials.length : 0 };
+}
+
+function insertDenials(
+  store: Store,
+  eventId: number,
+  host: number,
+  event: NewEvent,
+  denials: readonly DenialFacts[],
+): void {
   // Optimization: positional parameters; binding 37 named ones from an object per row
   // showed in the ingest profile.
   const insert = store.statement(
@@ -152,7 +196,6 @@ export function insertEvent(store: Store, event: NewEvent, denials: readonly Den
       d.proctitle,
     );
   }
-  return eventId;
 }
 
 /** Keep a line we could not read, with why. Stored once per (source, offset). */

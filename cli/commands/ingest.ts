@@ -40,6 +40,7 @@ export async function run(options: CommonOptions, files: string[], io: CliIo): P
         events: summary.events,
         eventsStored: w.stored,
         eventsAlreadyStored: w.alreadyStored,
+        lateRecordsAdded: w.lateRecordsAdded,
         denialsStored: w.denials,
         unparsedLines: w.unparsed,
         allocationsLearned: w.opened,
@@ -50,7 +51,8 @@ export async function run(options: CommonOptions, files: string[], io: CliIo): P
     } else {
       io.stdout.write(
         `ingested ${summary.files} file(s), ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(1)} s: ` +
-          `${summary.records} records, ${w.stored} new events (${w.alreadyStored} already stored), ` +
+          `${summary.records} records, ${w.stored} new events (${w.alreadyStored} already stored` +
+          `${w.lateRecordsAdded > 0 ? `, ${w.lateRecordsAdded} late records added to their events` : ''}), ` +
           `${w.denials} denials, ${w.unparsed} unreadable lines kept, ${w.opened} allocations learned from libvirt records\n`,
       );
     }

@@ -79,6 +79,36 @@ describe('ingest', () => {
     ]);
   });
 
+  it('records arriving after their event was stored are added to it, with their denials, once', async () => {
+    const avc = (serial: number, sec: number, name: string) =>
+      `type=AVC msg=audit(${sec}.000:${serial}): avc:  denied  { read } for  pid=7 comm="qemu-kvm" name="${name}" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0`;
+    const syscall = (serial: number, sec: number) =>
+      `type=SYSCALL msg=audit(${sec}.000:${serial}): arch=c000003e syscall=257 success=no exit=-13 pid=7 comm="qemu-kvm" exe="/usr/libexec/qemu-kvm"`;
+    // Event 5's AVC, then event 6 three seconds later (event 5 times out and is stored),
+    // then event 5's SYSCALL and a second AVC: late.
+    const lines = [avc(5, 1000, 'a'), avc(6, 1003, 'b'), syscall(5, 1000), avc(5, 1000, 'c')];
+    const file = join(t.dir, 'late.log');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const first = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    expect(first.writer).toMatchObject({ stored: 2, lateRecordsAdded: 2, denials: 3 });
+    const five = t.store.db.prepare('SELECT id, types, raw FROM event WHERE serial = 5').get() as {
+      id: number;
+      types: string;
+      raw: string;
+    };
+    expect(five.types).toBe('AVC,SYSCALL,AVC');
+    expect(five.raw).toBe([lines[0], lines[2], lines[3]].join('\n'));
+    const names = t.store.db.prepare('SELECT tname FROM denial WHERE event_id = ? ORDER BY id').all(five.id);
+    expect(names).toEqual([{ tname: 'a' }, { tname: 'c' }]);
+
+    // The same lines again (another copy of the file): nothing is added twice.
+    const copy = join(t.dir, 'late-copy.log');
+    writeFileSync(copy, `${lines.join('\n')}\n`);
+    const again = await ingestFiles(t.store, [copy], { localHost: 'hv1' });
+    expect(again.writer).toMatchObject({ stored: 0, lateRecordsAdded: 0, denials: 0 });
+    expect(countTrail(t.store)).toMatchObject({ events: 2, denials: 3 });
+  });
+
   it("learns allocations from libvirt's VIRT_MACHINE_ID and VIRT_CONTROL, merged with the hook's", async () => {
     const uuid = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
     const other = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
