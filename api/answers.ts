@@ -55,7 +55,7 @@ function decodeCursor(cursor: string): { time: number; id: number } {
 type DenialPage = { items: ReturnType<typeof denialJson>[]; next: string | null };
 
 /** One page of denials, newest first; `next` continues after the last item (no OFFSET). */
-export function denialPage(store: Store, q: DenialQuery): DenialPage {
+function denialPage(store: Store, q: DenialQuery): DenialPage {
   const vm = q.vm === undefined ? undefined : resolveVm(store, q.vm);
   return queryPage(store, q, vm?.uuid, q.since === undefined ? undefined : parseTimeSpec(q.since)).page;
 }
@@ -119,7 +119,7 @@ function cachedPageJson(store: Store, cache: VmAnswerCache, q: DenialQuery & { v
 }
 
 /** A VM's summary; over all time it comes from the cache when one is given. */
-export function vmSummary(store: Store, cache: VmAnswerCache | undefined, q: SummaryQuery) {
+function vmSummary(store: Store, cache: VmAnswerCache | undefined, q: SummaryQuery) {
   const vm = resolveVm(store, q.ref);
   const windowed = q.since !== undefined || q.until !== undefined;
   const s =
