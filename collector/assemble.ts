@@ -54,10 +54,11 @@ export interface AssemblerOptions {
 
 const ROLLOVER_THRESHOLD = 2 ** 31;
 
-interface EventKey {
-  readonly serial: number;
-  readonly time: number;
-  readonly node: string | null;
+/** An open event with the assembler's bookkeeping (the sink sees it as an AuditEvent). */
+interface OpenEvent extends AuditEvent {
+  /** Another open event with the same serial (another node, or a reused serial). */
+  sameSerial: OpenEvent | undefined;
+  open: boolean;
 }
 
 export class EventAssembler {
@@ -73,24 +74,33 @@ export class EventAssembler {
   readonly #emit: (event: AuditEvent) => void;
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
-  readonly #recentLimit: number;
   /**
-   * Open events, oldest first (a Map keeps insertion order). Optimization: keyed by serial
-   * alone, so a record costs one number lookup instead of building a string key; the
-   * rare second event with the same serial (another node, or a reused serial) goes to
-   * `#collisions` under its full key.
+   * Open events by serial; events that share a serial are chained through `sameSerial`.
+   * Optimization: a number key and a chain instead of a string key of (node, time,
+   * serial), which showed in the profile (bench/parse).
    */
-  readonly #open = new Map<number, AuditEvent>();
-  readonly #collisions = new Map<string, AuditEvent>();
+  readonly #bySerial = new Map<number, OpenEvent>();
   /**
-   * Keys of recently emitted events by serial, for late-record detection. Bounded by a
-   * ring of the last `recentKeys` events: an allocation-free eviction (a Map iterator per
-   * event showed in the profile). Keys, not the events: holding 4,096 events kept their
-   * records and lines alive into the old generation, and the collector paid for it in GC.
+   * Events in the order they were opened, oldest first, from `#head` on; finished ones
+   * are skipped and compacted away. Expiry and eviction take from the front.
    */
-  readonly #recent = new Map<number, EventKey>();
-  readonly #recentRing: (EventKey | undefined)[];
+  #queue: OpenEvent[] = [];
+  #head = 0;
+  #inFlight = 0;
+  /** The event the previous record went to: the next record usually belongs to it too. */
+  #last: OpenEvent | undefined;
+  /**
+   * Keys of the last `recentKeys` emitted events, for late-record detection: a ring of
+   * plain values, with the ring slot of each serial in `#recentSlot`. Keys, not events:
+   * holding 4,096 events kept their records alive into the old generation (GC cost).
+   */
+  readonly #recentSlot = new Map<number, number>();
+  readonly #recentSerial: Float64Array;
+  readonly #recentTime: Float64Array;
+  readonly #recentNode: (string | null)[];
   #recentNext = 0;
+  /** The highest serial ever emitted: a record above it cannot be late (no lookup needed). */
+  #maxEmittedSerial = -1;
   readonly #lastSerial = new Map<string | null, number>();
   #newestTime = 0;
   #proctitleEnds = true;
@@ -100,8 +110,10 @@ export class EventAssembler {
     this.#emit = emit;
     this.#timeoutMs = options.timeoutMs ?? 2000;
     this.#maxInFlight = options.maxInFlight ?? 8192;
-    this.#recentLimit = options.recentKeys ?? 4096;
-    this.#recentRing = new Array<EventKey | undefined>(this.#recentLimit);
+    const recent = Math.max(1, options.recentKeys ?? 4096);
+    this.#recentSerial = new Float64Array(recent).fill(-1);
+    this.#recentTime = new Float64Array(recent);
+    this.#recentNode = new Array<string | null>(recent).fill(null);
   }
 
   /** Add one record; may emit this event and older ones. */
@@ -114,25 +126,27 @@ export class EventAssembler {
       if (late && record.typeNumber === TYPE.EOE) return;
       if (late) this.counters.late++;
       else this.#noteSerial(record);
-      const fresh: AuditEvent = {
+      const fresh: OpenEvent = {
         node: record.node,
         time: record.time,
         serial: record.serial,
         records: [record],
         completion: 'flush',
         late,
+        sameSerial: undefined,
+        open: false,
       };
       if (record.synthetic || this.#endsEvent(record)) {
-        this.#finish(fresh, 'last-record', false);
+        this.#finish(fresh, 'last-record');
       } else {
         this.#store(fresh);
-        if (this.inFlight > this.#maxInFlight) this.#evictOldest();
+        if (this.#inFlight > this.#maxInFlight) this.#evictOldest();
       }
     } else if (isDuplicate(event, record)) {
       this.counters.duplicates++;
     } else {
       event.records.push(record);
-      if (this.#endsEvent(record)) this.#finish(event, 'last-record', true);
+      if (this.#endsEvent(record)) this.#finish(event, 'last-record');
     }
     if (record.time > this.#newestTime) {
       this.#newestTime = record.time;
@@ -148,7 +162,7 @@ export class EventAssembler {
   flushIdle(now: number, idleMs: number): void {
     for (const event of this.#allOpen()) {
       const newest = event.records[event.records.length - 1] as AuditRecord;
-      if (newest.time + idleMs <= now) this.#finish(event, 'timeout', true);
+      if (newest.time + idleMs <= now) this.#finish(event, 'timeout');
     }
   }
 
@@ -160,11 +174,11 @@ export class EventAssembler {
 
   /** Emit everything still open (end of input). */
   close(): void {
-    for (const event of this.#allOpen()) this.#finish(event, 'flush', true);
+    for (const event of this.#allOpen()) this.#finish(event, 'flush');
   }
 
   get inFlight(): number {
-    return this.#open.size + this.#collisions.size;
+    return this.#inFlight;
   }
 
   /**
@@ -185,63 +199,109 @@ export class EventAssembler {
     return isLastRecord(t) && (this.#proctitleEnds || t !== TYPE.PROCTITLE);
   }
 
-  #openEventOf(record: AuditRecord): AuditEvent | undefined {
+  #openEventOf(record: AuditRecord): OpenEvent | undefined {
     if (record.synthetic) return undefined;
-    const e = this.#open.get(record.serial);
-    if (e !== undefined && e.time === record.time && e.node === record.node) return e;
-    if (this.#collisions.size === 0) return undefined;
-    return this.#collisions.get(fullKey(record));
+    const last = this.#last;
+    if (last !== undefined && last.open && sameKey(last, record)) return last;
+    let e = this.#bySerial.get(record.serial);
+    while (e !== undefined && !sameKey(e, record)) e = e.sameSerial;
+    if (e !== undefined) this.#last = e;
+    return e;
   }
 
-  #store(event: AuditEvent): void {
-    if (this.#open.has(event.serial)) this.#collisions.set(fullKey(event), event);
-    else this.#open.set(event.serial, event);
+  #store(event: OpenEvent): void {
+    event.open = true;
+    event.sameSerial = this.#bySerial.get(event.serial);
+    this.#bySerial.set(event.serial, event);
+    this.#queue.push(event);
+    this.#inFlight++;
+    this.#last = event;
+  }
+
+  #unlink(event: OpenEvent): void {
+    event.open = false;
+    this.#inFlight--;
+    const head = this.#bySerial.get(event.serial);
+    if (head === event) {
+      if (event.sameSerial === undefined) this.#bySerial.delete(event.serial);
+      else this.#bySerial.set(event.serial, event.sameSerial);
+    } else {
+      let e = head;
+      while (e !== undefined && e.sameSerial !== event) e = e.sameSerial;
+      if (e !== undefined) e.sameSerial = event.sameSerial;
+    }
+    event.sameSerial = undefined;
+    // Finished events are dropped from the front of the queue as it advances; an old
+    // event that stays open must not keep the finished ones behind it alive without bound.
+    if (this.#queue.length - this.#head > 4 * this.#inFlight + 1024) this.#compact();
+  }
+
+  #compact(): void {
+    this.#queue = this.#queue.slice(this.#head).filter((e) => e.open);
+    this.#head = 0;
+  }
+
+  /** The oldest open event (dropping finished ones from the front of the queue). */
+  #front(): OpenEvent | undefined {
+    const q = this.#queue;
+    while (this.#head < q.length && !(q[this.#head] as OpenEvent).open) this.#head++;
+    if (this.#head === q.length) {
+      this.#queue = [];
+      this.#head = 0;
+      return undefined;
+    }
+    if (this.#head > 4096) this.#compact();
+    return this.#queue[this.#head];
   }
 
   #wasEmitted(record: AuditRecord): boolean {
-    const e = this.#recent.get(record.serial);
-    return e !== undefined && e.time === record.time && e.node === record.node;
+    if (record.serial > this.#maxEmittedSerial) return false;
+    const slot = this.#recentSlot.get(record.serial);
+    return slot !== undefined && this.#recentTime[slot] === record.time && this.#recentNode[slot] === record.node;
   }
 
   /** Open events, oldest first, as a snapshot (finishing one while iterating is safe). */
-  #allOpen(): AuditEvent[] {
-    return [...this.#open.values(), ...this.#collisions.values()];
+  #allOpen(): OpenEvent[] {
+    const out: OpenEvent[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const e = this.#queue[i] as OpenEvent;
+      if (e.open) out.push(e);
+    }
+    return out;
   }
 
   #expire(now: number): void {
-    for (const event of this.#open.values()) {
-      if (event.time + this.#timeoutMs > now) break;
-      this.#finish(event, 'timeout', true);
-    }
-    if (this.#collisions.size > 0) {
-      for (const event of [...this.#collisions.values()])
-        if (event.time + this.#timeoutMs <= now) this.#finish(event, 'timeout', true);
+    for (let e = this.#front(); e !== undefined; e = this.#front()) {
+      if (e.time + this.#timeoutMs > now) break;
+      this.#finish(e, 'timeout');
     }
   }
 
   #evictOldest(): void {
-    const first = this.#open.values().next();
-    if (first.done) return;
+    const first = this.#front();
+    if (first === undefined) return;
     this.counters.evicted++;
-    this.#finish(first.value, 'evicted', true);
+    this.#finish(first, 'evicted');
   }
 
-  #finish(event: AuditEvent, completion: AuditEvent['completion'], wasOpen: boolean): void {
-    if (wasOpen) {
-      if (this.#open.get(event.serial) === event) this.#open.delete(event.serial);
-      else this.#collisions.delete(fullKey(event));
-    }
+  #finish(event: OpenEvent, completion: AuditEvent['completion']): void {
+    if (event.open) this.#unlink(event);
     event.completion = completion;
-    if (!event.records[0]?.synthetic) {
-      const evicted = this.#recentRing[this.#recentNext];
-      if (evicted !== undefined && this.#recent.get(evicted.serial) === evicted) this.#recent.delete(evicted.serial);
-      const key: EventKey = { serial: event.serial, time: event.time, node: event.node };
-      this.#recentRing[this.#recentNext] = key;
-      this.#recentNext = (this.#recentNext + 1) % this.#recentLimit;
-      this.#recent.set(event.serial, key);
-    }
+    if (!event.records[0]?.synthetic) this.#remember(event);
     this.counters.events++;
     this.#emit(event);
+  }
+
+  #remember(event: OpenEvent): void {
+    const slot = this.#recentNext;
+    const evicted = this.#recentSerial[slot] as number;
+    if (evicted >= 0 && this.#recentSlot.get(evicted) === slot) this.#recentSlot.delete(evicted);
+    this.#recentSerial[slot] = event.serial;
+    this.#recentTime[slot] = event.time;
+    this.#recentNode[slot] = event.node;
+    this.#recentSlot.set(event.serial, slot);
+    this.#recentNext = slot + 1 === this.#recentSerial.length ? 0 : slot + 1;
+    if (event.serial > this.#maxEmittedSerial) this.#maxEmittedSerial = event.serial;
   }
 
   #noteSerial(record: AuditRecord): void {
@@ -256,8 +316,8 @@ export class EventAssembler {
   }
 }
 
-function fullKey(x: { serial: number; time: number; node: string | null }): string {
-  return `${x.serial}:${x.time}:${x.node ?? ''}`;
+function sameKey(e: AuditEvent, r: AuditRecord): boolean {
+  return e.serial === r.serial && e.time === r.time && e.node === r.node;
 }
 
 function isDuplicate(event: AuditEvent, record: AuditRecord): boolean {

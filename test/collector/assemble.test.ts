@@ -119,4 +119,42 @@ describe('EventAssembler', () => {
     a.separator();
     expect(shape(events)).toEqual(['9:PROCTITLE,SYSCALL,AVC:flush']);
   });
+
+  it('hands out every record exactly once and no event twice, with reused serials, timeouts and evictions', () => {
+    // A seeded random stream: 20,000 events, several open at once, serials drawn from a
+    // small range (so open events share serials), some ended by EOE and some left to time out.
+    for (const maxInFlight of [64, 8192]) {
+      let seed = 42;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const emitted: AuditEvent[] = [];
+      const a = new EventAssembler((e) => emitted.push(e), { maxInFlight });
+      const pending: string[][] = [];
+      const sent = new Set<string>();
+      for (let i = 0; i < 20_000 || pending.length > 0; i++) {
+        if (i < 20_000) {
+          const t = (10_000_000 + i * 7) / 1000;
+          const serial = Math.floor(random() * 50);
+          const node = random() < 0.2 ? 'node=b ' : '';
+          const records = [`${node}${line('SYSCALL', t.toFixed(3), serial, `n=${i}`)}`];
+          if (random() < 0.5) records.push(`${node}${line('PATH', t.toFixed(3), serial, `n=${i}`)}`);
+          if (random() < 0.7) records.push(`${node}${line('EOE', t.toFixed(3), serial, `n=${i}`)}`);
+          pending.push(records);
+        }
+        const at = Math.floor(random() * pending.length);
+        const next = pending[at] as string[];
+        const r = next.shift() as string;
+        a.push(rec(r));
+        sent.add(r);
+        if (next.length === 0) pending.splice(at, 1);
+      }
+      a.close();
+      expect(new Set(emitted).size).toBe(emitted.length);
+      const got = emitted.flatMap((e) => e.records.map((r) => r.raw));
+      expect(got.length).toBe(new Set(got).size);
+      const notEoe = [...sent].filter((r) => !r.startsWith('type=EOE') && !r.includes(' type=EOE'));
+      expect(got.filter((r) => !r.includes('type=EOE')).sort()).toEqual(notEoe.sort());
+      if (maxInFlight === 8192) expect(a.counters.evicted).toBe(0);
+      else expect(a.counters.evicted).toBeGreaterThan(0);
+    }
+  });
 });
