@@ -101,9 +101,12 @@ export class StoreWriter implements AuditStreamSink {
         };
         let eventId = insertEvent(this.#store, row, findings.denials);
         if (eventId === null) {
-          // Its key is stored: a re-read (nothing new), or, when the assembler saw the key
-          // complete a moment ago, records that came after their event did.
-          const late = event.late ? addLateRecords(this.#store, row, findings.denials) : null;
+          // Its key is stored: a re-read (every line stored already: nothing new), or records
+          // that came after their event was complete and stored. Asked of the store for
+          // every such key, not only for keys the assembler still remembers (its ring of
+          // recent keys): a late part after 4,096 other events is still added. A re-read
+          // is at most a batch or two after a restart, so the lookup costs little.
+          const late = addLateRecords(this.#store, row, findings.denials);
           if (late === null) {
             counts.alreadyStored++;
             continue;

@@ -109,6 +109,27 @@ describe('ingest', () => {
     expect(countTrail(t.store)).toMatchObject({ events: 2, denials: 3 });
   });
 
+  it('a late part is added even after more than 4,096 other events (beyond what the assembler remembers)', async () => {
+    const avc = (serial: number, sec: number, name: string) =>
+      `type=AVC msg=audit(${sec}.000:${serial}): avc:  denied  { read } for  pid=7 comm="qemu-kvm" name="${name}" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0`;
+    const between = Array.from({ length: 5000 }, (_, i) => [
+      `type=SYSCALL msg=audit(1003.000:${10 + i}): arch=c000003e syscall=0 success=yes exit=0 pid=1`,
+      `type=EOE msg=audit(1003.000:${10 + i}): `,
+    ]).flat();
+    const lines = [avc(5, 1000, 'a'), ...between, avc(5, 1000, 'c')];
+    const file = join(t.dir, 'very-late.log');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const summary = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    expect(summary.writer).toMatchObject({ lateRecordsAdded: 1, denials: 2 });
+    const five = t.store.db.prepare('SELECT id, types FROM event WHERE serial = 5').get() as {
+      id: number;
+      types: string;
+    };
+    expect(five.types).toBe('AVC,AVC');
+    const names = t.store.db.prepare('SELECT tname FROM denial WHERE event_id = ? ORDER BY id').all(five.id);
+    expect(names).toEqual([{ tname: 'a' }, { tname: 'c' }]);
+  });
+
   it("learns allocations from libvirt's VIRT_MACHINE_ID and VIRT_CONTROL, merged with the hook's", async () => {
     const uuid = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
     const other = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
