@@ -18,6 +18,8 @@ import { TYPE } from './record-types.js';
 
 export interface EventFindings {
   readonly denials: DenialFacts[];
+  /** The record each denial was read from (same order as `denials`). */
+  readonly denialRecords: AuditRecord[];
   readonly facts: AuditFact[];
 }
 
@@ -46,6 +48,7 @@ export function eventIsInteresting(event: AuditEvent): boolean {
 /** The denials and facts of one event. Never throws. */
 export function extractFindings(event: AuditEvent): EventFindings {
   const denials: DenialFacts[] = [];
+  const denialRecords: AuditRecord[] = [];
   const facts: AuditFact[] = [];
   let context: EventContext | undefined;
   for (const record of event.records) {
@@ -62,9 +65,13 @@ export function extractFindings(event: AuditEvent): EventFindings {
       if (fields.avc && (fields.avc.result === 'denied' || fields.avc.result === 'granted')) {
         context ??= eventContext(event);
         denials.push(selinuxDenial(record, fields, context));
+        denialRecords.push(record);
       } else if (fields.has('apparmor')) {
         const verdict = fields.get('apparmor');
-        if (verdict === 'DENIED' || verdict === 'ALLOWED') denials.push(apparmorDenial(record, fields, verdict));
+        if (verdict === 'DENIED' || verdict === 'ALLOWED') {
+          denials.push(apparmorDenial(record, fields, verdict));
+          denialRecords.push(record);
+        }
       }
     } else if (t === TYPE.VIRT_MACHINE_ID || t === TYPE.VIRT_CONTROL || t === TYPE.VIRT_RESOURCE) {
       const fact = virtFact(record);
@@ -93,7 +100,7 @@ export function extractFindings(event: AuditEvent): EventFindings {
       facts.push({ kind: 'policy-load', recordType: record.type });
     }
   }
-  return { denials, facts };
+  return { denials, denialRecords, facts };
 }
 
 /** What the non-AVC records of an event say about the access. */

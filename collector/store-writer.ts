@@ -106,7 +106,8 @@ export class StoreWriter implements AuditStreamSink {
           // every such key, not only for keys the assembler still remembers (its ring of
           // recent keys): a late part after 4,096 other events is still added. A re-read
           // is at most a batch or two after a restart, so the lookup costs little.
-          const late = addLateRecords(this.#store, row, findings.denials);
+          const lines = findings.denialRecords.map((r) => r.raw);
+          const late = addLateRecords(this.#store, row, findings.denials, lines);
           if (late === null) {
             counts.alreadyStored++;
             continue;

@@ -103,16 +103,18 @@ export function insertEvent(store: Store, event: NewEvent, denials: readonly Den
 
 /**
  * Add records that arrived after their event was complete (and stored) to it: their
- * lines are appended to its raw records and their denials stored with it. Returns the
- * event's id and how many denials were stored, or null when there is no such event or
- * all the lines are stored already (a
- * file read again). When only some are, the new lines are appended but the denials are
- * not: which record they came from is not known, and they may be stored already.
+ * lines are appended to its raw records, and the denials read from those lines are
+ * stored with it (`denialLines[i]` is the line `denials[i]` was read from). Lines stored
+ * already are skipped with their denials (a file read again, or a re-read after a
+ * restart that holds both stored and new records of the event). Returns the event's id,
+ * how many lines were added and how many denials stored, or null when there is no such
+ * event or every line is stored already.
  */
 export function addLateRecords(
   store: Store,
   event: NewEvent,
   denials: readonly DenialFacts[],
+  denialLines: readonly string[],
 ): { eventId: number; recordsAdded: number; denialsStored: number } | null {
   const host = hostId(store, event.host);
   const stored = store
@@ -129,9 +131,9 @@ export function addLateRecords(
       [stored.raw, ...fresh.map((r) => r.line)].join('\n'),
       stored.id,
     );
-  const all = fresh.length === event.raw.length;
-  if (all) insertDenials(store, stored.id, host, event, denials);
-  return { eventId: stored.id, recordsAdded: fresh.length, denialsStored: all ? denials.length : 0 };
+  const freshDenials = denials.filter((_, i) => !have.has(denialLines[i] as string));
+  insertDenials(store, stored.id, host, event, freshDenials);
+  return { eventId: stored.id, recordsAdded: fresh.length, denialsStored: freshDenials.length };
 }
 
 function insertDenials(

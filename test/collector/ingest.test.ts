@@ -109,6 +109,27 @@ describe('ingest', () => {
     expect(countTrail(t.store)).toMatchObject({ events: 2, denials: 3 });
   });
 
+  it('a re-read holding both stored and new records of an event stores the new records and their denials only', async () => {
+    const avc = (name: string) =>
+      `type=AVC msg=audit(1000.000:5): avc:  denied  { read } for  pid=7 comm="qemu-kvm" name="${name}" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0`;
+    const syscall =
+      'type=SYSCALL msg=audit(1000.000:5): arch=c000003e syscall=257 success=no exit=-13 pid=7 comm="qemu-kvm" exe="/usr/libexec/qemu-kvm"';
+    // As after a crash: the event was stored with its first AVC; the file read again holds
+    // that AVC and the records that came after it.
+    const first = join(t.dir, 'part.log');
+    writeFileSync(first, `${avc('a')}\n`);
+    await ingestFiles(t.store, [first], { localHost: 'hv1' });
+    const again = join(t.dir, 'whole.log');
+    writeFileSync(again, `${[avc('a'), syscall, avc('c')].join('\n')}\n`);
+    const summary = await ingestFiles(t.store, [again], { localHost: 'hv1' });
+    expect(summary.writer).toMatchObject({ stored: 0, lateRecordsAdded: 2, denials: 1 });
+    const rows = t.store.db.prepare('SELECT tname, syscall FROM denial ORDER BY id').all();
+    expect(rows).toEqual([
+      { tname: 'a', syscall: null },
+      { tname: 'c', syscall: 257 },
+    ]);
+  });
+
   it('a late part is added even after more than 4,096 other events (beyond what the assembler remembers)', async () => {
     const avc = (serial: number, sec: number, name: string) =>
       `type=AVC msg=audit(${sec}.000:${serial}): avc:  denied  { read } for  pid=7 comm="qemu-kvm" name="${name}" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0`;
