@@ -125,14 +125,20 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     retryWhileBusy(options.busyTimeoutMs ?? 5000, () =>
       translateSqliteError(() => {
         if (!readonly) {
+          // A new file gets 16 KiB pages: a quarter of the page splits and WAL frames per
+          // denial stored (bench/ingest: writes 20% faster), and answers measured the same
+          // (bench/query). An existing file keeps its page size (changing it means VACUUM).
+          if (db.pragma('page_count', { simple: true }) === 0) db.pragma('page_size = 16384');
           // WAL lets readers (the API, `denials`) run while the collector writes.
           if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
           db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
           // The collector inserts into several indexes per denial: keep their pages cached.
           if (options.durability === 'normal') {
             db.pragma('cache_size = -65536');
-            // Fewer, larger WAL checkpoints while ingesting (readers are not held up by them).
-            db.pragma('wal_autocheckpoint = 10000');
+            // Fewer, larger WAL checkpoints while ingesting (readers are not held up by them):
+            // one per 40 MiB of WAL, whatever the page size.
+            const pageSize = db.pragma('page_size', { simple: true }) as number;
+            db.pragma(`wal_autocheckpoint = ${Math.ceil((40 << 20) / pageSize)}`);
           }
         }
         db.pragma('foreign_keys = ON');

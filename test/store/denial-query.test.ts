@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../launch/demo-scenario.js';
-import { explainStoredDenial, queryDenials, summarizeVm } from '../../store/denial-query.js';
+import { allocationLabelMatch, explainStoredDenial, queryDenials, summarizeVm } from '../../store/denial-query.js';
 import { allocateSelinux } from '../helpers/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -195,8 +195,10 @@ describe('every kind, on the demo scenario', () => {
 
 describe('query plans', () => {
   it('attribution searches allocation_by_label; --vm searches denial_by_source', () => {
-    const plan = (sql: string) =>
-      (t.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('\n');
+    const plan = (sql: string, params: Record<string, unknown> = {}) =>
+      (t.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('\n');
     const attribution = plan(
       `SELECT (SELECT a.id FROM allocation a WHERE a.host_id = d.host_id AND a.categories = d.scategories
          AND a.started_at <= d.time AND COALESCE(a.ended_at, 9223372036854775807) > d.time ORDER BY a.started_at DESC LIMIT 1)
@@ -211,5 +213,11 @@ describe('query plans', () => {
     expect(byVm).toMatch(
       /SEARCH d USING (COVERING )?INDEX denial_by_source \(host_id=\? AND scategories=\? AND time>\? AND time<\?\)/,
     );
+    // The profile index holds AppArmor denials only (migration 0005); a profile match still uses it.
+    const byProfile = plan(
+      `SELECT d.id FROM denial d WHERE ${allocationLabelMatch(true)} AND d.time >= 0 AND d.time < 10`,
+      { host: 'hv1', key: 'libvirt-x' },
+    );
+    expect(byProfile).toMatch(/SEARCH d USING INDEX denial_by_profile \(aa_profile=\? AND time>\? AND time<\?\)/);
   });
 });

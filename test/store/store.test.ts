@@ -27,6 +27,7 @@ describe('openStore', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('page_size', { simple: true })).toBe(16384);
     expect(readVersion(store)).toBe(SCHEMA_VERSION);
     const applied = store.db.prepare('SELECT version, name FROM schema_migration ORDER BY version').all();
     expect(applied).toEqual([
@@ -34,6 +35,7 @@ describe('openStore', () => {
       { version: 2, name: '0002-audit-trail' },
       { version: 3, name: '0003-allocation-generation' },
       { version: 4, name: '0004-answer-cache' },
+      { version: 5, name: '0005-partial-profile-index' },
     ]);
   });
 
@@ -46,6 +48,18 @@ describe('openStore', () => {
     cleanups.push(() => store.close());
     expect(readVersion(store)).toBe(SCHEMA_VERSION);
     expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'allocation'").get()).toBeTruthy();
+  });
+
+  it('keeps the page size of an existing file (only new files get 16 KiB pages)', () => {
+    const path = join(scratch(), 'small-pages.db');
+    const raw = new Database(path);
+    raw.pragma('page_size = 4096');
+    raw.exec('CREATE TABLE unrelated (x)');
+    raw.close();
+    const store = openStore(path);
+    cleanups.push(() => store.close());
+    expect(store.db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(readVersion(store)).toBe(SCHEMA_VERSION);
   });
 
   it('refuses a file written by a newer release with a clear message', () => {
