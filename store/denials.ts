@@ -9,13 +9,13 @@ export interface StoredDenialRef {
   serial: number;
 }
 
-/** The denials of the event (host, time, serial), if it is stored. */
+/** The denials of the event (host, time, serial), if it is stored (a search of denial_by_time). */
 export function denialsOfEvent(store: Store, host: string, time: number, serial: number): StoredDenialRef[] {
   return store
     .statement(
-      `SELECT d.id, d.event_id AS eventId, e.time, e.serial
-       FROM event e JOIN host h ON h.id = e.host_id JOIN denial d ON d.event_id = e.id
-       WHERE h.name = ? AND e.time = ? AND e.serial = ?`,
+      `SELECT d.id, d.event_id AS eventId, d.time, d.serial
+       FROM denial d JOIN host h ON h.id = d.host_id
+       WHERE h.name = ? AND d.time = ? AND d.serial = ?`,
     )
     .all(host, time, serial) as StoredDenialRef[];
 }

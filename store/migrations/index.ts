@@ -5,7 +5,7 @@ import { up as initial } from './0001-initial.js';
 import { up as auditTrail } from './0002-audit-trail.js';
 import { up as allocationGeneration } from './0003-allocation-generation.js';
 import { up as answerCache } from './0004-answer-cache.js';
-import { up as partialProfileIndex } from './0005-partial-profile-index.js';
+import { up as leanerDenialIndexes } from './0005-leaner-denial-indexes.js';
 
 export interface Migration {
   readonly name: string;
@@ -17,5 +17,5 @@ export const migrations: readonly Migration[] = [
   { name: '0002-audit-trail', up: auditTrail },
   { name: '0003-allocation-generation', up: allocationGeneration },
   { name: '0004-answer-cache', up: answerCache },
-  { name: '0005-partial-profile-index', up: partialProfileIndex },
+  { name: '0005-leaner-denial-indexes', up: leanerDenialIndexes },
 ];

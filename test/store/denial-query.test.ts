@@ -218,6 +218,11 @@ describe('query plans', () => {
       `SELECT d.id FROM denial d WHERE ${allocationLabelMatch(true)} AND d.time >= 0 AND d.time < 10`,
       { host: 'hv1', key: 'libvirt-x' },
     );
+    // An event's denials (denialsOfEvent) are found through denial_by_time (no denial_by_event since 0005).
+    const ofEvent = plan(
+      `SELECT d.id FROM denial d JOIN host h ON h.id = d.host_id WHERE h.name = 'hv1' AND d.time = 5 AND d.serial = 7`,
+    );
+    expect(ofEvent).toMatch(/SEARCH d USING INDEX denial_by_time \(time=\?\)/);
     expect(byProfile).toMatch(/SEARCH d USING INDEX denial_by_profile \(aa_profile=\? AND time>\? AND time<\?\)/);
   });
 });

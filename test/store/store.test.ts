@@ -35,7 +35,7 @@ describe('openStore', () => {
       { version: 2, name: '0002-audit-trail' },
       { version: 3, name: '0003-allocation-generation' },
       { version: 4, name: '0004-answer-cache' },
-      { version: 5, name: '0005-partial-profile-index' },
+      { version: 5, name: '0005-leaner-denial-indexes' },
     ]);
   });
 
