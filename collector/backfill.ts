@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { findOrCreateSource, sourcesByInode, type SourceRow } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
+import { WalCheckpointer } from '../store/wal-checkpointer.js';
 import { AuditStream } from './audit-stream.js';
 import { headHashOfFd, identityOfFd } from './file-identity.js';
 import { type StoredEvent, StoreWriter, type WriterCounts } from './store-writer.js';
@@ -92,10 +93,16 @@ export async function ingestFiles(
     writer: writer.counts,
     perFile: [],
   };
-  for (const path of rotationOrder(paths)) {
-    summary.files++;
-    if (path === '-') await ingestStdin(writer, options, summary);
-    else await ingestFile(store, writer, path, options, summary);
+  // Checkpoints on the other core while this thread parses and writes (store/wal-checkpointer.ts).
+  const checkpointer = WalCheckpointer.start(store);
+  try {
+    for (const path of rotationOrder(paths)) {
+      summary.files++;
+      if (path === '-') await ingestStdin(writer, options, summary);
+      else await ingestFile(store, writer, path, options, summary);
+    }
+  } finally {
+    await checkpointer.stop();
   }
   return summary;
 }
