@@ -85,7 +85,7 @@ export class AuditStream {
     );
   }
 
-  /** Bytes in. Never throws on content. */
+  /** Bytes in. Never throws on content. The caller may reuse `chunk` once this returns. */
   push(chunk: Buffer): void {
     this.#splitter.push(chunk);
   }

@@ -221,7 +221,7 @@ export class AuditFileFollower {
       if (n === 0) break;
       this.#position += n;
       total += n;
-      stream.push(Buffer.from(buf.subarray(0, n)));
+      stream.push(buf.subarray(0, n));
       if (this.#batchStarted === 0 && this.#writer.pending > 0) this.#batchStarted = Date.now();
       if (this.#writer.pending >= this.#options.batchEvents) this.#commit(false);
     }
@@ -287,7 +287,7 @@ export class AuditFileFollower {
         const n = readSync(fd, buf, 0, CHUNK, at);
         if (n === 0) break;
         at += n;
-        (this.#stream as AuditStream).push(Buffer.from(buf.subarray(0, n)));
+        (this.#stream as AuditStream).push(buf.subarray(0, n));
       }
     } finally {
       closeSync(fd);

@@ -44,6 +44,7 @@ export class LineSplitter {
     return this.#carry.length + (this.#skipping?.bytes ?? 0);
   }
 
+  /** Nothing of `chunk` is kept once this returns (a partial line is copied): callers reuse their buffer. */
   push(chunk: Buffer): void {
     let start = 0;
     if (this.#skipping) {
