@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ausearchAvc } from './peers.js';
+import { aureportAvc, ausearchAvc } from './peers.js';
 import { formatRow, systemLine } from './system-line.js';
 import { largeLog } from './workloads.js';
 
@@ -20,6 +20,7 @@ const r = spawnSync(process.execPath, [join(import.meta.dirname, 'ingest-run.js'
 if (r.status !== 0) throw new Error(r.stderr);
 const ours = JSON.parse(r.stdout) as { ms: number; records: number; stored: number; denials: number; peakRss: number };
 const peer = ausearchAvc(file);
+const report = aureportAvc(file);
 const mbps = (ms: number) => size / 1e6 / (ms / 1000);
 const widths = [30, 10, 14, 14, 10];
 console.log(
@@ -40,5 +41,12 @@ console.log(
 );
 if (peer.ms) console.log(formatRow(['ausearch -m AVC --raw', mbps(peer.ms).toFixed(0), '-', '-', '1.000'], widths));
 else console.log(`ausearch: skipped: ${peer.skipped}`);
+// aureport --avc extracts the same denials but stores nothing: the ratio shows what the
+// store adds on top of the extraction both tools do.
+if (report.ms)
+  console.log(
+    formatRow(['aureport --avc (no store)', mbps(report.ms).toFixed(0), '-', '-', '-'], widths),
+    `ours / aureport = ${(mbps(ours.ms) / mbps(report.ms)).toFixed(3)}`,
+  );
 console.log('target ratio >= 0.15');
 console.log(systemLine());
