@@ -36,6 +36,11 @@ export interface DomainDisk {
   readonly readonly: boolean;
   readonly shareable: boolean;
   readonly seclabels: readonly DiskSecLabel[];
+  /**
+   * The backing chain below `path`, top down (`<backingStore>` elements, which libvirt
+   * fills in the live XML it hands the hook): local files and devices only.
+   */
+  readonly backing: readonly string[];
 }
 
 export interface DomainDefinition {
@@ -51,6 +56,7 @@ interface MutableDisk {
   readonly: boolean;
   shareable: boolean;
   seclabels: DiskSecLabel[];
+  backing: string[];
 }
 
 /** Parse domain XML. Throws HOOK_INPUT when it is not XML or lacks a name or uuid. */
@@ -73,9 +79,20 @@ export function parseDomainXml(xml: string): DomainDefinition {
     const attrs = tag.attributes as Record<string, string>;
     if (where === 'domain/seclabel') seclabel = { attrs };
     else if (where === 'domain/devices/disk') {
-      disk = { device: attrs.device ?? 'disk', path: undefined, readonly: false, shareable: false, seclabels: [] };
+      disk = {
+        device: attrs.device ?? 'disk',
+        path: undefined,
+        readonly: false,
+        shareable: false,
+        seclabels: [],
+        backing: [],
+      };
     } else if (disk && where === 'domain/devices/disk/source') {
       disk.path = attrs.file ?? attrs.dev ?? attrs.dir;
+    } else if (disk && tag.name === 'source' && path[path.length - 2] === 'backingStore') {
+      // Nested <backingStore> elements, one per layer; network layers have no local path.
+      const layer = attrs.file ?? attrs.dev;
+      if (layer !== undefined) disk.backing.push(layer);
     } else if (disk && where === 'domain/devices/disk/readonly') disk.readonly = true;
     else if (disk && where === 'domain/devices/disk/shareable') disk.shareable = true;
     else if (disk && where === 'domain/devices/disk/source/seclabel') diskSeclabel = { attrs };
@@ -166,13 +183,25 @@ export function domainConfinement(def: DomainDefinition): Confinement {
  * label, shareable ones the image type at plain `s0` (so every VM may use them),
  * read-only ones the content label. `relabel='no'` on the domain or the disk means the
  * file keeps its label. Disks without a local path (network, pool volumes) are left out.
+ *
+ * The layers of a disk's backing chain are opened read-only, and libvirt gives them the
+ * content label unless the disk's own seclabel says otherwise (security_selinux.c labels
+ * a layer below the top with the top's seclabel, else the content context). A base image
+ * shared by two overlays is listed once.
  */
 export function expectedDisks(def: DomainDefinition, confinement: Confinement, bases: LabelBases): ExpectedDisk[] {
   const out: ExpectedDisk[] = [];
+  const listed = new Set<string>();
+  const add = (disk: ExpectedDisk): void => {
+    if (listed.has(disk.path)) return;
+    listed.add(disk.path);
+    out.push(disk);
+  };
   for (const disk of def.disks) {
     if (disk.path === undefined) continue;
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
-    out.push({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
+    add({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
+    for (const layer of disk.backing) add({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
   }
   return out;
 }

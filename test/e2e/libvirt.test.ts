@@ -212,7 +212,8 @@ afterAll(async () => {
   rmSync(HOOK_SCRIPT, { force: true });
   if (savedQemuConf === null) rmSync(QEMU_CONF, { force: true });
   else writeFileSync(QEMU_CONF, savedQemuConf);
-  for (const g of ['tiny', 'web', 'web2', 'strict']) rmSync(`/var/log/libvirt/qemu/${g}.log`, { force: true });
+  for (const g of ['tiny', 'web', 'web2', 'layered', 'strict'])
+    rmSync(`/var/log/libvirt/qemu/${g}.log`, { force: true });
   if (madeUser) spawnSync('userdel', ['libvirt-qemu']);
   scratch.cleanup();
 }, 60_000);
@@ -333,5 +334,27 @@ describe.runIf(!skip)('our hook under a real libvirtd', () => {
     expect(strict.stderr).toMatch(/svirt-audit hook \(strict (prepare|start)\): cannot create database/);
     expect(virsh('domstate', 'strict').status).not.toBe(0);
     await cli(['install-hook', '--dir', HOOKS, '--db', DB]);
+  });
+
+  it('6. a qcow2 overlay on a backing file: libvirt labels the backing file read-only content, and our expected set lists it', () => {
+    const uuid = '6a0c3b52-8d1e-4f7a-b9c2-0e5d4f3a2b1c';
+    const base = image('layered-base.qcow2', 'qcow2');
+    const overlay = join(T, 'images', 'layered.qcow2');
+    execFileSync('qemu-img', ['create', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay], { stdio: 'ignore' });
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', 'system_u:object_r:virt_image_t:s0', overlay]);
+    const r = start(
+      'layered',
+      domainXml('layered', uuid, [{ file: overlay, type: 'qcow2' }], "<seclabel type='dynamic' model='selinux'/>"),
+    );
+    expect(r.stderr).toBe('');
+    const [a] = allocations(uuid);
+    const expected = Object.fromEntries((a?.disks ?? []).map((d) => [d.path, [d.mode, d.expectedLabel]]));
+    // What libvirt's SELinux driver did to the chain is what we expected it to do.
+    expect(expected).toEqual({
+      [overlay]: ['rw', a?.imageLabel],
+      [base]: ['ro', 'system_u:object_r:virt_content_t:s0'],
+    });
+    for (const d of a?.disks ?? []) expect(xattr(d.path)).toBe(d.expectedLabel);
+    destroy('layered');
   });
 });

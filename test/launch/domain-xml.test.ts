@@ -49,6 +49,38 @@ describe('parseDomainXml', () => {
     ]);
   });
 
+  it('lists the layers of backing chains read-only with the content label, a shared base once', () => {
+    const def = parseDomainXml(fixture('domains/selinux-backing-chains.xml'));
+    expect(def.disks.map((d) => d.backing)).toEqual([
+      ['/var/lib/libvirt/images/layered-snap.qcow2', '/var/lib/libvirt/images/fedora-base.qcow2'],
+      ['/var/lib/libvirt/images/fedora-base.qcow2'],
+      [],
+    ]);
+    const content = 'system_u:object_r:virt_content_t:s0';
+    const image = 'system_u:object_r:svirt_image_t:s0:c392,c662';
+    expect(expectedDisks(def, domainConfinement(def), DEFAULT_LABEL_BASES)).toEqual([
+      { path: '/var/lib/libvirt/images/layered.qcow2', mode: 'rw', expectedLabel: image, relabel: true },
+      { path: '/var/lib/libvirt/images/layered-snap.qcow2', mode: 'ro', expectedLabel: content, relabel: true },
+      { path: '/var/lib/libvirt/images/fedora-base.qcow2', mode: 'ro', expectedLabel: content, relabel: true },
+      { path: '/srv/nfs/scratch.qcow2', mode: 'rw', expectedLabel: null, relabel: false },
+      { path: '/var/lib/libvirt/images/cache.qcow2', mode: 'rw', expectedLabel: image, relabel: true },
+    ]);
+  });
+
+  it("a backing layer under a disk with relabel='no' keeps its label too", () => {
+    const def = parseDomainXml(`<domain><name>nfs</name><uuid>6a0c3b52-8d1e-4f7a-b9c2-0e5d4f3a2b1c</uuid>
+      <devices><disk type='file' device='disk'>
+        <source file='/srv/nfs/top.qcow2'><seclabel model='selinux' relabel='no'/></source>
+        <backingStore type='file'><source file='/srv/nfs/base.qcow2'/><backingStore/></backingStore>
+      </disk></devices>
+      <seclabel type='dynamic' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label>
+        <imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel></domain>`);
+    expect(expectedDisks(def, domainConfinement(def), DEFAULT_LABEL_BASES)).toEqual([
+      { path: '/srv/nfs/top.qcow2', mode: 'rw', expectedLabel: null, relabel: false },
+      { path: '/srv/nfs/base.qcow2', mode: 'ro', expectedLabel: null, relabel: false },
+    ]);
+  });
+
   it.each([
     { file: 'apparmor.xml', model: 'apparmor', disks: 2 },
     { file: 'seclabel-none.xml', model: 'none', disks: 1 },
