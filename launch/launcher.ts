@@ -15,6 +15,7 @@ import { replaceExpectedDisks } from '../store/allocations.js';
 import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
 import { allocateLabel, releaseAllocation } from './allocate.js';
+import { backingChain } from './backing-chain.js';
 import type { LabelBases } from './label-bases.js';
 
 export const REMEMBER_XATTR = 'trusted.svirt-audit.label';
@@ -50,6 +51,23 @@ export function detectModel(native: NativeBinding): SecurityModel {
   } catch {
     return 'none';
   }
+}
+
+/**
+ * The disks as given, each followed by the layers of its backing chain (read-only, as
+ * QEMU opens them and libvirt labels them); a path given or reached twice is listed once.
+ */
+export function launchDisks(disks: readonly LaunchDisk[]): LaunchDisk[] {
+  const out: LaunchDisk[] = [];
+  const listed = new Set<string>();
+  const add = (disk: LaunchDisk): void => {
+    if (listed.has(disk.path)) return;
+    listed.add(disk.path);
+    out.push(disk);
+  };
+  for (const disk of disks) add(disk);
+  for (const disk of disks) for (const layer of backingChain(disk.path)) add({ path: layer, mode: 'ro' });
+  return out;
 }
 
 /** The label a disk should get: the image label, `svirt_image_t:s0` when shared, the content label when read-only. */
@@ -109,7 +127,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
     bases: request.bases,
     forceNew: true,
   });
-  const expected: ExpectedDisk[] = request.disks.map((d) => ({
+  const expected = launchDisks(request.disks).map((d): ExpectedDisk => ({
     path: d.path,
     mode: d.mode,
     expectedLabel: model === 'selinux' ? diskLabel(allocation, d.mode, request.bases) : null,

@@ -17,6 +17,7 @@ import { listRelabels } from '../../store/relabels.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { cliProcess } from '../helpers/cli-run.js';
+import { writeQcow2Header } from '../helpers/qcow2-image.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const scratch = tempDir();
@@ -234,5 +235,44 @@ describe.runIf(!skip)('launch', () => {
     const restores = listRelabels(after, a?.id as number).filter((r) => r.action === 'restore');
     after.close();
     expect(restores.map((r) => r.labelAfter)).toEqual([ORIGINAL, ORIGINAL, ORIGINAL]);
+  });
+
+  it('an overlay: its backing files are labelled read-only content for the run, and restored by reap', async () => {
+    if (!shim) return;
+    const db = join(scratch.dir, 'overlay.db');
+    const base = join(scratch.dir, 'overlay-base.raw');
+    const snap = join(scratch.dir, 'overlay-snap.qcow2');
+    const top = join(scratch.dir, 'overlay-top.qcow2');
+    writeFileSync(base, 'raw base');
+    writeQcow2Header(snap, base);
+    writeQcow2Header(top, 'overlay-snap.qcow2');
+    for (const p of [base, snap, top]) execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, p]);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, ...selinuxLaunch(db, [top], ['/bin/sh', '-c', 'echo $$; read line'])],
+      {
+        env: { ...process.env, LD_PRELOAD: shim },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line');
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    const content = 'system_u:object_r:virt_content_t:s0';
+    expect([label(top), label(snap), label(base)]).toEqual([a?.imageLabel, content, content]);
+    expect(listRelabels(store, a?.id as number).map((r) => [r.path, r.labelAfter, r.error])).toEqual([
+      [top, a?.imageLabel, null],
+      [snap, content, null],
+      [base, content, null],
+    ]);
+    store.close();
+    child.stdin?.end();
+    await once(child, 'exit');
+    const reap = await cliProcess(['reap', '--db', db, '--json']);
+    expect(JSON.parse(reap.stdout)[0].restored).toHaveLength(3);
+    for (const p of [base, snap, top]) {
+      expect(label(p)).toBe(ORIGINAL);
+      expect(remembered(p)).toBeNull();
+    }
   });
 });
