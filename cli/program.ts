@@ -284,12 +284,13 @@ token file, reads are open on loopback only and writes are refused. SIGHUP reloa
       `
 json holds everything (schema in docs/report-schema.md); csv the denial list; md reads in a
 ticket; html is one self-contained file. json, md and html end with SHA-256 hashes of the
-evidence and of the whole report: svirt-audit report verify FILE checks them.`,
+evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 beside it
+(sha256sum's format). svirt-audit report verify FILE checks either.`,
     );
   reportCmd
     .command('verify')
     .description('recompute the hashes of a report and say whether it was altered (exit 1 if so)')
-    .argument('<file>', 'a json, md or html report')
+    .argument('<file>', 'a json, md or html report, or a csv report with FILE.sha256 beside it')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .action(async (file: string) => {

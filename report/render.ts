@@ -27,17 +27,27 @@ function evidenceOf(store: Store, h: ReportHeader) {
   return iterateVmEvidence(store, vmDenialRanges(store, h.vm.uuid, windowOf(h)));
 }
 
-export function renderReport(store: Store, header: ReportHeader, format: ReportFormat, out: TextOut): void {
-  if (format === 'csv') return renderCsv(store, header, out);
+/**
+ * Write the report. json, md and html carry their hashes inside and this returns null; a
+ * CSV has no place for them (a spreadsheet reads any trailer as a row), so this returns
+ * the SHA-256 of the whole CSV for the caller to keep beside it (`FILE.sha256`).
+ */
+export function renderReport(store: Store, header: ReportHeader, format: ReportFormat, out: TextOut): string | null {
   const w = new HashingWriter(out);
   if (format === 'json') renderJson(store, header, w);
   else if (format === 'md') renderMarkdown(store, header, w);
-  else renderHtml(store, header, w);
+  else if (format === 'html') renderHtml(store, header, w);
+  else {
+    renderCsv(store, header, w);
+    // No integrity block: the "report" hash covers every byte of the file.
+    return w.seal().reportSha256;
+  }
+  return null;
 }
 
-function renderCsv(store: Store, h: ReportHeader, out: TextOut): void {
-  out.write(csvLine(DENIAL_CSV_COLUMNS));
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) out.write(csvLine(denialCsvRow(denialJson(d))));
+function renderCsv(store: Store, h: ReportHeader, w: HashingWriter): void {
+  w.write(csvLine(DENIAL_CSV_COLUMNS));
+  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) w.write(csvLine(denialCsvRow(denialJson(d))));
 }
 
 function renderJson(store: Store, h: ReportHeader, w: HashingWriter): void {

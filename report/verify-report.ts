@@ -17,14 +17,25 @@ export interface VerifyResult {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Verify a report's bytes. Throws when the file is not a report (no integrity block). */
-export function verifyReport(bytes: Buffer): VerifyResult {
+/** Where a json, md or html report's integrity block starts (-1: none, e.g. a CSV). */
+function integrityBlock(bytes: Buffer): { format: VerifyResult['format']; at: number } {
   const head = bytes.subarray(0, 64).toString('utf8').trimStart();
   const format = head.startsWith('{') ? 'json' : head.toLowerCase().startsWith('<!doctype') ? 'html' : 'md';
+  return { format, at: bytes.lastIndexOf(MARKERS[format].integrity) };
+}
+
+export function carriesIntegrityBlock(bytes: Buffer): boolean {
+  return integrityBlock(bytes).at !== -1;
+}
+
+/** Verify a report's bytes. Throws when the file is not a report (no integrity block). */
+export function verifyReport(bytes: Buffer): VerifyResult {
+  const { format, at: integrityAt } = integrityBlock(bytes);
   const m = MARKERS[format];
-  const integrityAt = bytes.lastIndexOf(m.integrity);
   if (integrityAt === -1)
-    throw new Error('no integrity block: this is not a svirt-audit report (CSV reports carry none)');
+    throw new Error(
+      'no integrity block: this is not a json, md or html svirt-audit report (a CSV report is checked against the FILE.sha256 written beside it)',
+    );
   let evidence: Buffer;
   let expected: { evidenceSha256: string; reportSha256: string };
   const tail = bytes.subarray(integrityAt + m.integrity.length).toString('utf8');
@@ -54,4 +65,17 @@ export function verifyReport(bytes: Buffer): VerifyResult {
     expected,
     actual,
   };
+}
+
+/** The sidecar `report --format csv --out FILE` writes as FILE.sha256 (`sha256sum -c` reads it). */
+export function csvSidecar(sha256: string, fileName: string): string {
+  return `${sha256}  ${fileName}\n`;
+}
+
+/** A CSV report against its sidecar: the hash in it, and the file's own. Throws on a sidecar it cannot read. */
+export function verifyCsvReport(bytes: Buffer, sidecar: string): { ok: boolean; expected: string; actual: string } {
+  const expected = /^([0-9a-f]{64}) [ *]/.exec(sidecar)?.[1];
+  if (!expected) throw new Error('the .sha256 file beside it does not start with a SHA-256 (as sha256sum writes it)');
+  const actual = sha(bytes);
+  return { ok: actual === expected, expected, actual };
 }

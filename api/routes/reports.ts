@@ -14,6 +14,9 @@ const CONTENT_TYPES: Record<ReportFormat, string> = {
   html: 'text/html; charset=utf-8',
 };
 
+/** The HTTP trailer holding a CSV report's SHA-256 (the CLI writes FILE.sha256 instead). */
+export const CSV_SHA256_TRAILER = 'x-report-sha256';
+
 export async function reportRoutes(
   app: FastifyInstance,
   { ctx, version, dbPath }: { ctx: ApiContext; version: string; dbPath: string },
@@ -56,8 +59,11 @@ export async function reportRoutes(
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[format],
         'content-disposition': `attachment; filename="${header.vm.name.replace(/[^A-Za-z0-9._-]/g, '_')}-report.${format}"`,
+        // A CSV carries no hashes inside; its SHA-256 follows the body as a trailer.
+        ...(format === 'csv' && { trailer: CSV_SHA256_TRAILER }),
       });
-      renderReport(ctx.store, header, format, { write: (s) => res.write(s) });
+      const csvSha256 = renderReport(ctx.store, header, format, { write: (s) => res.write(s) });
+      if (csvSha256 !== null) res.addTrailers({ [CSV_SHA256_TRAILER]: csvSha256 });
       res.end();
     },
   );

@@ -1,11 +1,12 @@
 /** `svirt-audit report`: an incident report for one VM; `report verify FILE` checks one. */
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { SvirtAuditError } from '../../core/errors.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { bufferedFileOut } from '../../report/report-writer.js';
-import { verifyReport } from '../../report/verify-report.js';
+import { carriesIntegrityBlock, csvSidecar, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
 import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
 
@@ -34,12 +35,19 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
       fd === undefined
         ? { write: (s: string) => io.stdout.write(s), flush: () => undefined }
         : bufferedFileOut(fd, writeSync);
-    renderReport(store, header, options.format, sink);
+    const csvSha256 = renderReport(store, header, options.format, sink);
     sink.flush();
     if (options.out !== undefined) {
+      let hashNote = '';
+      if (csvSha256 !== null) {
+        writeFileSync(`${options.out}.sha256`, csvSidecar(csvSha256, basename(options.out)), { mode: 0o600 });
+        hashNote = `; its SHA-256 in ${options.out}.sha256`;
+      }
       io.stderr.write(
-        `wrote ${options.format} report for ${header.vm.name} (${header.totals.denials} denials) to ${options.out}\n`,
+        `wrote ${options.format} report for ${header.vm.name} (${header.totals.denials} denials) to ${options.out}${hashNote}\n`,
       );
+    } else if (csvSha256 !== null) {
+      io.stderr.write(`SHA-256 of this CSV: ${csvSha256}\n`);
     }
     return 0;
   } finally {
@@ -49,7 +57,18 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
 }
 
 export function verify(file: string, io: CliIo): number {
-  const r = verifyReport(readFileSync(file));
+  const bytes = readFileSync(file);
+  const sidecar = `${file}.sha256`;
+  if (!carriesIntegrityBlock(bytes) && existsSync(sidecar)) {
+    const csv = verifyCsvReport(bytes, readFileSync(sidecar, 'utf8'));
+    io.stdout.write(
+      csv.ok
+        ? `ok: ${file} is unaltered (csv; SHA-256 ${csv.actual.slice(0, 16)}…, as in ${sidecar})\n`
+        : `ALTERED: ${file}: its SHA-256 ${csv.actual.slice(0, 16)}… is not the ${csv.expected.slice(0, 16)}… in ${sidecar}\n`,
+    );
+    return csv.ok ? 0 : 1;
+  }
+  const r = verifyReport(bytes);
   if (r.evidenceOk && r.reportOk) {
     io.stdout.write(
       `ok: ${file} is unaltered (${r.format}; evidence ${r.actual.evidenceSha256.slice(0, 16)}…, report ${r.actual.reportSha256.slice(0, 16)}…)\n`,

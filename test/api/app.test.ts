@@ -319,4 +319,12 @@ describe('reports over the API', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('UNKNOWN_VM');
   });
+
+  it('a CSV report ends with its SHA-256 in the x-report-sha256 trailer', async () => {
+    const { createHash } = await import('node:crypto');
+    const csv = await app.inject({ url: '/v1/reports/web1?format=csv', headers: as(reader) });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers.trailer).toBe('x-report-sha256');
+    expect(csv.trailers['x-report-sha256']).toBe(createHash('sha256').update(csv.rawPayload).digest('hex'));
+  });
 });

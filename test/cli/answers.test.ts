@@ -136,6 +136,39 @@ describe('report and report verify on the command line', () => {
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/ALTERED: .*the evidence section and the report no longer match/);
   });
+
+  it('a csv --out FILE gets FILE.sha256 (sha256sum checks it, so does verify); an edited row is ALTERED', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync, rmSync, statSync, writeFileSync } = await import('node:fs');
+    const out = join(scratch.dir, 'web1.csv');
+    const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'csv', '--out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`its SHA-256 in ${out}.sha256`);
+    expect(statSync(`${out}.sha256`).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${out}.sha256`, 'utf8')).toMatch(/^[0-9a-f]{64} {2}web1\.csv\n$/);
+    // The coreutils tool reads the sidecar as it is.
+    expect(execFileSync('sha256sum', ['-c', 'web1.csv.sha256'], { cwd: scratch.dir }).toString()).toBe(
+      'web1.csv: OK\n',
+    );
+    const ok = await cli(['report', 'verify', out]);
+    expect(ok).toMatchObject({ status: 0 });
+    expect(ok.stdout).toMatch(/^ok: .* is unaltered \(csv;/);
+    writeFileSync(out, readFileSync(out, 'utf8').replace('web1', 'web2'));
+    const bad = await cli(['report', 'verify', out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/ALTERED: .*web1\.csv: its SHA-256 .* is not the .* in .*web1\.csv\.sha256/);
+    rmSync(`${out}.sha256`);
+    const lost = await cli(['report', 'verify', out]);
+    expect(lost.status).not.toBe(0);
+    expect(lost.stderr).toMatch(/a CSV report is checked against the FILE\.sha256 written beside it/);
+  });
+
+  it('a csv on stdout: its SHA-256 goes to stderr', async () => {
+    const { createHash } = await import('node:crypto');
+    const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'csv']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(`SHA-256 of this CSV: ${createHash('sha256').update(r.stdout).digest('hex')}\n`);
+  });
 });
 
 describe('serve options', () => {
