@@ -341,8 +341,9 @@ function parsePairs(raw: string, from: number, end: number, fields: AuditFields)
       fields.addField(keyStart, keyEnd, i, stop, QUOTED, joined);
       i = stop;
     } else {
-      let v = i;
-      while (v < end && raw.charCodeAt(v) !== 0x20) v++;
+      // Optimization: V8's native search beats a charCodeAt loop over a sliced line (bench/parse).
+      let v = raw.indexOf(' ', i);
+      if (v === -1 || v > end) v = end;
       fields.addField(keyStart, keyEnd, i, v, BARE, joined);
       i = v;
     }
