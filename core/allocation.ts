@@ -46,6 +46,16 @@ export interface ExpectedDisk {
   readonly relabel: boolean;
 }
 
+/** The first disk of each path, in order: a base image under two overlays is one file to label. */
+export function firstOfEachPath<T extends { readonly path: string }>(disks: readonly T[]): T[] {
+  const listed = new Set<string>();
+  return disks.filter((d) => {
+    if (listed.has(d.path)) return false;
+    listed.add(d.path);
+    return true;
+  });
+}
+
 export interface RelabelAction {
   readonly id: number;
   readonly allocationId: number;

@@ -6,7 +6,7 @@
 
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { DiskMode, ExpectedDisk } from '../core/allocation.js';
-import { normalizeUuid } from '../core/allocation.js';
+import { firstOfEachPath, normalizeUuid } from '../core/allocation.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { formatSelinuxContext, parseLevel, parseSelinuxContext, withLevel } from '../core/selinux-context.js';
 import type { LabelBases } from './label-bases.js';
@@ -191,19 +191,14 @@ export function domainConfinement(def: DomainDefinition): Confinement {
  */
 export function expectedDisks(def: DomainDefinition, confinement: Confinement, bases: LabelBases): ExpectedDisk[] {
   const out: ExpectedDisk[] = [];
-  const listed = new Set<string>();
-  const add = (disk: ExpectedDisk): void => {
-    if (listed.has(disk.path)) return;
-    listed.add(disk.path);
-    out.push(disk);
-  };
   for (const disk of def.disks) {
     if (disk.path === undefined) continue;
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
-    add({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
-    for (const layer of disk.backing) add({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
+    out.push({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
+    for (const layer of disk.backing)
+      out.push({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
   }
-  return out;
+  return firstOfEachPath(out);
 }
 
 function diskLabel(

@@ -7,7 +7,13 @@
  * changed and releases the allocation.
  */
 
-import type { Allocation, DiskMode, ExpectedDisk, SecurityModel } from '../core/allocation.js';
+import {
+  type Allocation,
+  type DiskMode,
+  type ExpectedDisk,
+  firstOfEachPath,
+  type SecurityModel,
+} from '../core/allocation.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { formatSelinuxContext, parseLevel, parseSelinuxContext, withLevel } from '../core/selinux-context.js';
 import { isNativeError, type NativeBinding } from '../native/index.js';
@@ -58,16 +64,8 @@ export function detectModel(native: NativeBinding): SecurityModel {
  * QEMU opens them and libvirt labels them); a path given or reached twice is listed once.
  */
 export function launchDisks(disks: readonly LaunchDisk[]): LaunchDisk[] {
-  const out: LaunchDisk[] = [];
-  const listed = new Set<string>();
-  const add = (disk: LaunchDisk): void => {
-    if (listed.has(disk.path)) return;
-    listed.add(disk.path);
-    out.push(disk);
-  };
-  for (const disk of disks) add(disk);
-  for (const disk of disks) for (const layer of backingChain(disk.path)) add({ path: layer, mode: 'ro' });
-  return out;
+  const layers = disks.flatMap((d) => backingChain(d.path).map((path): LaunchDisk => ({ path, mode: 'ro' })));
+  return firstOfEachPath([...disks, ...layers]);
 }
 
 /** The label a disk should get: the image label, `svirt_image_t:s0` when shared, the content label when read-only. */
