@@ -15,8 +15,7 @@ import {
   endAllocation,
   findOpenAllocation,
   findOpenAllocationByName,
-  listExpectedDisks,
-  replaceExpectedDisks,
+  recordExpectedDisks,
   setAllocationPid,
 } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
@@ -78,9 +77,7 @@ export function handleQemuHook(store: Store, call: QemuHookCall): QemuHookOutcom
       supersedeHolder: true,
     });
     const allocation = outcome.allocation;
-    if (outcome.created || listExpectedDisks(store, allocation.id).length === 0) {
-      replaceExpectedDisks(store, allocation.id, expectedDisks(def, confinement, call.bases));
-    }
+    recordExpectedDisks(store, allocation.id, outcome.created, expectedDisks(def, confinement, call.bases));
     if (pid !== null && allocation.pid !== pid) setAllocationPid(store, allocation.id, pid);
     return { action: 'recorded', allocation, created: outcome.created };
   });

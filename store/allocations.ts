@@ -194,6 +194,26 @@ export function setAllocationPid(store: Store, allocationId: number, pid: number
 /** Record (replace) the disks the VM definition expects to be labelled. */
 export function replaceExpectedDisks(store: Store, allocationId: number, disks: readonly ExpectedDisk[]): void {
   store.statement('DELETE FROM allocation_disk WHERE allocation_id = ?').run(allocationId);
+  addExpectedDisks(store, allocationId, disks);
+}
+
+/**
+ * The disk set a VM definition gives an allocation: all of it for a new allocation; for
+ * one already open (libvirtd reconnecting, a second hook call) the disks it does not list
+ * yet, such as ones hot-plugged since the start, while listed ones keep what they say.
+ */
+export function recordExpectedDisks(
+  store: Store,
+  allocationId: number,
+  created: boolean,
+  disks: readonly ExpectedDisk[],
+): void {
+  if (created) replaceExpectedDisks(store, allocationId, disks);
+  else addExpectedDisks(store, allocationId, disks);
+}
+
+/** Add the disks whose path the allocation does not list yet; listed ones keep what they say. */
+function addExpectedDisks(store: Store, allocationId: number, disks: readonly ExpectedDisk[]): void {
   const insert = store.statement(
     `INSERT INTO allocation_disk (allocation_id, path, mode, expected_label, relabel)
      VALUES (?, ?, ?, ?, ?) ON CONFLICT (allocation_id, path) DO NOTHING`,

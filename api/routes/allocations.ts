@@ -8,7 +8,7 @@ import { parseTimeSpec } from '../../core/time-spec.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { loadLabelBases } from '../../launch/label-bases.js';
 import { recordRelabel } from '../../launch/relabel-record.js';
-import { listAllocations, listExpectedDisks, replaceExpectedDisks, resolveVm } from '../../store/allocations.js';
+import { listAllocations, recordExpectedDisks, resolveVm } from '../../store/allocations.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
 
@@ -146,11 +146,8 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
           supersedeHolder: b.assigned ?? false,
           bases: loadLabelBases(),
         });
-        // As the hook does: the disk set of a new allocation, or of one recorded without it.
-        const id = outcome.allocation.id;
-        if (b.disks && (outcome.created || listExpectedDisks(ctx.store, id).length === 0)) {
-          replaceExpectedDisks(ctx.store, id, b.disks);
-        }
+        // As the hook does: the whole disk set of a new allocation, new disks of an open one.
+        if (b.disks) recordExpectedDisks(ctx.store, outcome.allocation.id, outcome.created, b.disks);
         return outcome;
       });
       return reply.code(created ? 201 : 200).send({ ...allocationJson(allocation), created });

@@ -68,6 +68,29 @@ describe('handleQemuHook', () => {
     expect(listAllocations(t.store)[0]?.endedAt).toBe(5000);
   });
 
+  it('a reconnect adds the disks hot-plugged since the start; the listed ones keep their record', () => {
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000));
+    const plugged = fixture('domains/selinux-three-disks.xml')
+      .replace(
+        "<source file='/var/lib/libvirt/images/web1.qcow2' index='3'/>",
+        "<source file='/srv/moved/web1.qcow2'/>",
+      )
+      .replace(
+        '</devices>',
+        "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/scratch.img'/><target dev='vdd'/></disk></devices>",
+      );
+    const reconnect = handleQemuHook(t.store, call('reconnect', 'selinux-three-disks.xml', 2000, { xml: plugged }));
+    expect(reconnect).toMatchObject({ action: 'recorded', created: false });
+    const [a] = listAllocations(t.store);
+    expect(listExpectedDisks(t.store, a?.id as number).map((d) => `${d.mode} ${d.path} ${d.expectedLabel}`)).toEqual([
+      'rw /var/lib/libvirt/images/web1.qcow2 system_u:object_r:svirt_image_t:s0:c392,c662',
+      'ro /var/lib/libvirt/images/install & tools.iso system_u:object_r:virt_content_t:s0',
+      'shared /dev/vg0/shared-data system_u:object_r:svirt_image_t:s0',
+      'rw /srv/moved/web1.qcow2 system_u:object_r:svirt_image_t:s0:c392,c662',
+      'rw /var/lib/libvirt/images/scratch.img system_u:object_r:svirt_image_t:s0:c392,c662',
+    ]);
+  });
+
   it('records AppArmor and unconfined guests', () => {
     handleQemuHook(t.store, call('start', 'apparmor.xml', 1000));
     handleQemuHook(t.store, call('start', 'seclabel-none.xml', 1000));
