@@ -41,6 +41,8 @@ export interface DomainDisk {
    * fills in the live XML it hands the hook): local files and devices only.
    */
   readonly backing: readonly string[];
+  /** False when the XML has no `<backingStore>` under the disk: the chain was not given (an empty one means "none"). */
+  readonly backingGiven: boolean;
 }
 
 export interface DomainDefinition {
@@ -57,6 +59,7 @@ interface MutableDisk {
   shareable: boolean;
   seclabels: DiskSecLabel[];
   backing: string[];
+  backingGiven: boolean;
 }
 
 /** Parse domain XML. Throws HOOK_INPUT when it is not XML or lacks a name or uuid. */
@@ -86,9 +89,12 @@ export function parseDomainXml(xml: string): DomainDefinition {
         shareable: false,
         seclabels: [],
         backing: [],
+        backingGiven: false,
       };
     } else if (disk && where === 'domain/devices/disk/source') {
       disk.path = attrs.file ?? attrs.dev ?? attrs.dir;
+    } else if (disk && where === 'domain/devices/disk/backingStore') {
+      disk.backingGiven = true;
     } else if (disk && tag.name === 'source' && path[path.length - 2] === 'backingStore') {
       // Nested <backingStore> elements, one per layer; network layers have no local path.
       const layer = attrs.file ?? attrs.dev;
@@ -187,16 +193,22 @@ export function domainConfinement(def: DomainDefinition): Confinement {
  * The layers of a disk's backing chain are opened read-only, and libvirt gives them the
  * content label unless the disk's own seclabel says otherwise (security_selinux.c labels
  * a layer below the top with the top's seclabel, else the content context). A base image
- * shared by two overlays is listed once.
+ * shared by two overlays is listed once. Where the XML gives no chain, `chainOf` (the
+ * caller's reader of image headers) may supply it.
  */
-export function expectedDisks(def: DomainDefinition, confinement: Confinement, bases: LabelBases): ExpectedDisk[] {
+export function expectedDisks(
+  def: DomainDefinition,
+  confinement: Confinement,
+  bases: LabelBases,
+  chainOf?: (path: string) => string[],
+): ExpectedDisk[] {
   const out: ExpectedDisk[] = [];
   for (const disk of def.disks) {
     if (disk.path === undefined) continue;
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
     out.push({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
-    for (const layer of disk.backing)
-      out.push({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
+    const chain = disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path);
+    for (const layer of chain) out.push({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
   }
   return firstOfEachPath(out);
 }

@@ -20,6 +20,7 @@ import {
 } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
 import { allocateLabel } from './allocate.js';
+import { backingChain } from './backing-chain.js';
 import { domainConfinement, expectedDisks, parseDomainXml } from './domain-xml.js';
 import type { LabelBases } from './label-bases.js';
 
@@ -60,6 +61,9 @@ export function handleQemuHook(store: Store, call: QemuHookCall): QemuHookOutcom
     return { action: 'ignored', reason: 'the SELinux label is not generated yet' };
   }
   const pid = call.op === 'start' ? null : readGuestPid(call.pidDir ?? '/run/libvirt/qemu', def.name);
+  // The live XML carries each disk's chain; where a libvirt leaves it out, it is read from
+  // the image headers (before the write lock is taken).
+  const disks = expectedDisks(def, confinement, call.bases, backingChain);
 
   return store.immediate(() => {
     const outcome = allocateLabel(store, {
@@ -77,7 +81,7 @@ export function handleQemuHook(store: Store, call: QemuHookCall): QemuHookOutcom
       supersedeHolder: true,
     });
     const allocation = outcome.allocation;
-    recordExpectedDisks(store, allocation.id, outcome.created, expectedDisks(def, confinement, call.bases));
+    recordExpectedDisks(store, allocation.id, outcome.created, disks);
     if (pid !== null && allocation.pid !== pid) setAllocationPid(store, allocation.id, pid);
     return { action: 'recorded', allocation, created: outcome.created };
   });

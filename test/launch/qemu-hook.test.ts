@@ -6,6 +6,7 @@ import { DEFAULT_LABEL_BASES } from '../../launch/label-bases.js';
 import { handleQemuHook, type QemuHookCall } from '../../launch/qemu-hook.js';
 import { listAllocations, listExpectedDisks } from '../../store/allocations.js';
 import { fixture } from '../helpers/fixtures.js';
+import { writeQcow2Header } from '../helpers/qcow2-image.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
 let t: TempStore;
@@ -89,6 +90,32 @@ describe('handleQemuHook', () => {
       'rw /srv/moved/web1.qcow2 system_u:object_r:svirt_image_t:s0:c392,c662',
       'rw /var/lib/libvirt/images/scratch.img system_u:object_r:svirt_image_t:s0:c392,c662',
     ]);
+  });
+
+  it('a disk whose XML gives no backing chain gets it from the image header; an empty <backingStore/> means none', () => {
+    const top = join(t.dir, 'top.qcow2');
+    const base = join(t.dir, 'base.raw');
+    writeFileSync(base, 'raw');
+    writeQcow2Header(top, 'base.raw');
+    const xml = (backing: string) =>
+      fixture('domains/selinux-three-disks.xml').replace(
+        "<source file='/var/lib/libvirt/images/web1.qcow2' index='3'/>",
+        `<source file='${top}'/>${backing}`,
+      );
+    const open = () => listAllocations(t.store).find((a) => a.endedAt === null);
+    const disks = () => listExpectedDisks(t.store, open()?.id as number);
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 1000, { xml: xml('') }));
+    expect(disks().find((d) => d.path === base)).toEqual({
+      path: base,
+      mode: 'ro',
+      expectedLabel: 'system_u:object_r:virt_content_t:s0',
+      relabel: true,
+    });
+    handleQemuHook(t.store, call('stopped', 'selinux-three-disks.xml', 2000));
+    handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', 3000, { xml: xml('<backingStore/>') }));
+    expect(open()?.startedAt).toBe(3000);
+    expect(disks().map((d) => d.path)).toContain(top);
+    expect(disks().map((d) => d.path)).not.toContain(base);
   });
 
   it('records AppArmor and unconfined guests', () => {
