@@ -1,8 +1,8 @@
 /**
- * The backing chain of a disk image, for `launch` (libvirt hands the hook the chain in the
- * domain XML; without libvirt we read it from the images). QEMU opens every layer below
- * an overlay read-only, so a launch must label them too, or the guest is refused its own
- * base image.
+ * The backing chain of a disk image, read from the images: for `launch`, which has no
+ * libvirt to ask, and for the hook when the domain XML gives no chain. QEMU opens every
+ * layer below an overlay read-only, so they must be labelled too, or the guest is refused
+ * its own base image.
  *
  * Only qcow2 names a backing file (QEMU's docs/interop/qcow2.txt: big-endian
  * `backing_file_offset` u64 at byte 8, `backing_file_size` u32 at byte 16). A layer that
@@ -27,9 +27,10 @@ export function backingChain(image: string): string[] {
   let current = resolve(image);
   while (chain.length < MAX_CHAIN_DEPTH) {
     const written = qcow2BackingName(current);
+    if (written === null) break;
     // `file:` is QEMU's explicit protocol for a local file.
-    const name = written?.startsWith('file:') ? written.slice('file:'.length) : written;
-    if (name === null || name === undefined || !isLocalPath(name)) break;
+    const name = written.startsWith('file:') ? written.slice('file:'.length) : written;
+    if (!isLocalPath(name)) break;
     const next = isAbsolute(name) ? name : resolve(dirname(current), name);
     if (seen.has(next)) break;
     seen.add(next);
@@ -67,5 +68,5 @@ export function qcow2BackingName(path: string): string | null {
 /** QEMU's protocol prefixes (`nbd:`, `rbd:`, `https://…`) and `json:` pseudo-names are not files. */
 function isLocalPath(name: string): boolean {
   if (name === '' || name.includes('\0')) return false;
-  return !/^[a-z][a-z0-9+.-]*:/i.test(name) || name.startsWith('/');
+  return !/^[a-z][a-z0-9+.-]*:/i.test(name);
 }

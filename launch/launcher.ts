@@ -60,8 +60,8 @@ export function detectModel(native: NativeBinding): SecurityModel {
 }
 
 /**
- * The disks as given, each followed by the layers of its backing chain (read-only, as
- * QEMU opens them and libvirt labels them); a path given or reached twice is listed once.
+ * The disks as given, then the layers of their backing chains (read-only, as QEMU opens
+ * them and libvirt labels them); a path given or reached twice is listed once, as given.
  */
 export function launchDisks(disks: readonly LaunchDisk[]): LaunchDisk[] {
   const layers = disks.flatMap((d) => backingChain(d.path).map((path): LaunchDisk => ({ path, mode: 'ro' })));
