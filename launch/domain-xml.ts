@@ -40,9 +40,15 @@ export interface DomainDisk {
    * The backing chain below `path`, top down (`<backingStore>` elements, which libvirt
    * fills in the live XML it hands the hook): local files and devices only.
    */
-  readonly backing: readonly string[];
+  readonly backing: readonly BackingLayer[];
   /** False when the XML has no `<backingStore>` under the disk: the chain was not given (an empty one means "none"). */
   readonly backingGiven: boolean;
+}
+
+/** One layer of a disk's backing chain, with the `<seclabel>` of its own `<source>`, if any. */
+export interface BackingLayer {
+  readonly path: string;
+  readonly seclabels: readonly DiskSecLabel[];
 }
 
 export interface DomainDefinition {
@@ -58,7 +64,7 @@ interface MutableDisk {
   readonly: boolean;
   shareable: boolean;
   seclabels: DiskSecLabel[];
-  backing: string[];
+  backing: { path: string; seclabels: DiskSecLabel[] }[];
   backingGiven: boolean;
 }
 
@@ -72,7 +78,10 @@ export function parseDomainXml(xml: string): DomainDefinition {
   const disks: DomainDisk[] = [];
   let disk: MutableDisk | undefined;
   let seclabel: { attrs: Record<string, string>; label?: string; imageLabel?: string; baseLabel?: string } | undefined;
-  let diskSeclabel: { attrs: Record<string, string>; label?: string } | undefined;
+  /** A `<source><seclabel>` being read, and the list it goes to (the disk's or a layer's). */
+  let diskSeclabel: { attrs: Record<string, string>; label?: string; into: DiskSecLabel[] } | undefined;
+  /** The seclabels of the `<source>` being read inside a `<backingStore>`. */
+  let layerSeclabels: DiskSecLabel[] = [];
   let text = '';
 
   parser.on('opentag', (tag: SaxesTagPlain) => {
@@ -98,10 +107,14 @@ export function parseDomainXml(xml: string): DomainDefinition {
     } else if (disk && tag.name === 'source' && path[path.length - 2] === 'backingStore') {
       // Nested <backingStore> elements, one per layer; network layers have no local path.
       const layer = attrs.file ?? attrs.dev;
-      if (layer !== undefined) disk.backing.push(layer);
+      layerSeclabels = [];
+      if (layer !== undefined) disk.backing.push({ path: layer, seclabels: layerSeclabels });
     } else if (disk && where === 'domain/devices/disk/readonly') disk.readonly = true;
     else if (disk && where === 'domain/devices/disk/shareable') disk.shareable = true;
-    else if (disk && where === 'domain/devices/disk/source/seclabel') diskSeclabel = { attrs };
+    else if (disk && where === 'domain/devices/disk/source/seclabel') diskSeclabel = { attrs, into: disk.seclabels };
+    else if (disk && tag.name === 'seclabel' && path[path.length - 3] === 'backingStore') {
+      diskSeclabel = { attrs, into: layerSeclabels };
+    }
   });
   parser.on('text', (t) => {
     text += t;
@@ -127,10 +140,10 @@ export function parseDomainXml(xml: string): DomainDefinition {
         baseLabel: seclabel.baseLabel,
       });
       seclabel = undefined;
-    } else if (diskSeclabel && where === 'domain/devices/disk/source/seclabel/label') diskSeclabel.label = value;
-    else if (disk && diskSeclabel && where === 'domain/devices/disk/source/seclabel') {
+    } else if (diskSeclabel && where.endsWith('/source/seclabel/label')) diskSeclabel.label = value;
+    else if (diskSeclabel && where.endsWith('/source/seclabel')) {
       const relabel = diskSeclabel.attrs.relabel;
-      disk.seclabels.push({
+      diskSeclabel.into.push({
         model: diskSeclabel.attrs.model,
         relabel: relabel === undefined ? undefined : relabel !== 'no',
         label: diskSeclabel.label,
@@ -191,8 +204,8 @@ export function domainConfinement(def: DomainDefinition): Confinement {
  * file keeps its label. Disks without a local path (network, pool volumes) are left out.
  *
  * The layers of a disk's backing chain are opened read-only, and libvirt gives them the
- * content label unless the disk's own seclabel says otherwise (security_selinux.c labels
- * a layer below the top with the top's seclabel, else the content context). A base image
+ * content label unless a seclabel says otherwise (security_selinux.c labels a layer below
+ * the top with the layer's own seclabel, else the top's, else the content context). A base image
  * shared by two overlays is listed once. Where the XML gives no chain, `chainOf` (the
  * caller's reader of image headers) may supply it.
  */
@@ -206,21 +219,31 @@ export function expectedDisks(
   for (const disk of def.disks) {
     if (disk.path === undefined) continue;
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
-    out.push({ path: disk.path, mode, ...diskLabel(disk, mode, confinement, bases) });
-    const chain = disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path);
-    for (const layer of chain) out.push({ path: layer, mode: 'ro', ...diskLabel(disk, 'ro', confinement, bases) });
+    out.push({ path: disk.path, mode, ...diskLabel(disk.seclabels, mode, confinement, bases) });
+    const chain =
+      disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path).map((path) => ({ path, seclabels: [] }));
+    for (const layer of chain) {
+      // A layer's own seclabel decides when it says something; else the disk's does.
+      const own = selinuxSeclabel(layer.seclabels);
+      const rule = own && (own.relabel === false || own.label) ? layer.seclabels : disk.seclabels;
+      out.push({ path: layer.path, mode: 'ro', ...diskLabel(rule, 'ro', confinement, bases) });
+    }
   }
   return firstOfEachPath(out);
 }
 
+function selinuxSeclabel(seclabels: readonly DiskSecLabel[]): DiskSecLabel | undefined {
+  return seclabels.find((s) => s.model === undefined || s.model === 'selinux');
+}
+
 function diskLabel(
-  disk: DomainDisk,
+  seclabels: readonly DiskSecLabel[],
   mode: DiskMode,
   confinement: Confinement,
   bases: LabelBases,
 ): { expectedLabel: string | null; relabel: boolean } {
   if (confinement.model !== 'selinux' || !confinement.seclabel) return { expectedLabel: null, relabel: false };
-  const own = disk.seclabels.find((s) => s.model === undefined || s.model === 'selinux');
+  const own = selinuxSeclabel(seclabels);
   if (!confinement.seclabel.relabel || own?.relabel === false) return { expectedLabel: null, relabel: false };
   if (own?.label) return { expectedLabel: own.label, relabel: true };
   if (mode === 'ro') return { expectedLabel: bases.content, relabel: true };

@@ -51,7 +51,7 @@ describe('parseDomainXml', () => {
 
   it('lists the layers of backing chains read-only with the content label, a shared base once', () => {
     const def = parseDomainXml(fixture('domains/selinux-backing-chains.xml'));
-    expect(def.disks.map((d) => d.backing)).toEqual([
+    expect(def.disks.map((d) => d.backing.map((layer) => layer.path))).toEqual([
       ['/var/lib/libvirt/images/layered-snap.qcow2', '/var/lib/libvirt/images/fedora-base.qcow2'],
       ['/var/lib/libvirt/images/fedora-base.qcow2'],
       [],
@@ -67,18 +67,36 @@ describe('parseDomainXml', () => {
     ]);
   });
 
-  it("a backing layer under a disk with relabel='no' keeps its label too", () => {
+  it("a backing layer takes its own seclabel, else its disk's (relabel='no' keeps its label too)", () => {
     const def = parseDomainXml(`<domain><name>nfs</name><uuid>6a0c3b52-8d1e-4f7a-b9c2-0e5d4f3a2b1c</uuid>
       <devices><disk type='file' device='disk'>
         <source file='/srv/nfs/top.qcow2'><seclabel model='selinux' relabel='no'/></source>
-        <backingStore type='file'><source file='/srv/nfs/base.qcow2'/><backingStore/></backingStore>
+        <backingStore type='file'><source file='/srv/nfs/base.qcow2'/>
+          <backingStore type='file'><source file='/srv/golden.qcow2'>
+              <seclabel model='selinux' relabel='yes'><label>system_u:object_r:virt_golden_t:s0</label></seclabel>
+            </source><backingStore/></backingStore>
+        </backingStore>
       </disk></devices>
       <seclabel type='dynamic' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label>
         <imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel></domain>`);
     expect(expectedDisks(def, domainConfinement(def), DEFAULT_LABEL_BASES)).toEqual([
       { path: '/srv/nfs/top.qcow2', mode: 'rw', expectedLabel: null, relabel: false },
       { path: '/srv/nfs/base.qcow2', mode: 'ro', expectedLabel: null, relabel: false },
+      { path: '/srv/golden.qcow2', mode: 'ro', expectedLabel: 'system_u:object_r:virt_golden_t:s0', relabel: true },
     ]);
+    // The disk's own seclabel stays the disk's: the layer's did not leak into it.
+    expect(def.disks[0]?.seclabels).toEqual([{ model: 'selinux', relabel: false, label: undefined }]);
+  });
+
+  it('a chain the XML does not give is read through chainOf; an empty <backingStore/> means none', () => {
+    const xml = (backing: string) =>
+      parseDomainXml(`<domain><name>a</name><uuid>6a0c3b52-8d1e-4f7a-b9c2-0e5d4f3a2b1c</uuid>
+        <devices><disk type='file' device='disk'><source file='/i/top.qcow2'/>${backing}</disk></devices></domain>`);
+    const chainOf = (path: string) => (path === '/i/top.qcow2' ? ['/i/base.qcow2'] : []);
+    const paths = (def: ReturnType<typeof parseDomainXml>) =>
+      expectedDisks(def, domainConfinement(def), DEFAULT_LABEL_BASES, chainOf).map((d) => d.path);
+    expect(paths(xml(''))).toEqual(['/i/top.qcow2', '/i/base.qcow2']);
+    expect(paths(xml('<backingStore/>'))).toEqual(['/i/top.qcow2']);
   });
 
   it.each([
