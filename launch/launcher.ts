@@ -104,8 +104,12 @@ export function writeFileLabel(native: NativeBinding, path: string, label: strin
 
 export interface PreparedLaunch {
   allocation: Allocation;
-  /** Restores every relabel done so far and releases the allocation (when exec fails). */
-  undo(): void;
+  /**
+   * Restores every relabel done so far and releases the allocation (when exec fails),
+   * recording both in `store`: the caller closes its store before exec, so it passes the
+   * one it opened again.
+   */
+  undo(store: Store): void;
 }
 
 /**
@@ -134,7 +138,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
   store.immediate(() => replaceExpectedDisks(store, allocation.id, expected));
 
   const changed: { path: string; before: string | null }[] = [];
-  const undo = () => {
+  const undo = (into: Store) => {
     for (const c of changed.reverse()) {
       let error: string | null = null;
       try {
@@ -143,8 +147,8 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
       } catch (e) {
         error = (e as Error).message;
       }
-      store.immediate(() =>
-        insertRelabel(store, {
+      into.immediate(() =>
+        insertRelabel(into, {
           allocationId: allocation.id,
           path: c.path,
           labelBefore: readFileLabelQuietly(native, c.path),
@@ -155,7 +159,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
         }),
       );
     }
-    releaseAllocation(store, request.host, request.uuid);
+    releaseAllocation(into, request.host, request.uuid);
   };
 
   if (model === 'selinux') {
@@ -187,7 +191,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
         }),
       );
       if (error !== null) {
-        undo();
+        undo(store);
         throw new SvirtAuditError(
           'BAD_INPUT',
           `cannot relabel ${disk.path} to ${target}: ${error}`,
@@ -201,7 +205,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
     if (model === 'selinux') native.setexeccon(allocation.label as string);
     else if (model === 'apparmor') native.aaChangeOnexec(allocation.label as string);
   } catch (e) {
-    undo();
+    undo(store);
     const hint =
       model === 'selinux'
         ? 'SELinux must be enabled to run a guest confined (use --model none to launch without labels); the disks were restored and the allocation released'

@@ -50,7 +50,7 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
     bases: loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT),
     pid: process.pid,
   };
-  let store = openCommandStore(options, io);
+  const store = openCommandStore(options, io);
   const prepared = (() => {
     try {
       return prepareLaunch(store, native, request);
@@ -63,11 +63,11 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
   try {
     native.execve(file, command, env);
   } catch (error) {
-    store = openCommandStore(options, io);
+    const again = openCommandStore(options, io);
     try {
-      prepared.undo();
+      prepared.undo(again);
     } finally {
-      store.close();
+      again.close();
     }
     throw new SvirtAuditError(
       'BAD_INPUT',

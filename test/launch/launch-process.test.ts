@@ -163,6 +163,35 @@ describe.runIf(!skip)('launch', () => {
     ]);
   });
 
+  it('an exec that fails (a file that is not a program) restores the disks and releases the allocation', async () => {
+    if (!shim) return;
+    const db = join(scratch.dir, 'exec-fail.db');
+    const d = disks('ef');
+    const notAProgram = join(scratch.dir, 'not-a-program');
+    writeFileSync(notAProgram, 'plain text\n', { mode: 0o755 });
+    const r = await cliProcess(selinuxLaunch(db, [d.rw, `${d.ro}:ro`], [notAProgram]), {
+      env: { ...process.env, LD_PRELOAD: shim },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`cannot exec ${notAProgram}: execve: `));
+    expect(r.stderr).toMatch(/the disks were restored and the allocation released/);
+    for (const p of [d.rw, d.ro]) {
+      expect(label(p)).toBe(ORIGINAL);
+      expect(remembered(p)).toBeNull();
+    }
+    const store = openStore(db);
+    const [a] = listAllocations(store);
+    const rows = listRelabels(store, a?.id as number);
+    store.close();
+    expect(a?.endedAt).not.toBeNull();
+    expect(rows.map((x) => [x.path, x.action, x.error])).toEqual([
+      [d.rw, 'relabel', null],
+      [d.ro, 'relabel', null],
+      [d.ro, 'restore', null],
+      [d.rw, 'restore', null],
+    ]);
+  });
+
   it('a relabel that fails stops the launch, restores the disks already changed and releases the allocation', async () => {
     const db = join(scratch.dir, 'relabel-fail.db');
     const d = disks('rf');
