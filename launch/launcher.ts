@@ -76,6 +76,16 @@ export function diskLabel(allocation: Allocation, mode: DiskMode, bases: LabelBa
   return formatSelinuxContext(withLevel(parseSelinuxContext(image), parseLevel('s0')));
 }
 
+/**
+ * Errors that leave a disk as it is instead of stopping the launch, as libvirt's SELinux
+ * driver does (security_selinux.c): the filesystem keeps no labels (NFS, FUSE) or is
+ * read-only. QEMU then gets what the policy allows there (virt_use_nfs, …), and a
+ * refusal shows up as an unlabeled-target denial with the fix.
+ */
+export function labelsNotSettableHere(error: unknown): boolean {
+  return isNativeError(error) && (error.code === 'EOPNOTSUPP' || error.code === 'ENOTSUP' || error.code === 'EROFS');
+}
+
 /** A file's SELinux label through libselinux when it works, else the raw xattr. */
 export function readFileLabel(native: NativeBinding, path: string): string | null {
   try {
@@ -110,6 +120,8 @@ export interface PreparedLaunch {
    * one it opened again.
    */
   undo(store: Store): void;
+  /** Disks whose filesystem keeps no labels or is read-only: recorded, not fatal (see labelsNotSettableHere). */
+  leftUnlabelled: { path: string; error: string }[];
 }
 
 /**
@@ -138,6 +150,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
   store.immediate(() => replaceExpectedDisks(store, allocation.id, expected));
 
   const changed: { path: string; before: string | null }[] = [];
+  const leftUnlabelled: { path: string; error: string }[] = [];
   const undo = (into: Store) => {
     for (const c of changed.reverse()) {
       let error: string | null = null;
@@ -167,6 +180,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
       const target = disk.expectedLabel as string;
       let before: string | null = null;
       let error: string | null = null;
+      let leftAsIs = false;
       try {
         before = readFileLabel(native, disk.path);
         // Keep the first original: a relaunch must not remember our own label.
@@ -177,7 +191,10 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
         const after = readFileLabel(native, disk.path);
         if (after !== target) error = `read back ${after ?? 'no label'} instead of ${target}`;
       } catch (e) {
-        error = (e as Error).message;
+        leftAsIs = labelsNotSettableHere(e);
+        error = leftAsIs
+          ? `${(e as Error).message}: this filesystem keeps no labels or is read-only; left as it is, as libvirt does`
+          : (e as Error).message;
       }
       store.immediate(() =>
         insertRelabel(store, {
@@ -190,7 +207,8 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
           at: Date.now(),
         }),
       );
-      if (error !== null) {
+      if (leftAsIs) leftUnlabelled.push({ path: disk.path, error: error as string });
+      else if (error !== null) {
         undo(store);
         throw new SvirtAuditError(
           'BAD_INPUT',
@@ -216,7 +234,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
       hint,
     );
   }
-  return { allocation, undo };
+  return { allocation, undo, leftUnlabelled };
 }
 
 function readFileLabelQuietly(native: NativeBinding, path: string): string | null {

@@ -11,7 +11,7 @@ import type { NativeBinding } from '../native/index.js';
 import { endAllocation, getAllocation, listAllocations, listExpectedDisks } from '../store/allocations.js';
 import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
-import { readFileLabel, REMEMBER_XATTR, writeFileLabel } from './launcher.js';
+import { labelsNotSettableHere, readFileLabel, REMEMBER_XATTR, writeFileLabel } from './launcher.js';
 
 export interface ReapOutcome {
   allocation: Allocation;
@@ -67,6 +67,8 @@ export function reapAllocations(
         writeFileLabel(native, disk.path, remembered);
         native.removeXattr(disk.path, REMEMBER_XATTR);
       } catch (e) {
+        // A disk the launch could not label (see labelsNotSettableHere) has nothing to restore.
+        if (remembered === null && labelsNotSettableHere(e)) continue;
         error = (e as Error).message;
       }
       store.immediate(() =>

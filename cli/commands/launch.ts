@@ -59,6 +59,8 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
       store.close();
     }
   })();
+  for (const disk of prepared.leftUnlabelled)
+    io.stderr.write(`svirt-audit launch: warning: ${disk.path}: ${disk.error}\n`);
   const env = Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   try {
     native.execve(file, command, env);

@@ -5,9 +5,9 @@
  * the process (the pid the program prints is the pid we spawned and recorded).
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,19 @@ function xattrsSupported(): string | undefined {
 }
 const skip = xattrsSupported();
 if (skip) console.log(`skipped: launch tests: ${skip}`);
+
+/** Why a read-only mount cannot be made here (undefined: it can), for the read-only image test. */
+function readOnlyMountUnavailable(): string | undefined {
+  const probe = join(scratch.dir, 'mount-probe');
+  mkdirSync(probe);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'none', probe]);
+  if (mounted.status !== 0)
+    return `cannot mount a tmpfs (${mounted.stderr?.toString().trim() || mounted.error?.message})`;
+  spawnSync('umount', [probe]);
+  return undefined;
+}
+const noReadOnlyMount = skip ?? readOnlyMountUnavailable();
+if (noReadOnlyMount) console.log(`skipped: launch with a base image on a read-only mount: ${noReadOnlyMount}`);
 
 const label = (path: string) =>
   execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.selinux', path])
@@ -304,4 +317,53 @@ describe.runIf(!skip)('launch', () => {
       expect(remembered(p)).toBeNull();
     }
   });
+
+  it.runIf(!noReadOnlyMount)(
+    'a base image on a read-only mount is left as it is (recorded, warned), as libvirt does; the launch goes on',
+    async () => {
+      if (!shim) return;
+      const db = join(scratch.dir, 'ro-base.db');
+      const mount = join(scratch.dir, 'golden');
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'none', mount]);
+      try {
+        const base = join(mount, 'golden.raw');
+        writeFileSync(base, 'golden image');
+        execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, base]);
+        execFileSync('mount', ['-o', 'remount,ro', mount]);
+        const top = join(scratch.dir, 'on-golden.qcow2');
+        writeQcow2Header(top, base);
+        execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, top]);
+        const child: ChildProcess = spawn(
+          process.execPath,
+          [CLI, ...selinuxLaunch(db, [top], ['/bin/sh', '-c', 'echo $$; read line'])],
+          { env: { ...process.env, LD_PRELOAD: shim }, stdio: ['pipe', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr?.on('data', (c) => (stderr += c));
+        const [pidLine] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [
+          string,
+        ];
+        expect(Number(pidLine)).toBe(child.pid);
+        expect(stderr).toMatch(new RegExp(`warning: ${base}: .*Read-only file system.*left as it is, as libvirt does`));
+        const store = openStore(db);
+        const [a] = listAllocations(store);
+        const rows = listRelabels(store, a?.id as number);
+        store.close();
+        expect(rows.map((r) => [r.path, r.error === null])).toEqual([
+          [top, true],
+          [base, false],
+        ]);
+        expect([label(top), label(base)]).toEqual([a?.imageLabel, ORIGINAL]);
+        child.stdin?.end();
+        await once(child, 'exit');
+        const reap = await cliProcess(['reap', '--db', db, '--json']);
+        // Only the overlay had a label to put back.
+        expect(JSON.parse(reap.stdout)[0].restored).toEqual([{ path: top, label: ORIGINAL, error: null }]);
+        expect(label(top)).toBe(ORIGINAL);
+      } finally {
+        spawnSync('umount', [mount]);
+      }
+    },
+  );
 });
