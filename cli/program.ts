@@ -318,11 +318,11 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
       'after',
       `
 Writable disks get the VM's image label, :shared ones svirt_image_t:s0, :ro ones the
-content label, and so do the backing files of a qcow2 overlay (read from its header, as
-QEMU opens them read-only); each original label is remembered in trusted.svirt-audit.label.
-A disk on a filesystem that keeps no labels (NFS) or is mounted read-only is left as it
-is with a warning, as libvirt does; any other failure restores what was changed and
-releases the allocation. The command replaces this
+content label, and so do the backing files of a qcow2 overlay (read from its header;
+QEMU opens them read-only). Each original label is remembered in
+trusted.svirt-audit.label. A disk on a filesystem that keeps no labels (NFS) or is
+mounted read-only is left as it is with a warning, as libvirt does; any other failure
+restores what was changed and releases the allocation. The command replaces this
 process (same pid), so the caller sees QEMU's pid and exit status. After QEMU exits,
 svirt-audit reap (serve runs it every 30 s) restores the labels and closes the allocation.
 
