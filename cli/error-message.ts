@@ -20,11 +20,30 @@ const STATUS: Record<ErrorCode, number> = {
   DB_OPEN: 5,
 };
 
+/** Errors of the file system on a path the user named (a file to read, an --out to write). */
+const PATH_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+};
+
 /** The message (ending in a newline) and exit status for any thrown value. */
 export function formatError(error: unknown): { message: string; status: number } {
   if (isSvirtAuditError(error)) {
     const hint = error.hint ? `\n  ${error.hint}` : '';
     return { message: `svirt-audit: ${error.message}${hint}\n`, status: STATUS[error.code] };
+  }
+  const sys = error as NodeJS.ErrnoException;
+  const reason = typeof sys?.code === 'string' ? PATH_ERRORS[sys.code] : undefined;
+  if (reason !== undefined && typeof sys.path === 'string') {
+    return {
+      message: `svirt-audit: cannot ${sys.syscall ?? 'use'} ${sys.path}: ${reason}\n  check the path and its permissions\n`,
+      status: 2,
+    };
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {

@@ -1,10 +1,34 @@
 /** `svirt-audit ingest FILE…`: backfill audit logs into the store. */
 
+import { statSync } from 'node:fs';
 import { displayName, type IngestProgress, ingestFiles } from '../../collector/backfill.js';
+import { SvirtAuditError } from '../../core/errors.js';
 import { type CommonOptions, localHost, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 
+/** Every named file must be one that can be read, before anything is stored. */
+function checkReadable(files: readonly string[]): void {
+  const problems: string[] = [];
+  for (const file of files) {
+    if (file === '-') continue;
+    try {
+      if (statSync(file).isDirectory()) problems.push(`${file}: is a directory`);
+    } catch (e) {
+      problems.push(
+        `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
+    }
+  }
+  if (problems.length > 0)
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `cannot ingest: ${problems.join('; ')}`,
+      'name audit log files (e.g. /var/log/audit/audit.log*), or - for stdin; nothing was stored',
+    );
+}
+
 export async function run(options: CommonOptions, files: string[], io: CliIo): Promise<number> {
+  checkReadable(files);
   const store = openCommandStore(options, io, { durability: 'normal' });
   const started = Date.now();
   const tty = io.stderr.isTTY === true && !options.json;

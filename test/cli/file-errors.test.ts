@@ -1,0 +1,43 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatError } from '../../cli/error-message.js';
+import { cli } from '../helpers/cli-run.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+let scratch: { dir: string; cleanup(): void };
+beforeEach(() => {
+  scratch = tempDir();
+});
+afterEach(() => scratch.cleanup());
+
+describe('files the user names that cannot be used', () => {
+  it('ingest checks every file first: a missing one or a directory is exit 2 with what to do, nothing stored', async () => {
+    const db = join(scratch.dir, 'audit.db');
+    const dir = join(scratch.dir, 'logs');
+    mkdirSync(dir);
+    const missing = join(scratch.dir, 'audit.log.9');
+    const r = await cli(['ingest', '--db', db, dir, missing]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `svirt-audit: cannot ingest: ${dir}: is a directory; ${missing}: no such file\n` +
+        '  name audit log files (e.g. /var/log/audit/audit.log*), or - for stdin; nothing was stored\n',
+    );
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('report verify of a missing file says which and exits 2, not "this is a bug"', async () => {
+    const missing = join(scratch.dir, 'web1.json');
+    const r = await cli(['report', 'verify', missing]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `svirt-audit: cannot open ${missing}: no such file or directory\n  check the path and its permissions\n`,
+    );
+  });
+
+  it('file-system errors without a path stay unexpected errors (exit 1)', () => {
+    const noPath = Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+    expect(formatError(noPath)).toMatchObject({ status: 1 });
+    expect(formatError(noPath).message).toMatch(/this is a bug/);
+  });
+});
