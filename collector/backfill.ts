@@ -7,6 +7,7 @@
 
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { findOrCreateSource, sourcesByInode, type SourceRow } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
@@ -41,8 +42,12 @@ export interface IngestSummary {
   denialsFound: number;
   unparsed: number;
   writer: WriterCounts;
-  /** Per file: where reading started (the checkpoint) and ended. */
-  perFile: { path: string; startOffset: number; endOffset: number; skipped?: string }[];
+  /**
+   * Per file: where reading started (the checkpoint) and ended; `error` when the file
+   * could not be read to its end (a gzip file cut short or corrupt): what came before
+   * that point is stored, and the other files are read all the same.
+   */
+  perFile: { path: string; startOffset: number; endOffset: number; error?: string }[];
 }
 
 const CHUNK = 1 << 20;
@@ -136,18 +141,26 @@ async function ingestFile(
         records: stream.counters.records,
       });
     };
+    let error: string | undefined;
     if (gzip) {
       // The checkpoint counts uncompressed bytes: skip what was stored before.
       let skip = source.offset;
-      for await (const piece of createReadStream('', { fd, autoClose: false, start: 0 }).pipe(createGunzip())) {
-        let buf = piece as Buffer;
-        if (skip > 0) {
-          const cut = Math.min(skip, buf.length);
-          buf = buf.subarray(cut);
-          skip -= cut;
-          if (buf.length === 0) continue;
-        }
-        push(buf);
+      try {
+        // pipeline, not pipe: a corrupt file must stop both streams before the fd closes.
+        await pipeline(createReadStream('', { fd, autoClose: false, start: 0 }), createGunzip(), async (pieces) => {
+          for await (const piece of pieces) {
+            let buf = piece as Buffer;
+            if (skip > 0) {
+              const cut = Math.min(skip, buf.length);
+              buf = buf.subarray(cut);
+              skip -= cut;
+              if (buf.length === 0) continue;
+            }
+            push(buf);
+          }
+        });
+      } catch (e) {
+        error = `the gzip data is cut short or corrupt after ${source.offset + done} uncompressed bytes (${(e as Error).message}); the records before that point are stored`;
       }
     } else {
       const buf = Buffer.allocUnsafe(CHUNK);
@@ -165,7 +178,12 @@ async function ingestFile(
     stream.end();
     writer.flush(stream.completeOffset);
     addCounters(summary, stream, done);
-    summary.perFile.push({ path, startOffset: source.offset, endOffset: stream.completeOffset });
+    summary.perFile.push({
+      path,
+      startOffset: source.offset,
+      endOffset: stream.completeOffset,
+      ...(error !== undefined && { error }),
+    });
   } finally {
     closeSync(fd);
   }

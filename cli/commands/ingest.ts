@@ -80,7 +80,9 @@ export async function run(options: CommonOptions, files: string[], io: CliIo): P
           `${w.denials} denials, ${w.unparsed} unreadable lines kept, ${w.opened} allocations learned from libvirt records\n`,
       );
     }
-    return 0;
+    const failed = summary.perFile.filter((f) => f.error !== undefined);
+    for (const f of failed) io.stderr.write(`svirt-audit ingest: ${f.path}: ${f.error}\n`);
+    return failed.length > 0 ? 2 : 0;
   } finally {
     store.close();
   }

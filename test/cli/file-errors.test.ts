@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatError } from '../../cli/error-message.js';
@@ -24,6 +24,21 @@ describe('files the user names that cannot be used', () => {
         '  name audit log files (e.g. /var/log/audit/audit.log*), or - for stdin; nothing was stored\n',
     );
     expect(existsSync(db)).toBe(false);
+  });
+
+  it('ingest of a gzip file cut short stores what it can, says what happened and exits 2', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { eventsText } = await import('../helpers/synthetic-log.js');
+    const db = join(scratch.dir, 'audit.db');
+    const cut = join(scratch.dir, 'audit.log.1.gz');
+    const gz = gzipSync(eventsText(1, 500));
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = await cli(['ingest', '--db', db, cut]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toMatch(/^ingested 1 file\(s\), .* [1-9]\d* new events/);
+    expect(r.stderr).toMatch(
+      new RegExp(`^svirt-audit ingest: ${cut}: the gzip data is cut short or corrupt after \\d+ uncompressed bytes`),
+    );
   });
 
   it('report verify of a missing file says which and exits 2, not "this is a bug"', async () => {

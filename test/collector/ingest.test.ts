@@ -50,6 +50,30 @@ describe('ingest', () => {
     expect(countTrail(t.store)).toMatchObject({ events: 250, denials: 250 });
   });
 
+  it('a gzip file cut short: what came before the cut is stored, the error is reported, the next file is read', async () => {
+    const cut = join(t.dir, 'audit.log.1.gz');
+    const next = join(t.dir, 'audit.log');
+    const gz = gzipSync(eventsText(1, 2000));
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    writeFileSync(next, eventsText(2001, 2010));
+    const first = await ingestFiles(t.store, [next, cut], { localHost: 'hv1' });
+    const [cutFile, nextFile] = first.perFile;
+    expect(cutFile?.error).toMatch(
+      /^the gzip data is cut short or corrupt after \d+ uncompressed bytes \(unexpected end of file\)/,
+    );
+    expect(nextFile).toMatchObject({ path: next });
+    expect(nextFile?.error).toBeUndefined();
+    // A prefix of the cut file's events, then all of the next file's.
+    const keys = storedKeys();
+    const fromCut = keys.length - 10;
+    expect(fromCut).toBeGreaterThan(100);
+    expect(keys).toEqual([...eventKeys(1, fromCut), ...eventKeys(2001, 2010)]);
+    // Read again: nothing new, the same error.
+    const again = await ingestFiles(t.store, [cut], { localHost: 'hv1' });
+    expect(again.writer.stored).toBe(0);
+    expect(again.perFile[0]?.error).toMatch(/cut short or corrupt/);
+  });
+
   it('a file that grew is read from its checkpoint on', async () => {
     const file = join(t.dir, 'audit.log');
     writeFileSync(file, eventsText(1, 10));
