@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { AuditFileFollower } from '../collector/follow.js';
+import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
@@ -58,6 +58,8 @@ function splitListen(listen: string): { host: string; port: number } {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = splitListen(options.listen);
+  // Refused before anything starts (threads, the listener), so the process can exit.
+  if (options.follow !== null) assertFollowable(options.follow);
   let tokens = TokenSet.load(options.tokensPath);
   if (!LOOPBACK_HOSTS.has(host)) {
     if (!options.allowRemote) {
@@ -111,7 +113,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       onStored: () => notifier.notify(),
       onWarning: (message) => app.log.warn({ follow: options.follow }, message),
     });
-    await follower.start();
+    try {
+      await follower.start();
+    } catch (error) {
+      // Nothing may keep the process alive after a failed start (the answer threads).
+      await app.close();
+      await answers.close();
+      store.close();
+      throw error;
+    }
   }
   // Denials stored by other processes (an ingest beside us) reach the stream within a second.
   const poll = setInterval(() => notifier.notify(), 1000);

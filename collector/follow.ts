@@ -14,6 +14,7 @@
 
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { SvirtAuditError } from '../core/errors.js';
 import { lastCheckpointTime, type SourceRow, sourcesByInode } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
 import { AuditStream } from './audit-stream.js';
@@ -50,6 +51,20 @@ export interface FollowerStatus {
 }
 
 const CHUNK = 1 << 20;
+
+/**
+ * Throws BAD_INPUT when `path` can never be followed: a directory. An absent file is fine
+ * (it is waited for: auditd not started yet, or a rotation in progress).
+ */
+export function assertFollowable(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `cannot follow ${path}: it is a directory`,
+      `name the log file in it, e.g. --follow ${path.replace(/\/$/, '')}/audit.log`,
+    );
+  }
+}
 
 export class AuditFileFollower {
   readonly #store: Store;
@@ -95,6 +110,7 @@ export class AuditFileFollower {
    */
   async start(): Promise<void> {
     if (this.#running) return;
+    assertFollowable(this.#options.path);
     await this.#catchUp();
     this.#running = true;
     try {

@@ -41,6 +41,18 @@ describe('files the user names that cannot be used', () => {
     );
   });
 
+  it.each([['collect'], ['serve', '--listen', '127.0.0.1:0']])(
+    '%s --follow of a directory is refused at once (exit 2), not retried forever',
+    async (command, ...rest) => {
+      const db = join(scratch.dir, 'audit.db');
+      const r = await cli([command, '--db', db, '--follow', scratch.dir, ...rest]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(
+        `svirt-audit: cannot follow ${scratch.dir}: it is a directory\n  name the log file in it, e.g. --follow ${scratch.dir}/audit.log\n`,
+      );
+    },
+  );
+
   it('report verify of a missing file says which and exits 2, not "this is a bug"', async () => {
     const missing = join(scratch.dir, 'web1.json');
     const r = await cli(['report', 'verify', missing]);
