@@ -78,6 +78,16 @@ describe('the read commands on the demo', () => {
     expect(table.stdout.trim().split('\n')).toHaveLength(3);
   });
 
+  it('a --since after --until is exit 2 with what to do, in every command that takes both', async () => {
+    for (const command of [['denials'], ['summary'], ['report', '--vm', 'web1']]) {
+      const r = await cli([...command, '--db', db, '--since', '2026-11-22', '--until', '2026-11-01']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(
+        'svirt-audit: --since 2026-11-22T00:00:00.000Z is after --until 2026-11-01T00:00:00.000Z\n  swap them, or leave one out\n',
+      );
+    }
+  });
+
   it('--csv has a header and one row per denial', async () => {
     const r = await cli(['denials', '--db', db, '--csv', '--kind', 'cross-vm']);
     const lines = r.stdout.trim().split('\n');
