@@ -1,6 +1,15 @@
 /** `svirt-audit report`: an incident report for one VM; `report verify FILE` checks one. */
 
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename } from 'node:path';
 import { SvirtAuditError } from '../../core/errors.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
@@ -23,6 +32,8 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
     throw new SvirtAuditError('BAD_INPUT', 'which VM? pass --vm NAME or uuid', 'list VMs with: svirt-audit vms');
   const store = openCommandStore(options, io);
   const fd = options.out === undefined ? undefined : openSync(options.out, 'w', 0o600);
+  // The mode of open() applies to a new file only: a report replacing a readable file is made private too.
+  if (fd !== undefined) fchmodSync(fd, 0o600);
   try {
     const header = collectReportHeader(store, {
       vm: options.vm,
@@ -40,7 +51,9 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
     if (options.out !== undefined) {
       let hashNote = '';
       if (csvSha256 !== null) {
-        writeFileSync(`${options.out}.sha256`, csvSidecar(csvSha256, basename(options.out)), { mode: 0o600 });
+        const sidecar = `${options.out}.sha256`;
+        writeFileSync(sidecar, csvSidecar(csvSha256, basename(options.out)), { mode: 0o600 });
+        chmodSync(sidecar, 0o600);
         hashNote = `; its SHA-256 in ${options.out}.sha256`;
       }
       io.stderr.write(

@@ -135,6 +135,8 @@ describe('report and report verify on the command line', () => {
   it('writes a report file (0600) that verifies, and says ALTERED (exit 1) once edited', async () => {
     const { readFileSync, statSync, writeFileSync } = await import('node:fs');
     const out = join(scratch.dir, 'web1.html');
+    // An existing readable file is replaced by a private one.
+    writeFileSync(out, 'old', { mode: 0o644 });
     const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'html', '--out', out]);
     expect(r.status).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
