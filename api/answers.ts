@@ -7,7 +7,7 @@
 import { denialJson } from '../core/denial-json.js';
 import type { DenialKind } from '../core/denial-kind.js';
 import { SvirtAuditError } from '../core/errors.js';
-import { formatTime, parseTimeSpec } from '../core/time-spec.js';
+import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import { resolveVm } from '../store/allocations.js';
 import { queryDenials, summarizeVm } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
@@ -142,6 +142,9 @@ export function answerJson<N extends AnswerName>(
   name: N,
   args: AnswerArgs[N],
 ): string {
+  const window = args as { since?: string; until?: string };
+  if (window.since !== undefined && window.until !== undefined)
+    assertTimeWindow(parseTimeSpec(window.since), parseTimeSpec(window.until));
   if (name === 'vmSummary') return JSON.stringify(vmSummary(store, cache, args as SummaryQuery));
   const q = args as DenialQuery;
   if (cache && q.vm !== undefined && q.until === undefined) return cachedPageJson(store, cache, { ...q, vm: q.vm });

@@ -7,7 +7,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { DENIAL_KINDS } from '../core/denial-kind.js';
-import { SvirtAuditError } from '../core/errors.js';
+import { assertTimeWindow } from '../core/time-spec.js';
 import { parseDisk } from './disk-option.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
@@ -26,18 +26,6 @@ or a span back from now (90m, 24h, 7d). Exit status: 0 ok, 1 unexpected error,
 5 database unavailable (locked, too new, cannot be created).`;
 
 /** Build the program. `io` carries stdout/stderr/stdin so tests run it in-process. */
-/** A --since after --until matches nothing by construction: say so instead of "no denials". */
-function checkWindow(options: { since?: unknown; until?: unknown }): void {
-  const { since, until } = options;
-  if (typeof since === 'number' && typeof until === 'number' && since > until) {
-    throw new SvirtAuditError(
-      'BAD_INPUT',
-      `--since ${new Date(since).toISOString()} is after --until ${new Date(until).toISOString()}`,
-      'swap them, or leave one out',
-    );
-  }
-}
-
 export function buildProgram(io: CliIo): Command {
   const program = new Command('svirt-audit')
     .description('Which confined VM was denied what, when, and why: sVirt labels joined with the kernel audit log.')
@@ -62,7 +50,10 @@ export function buildProgram(io: CliIo): Command {
       const command = received[received.length - 1] as Command;
       const options = command.opts();
       const args = command.args;
-      checkWindow(options);
+      assertTimeWindow(
+        typeof options.since === 'number' ? options.since : undefined,
+        typeof options.until === 'number' ? options.until : undefined,
+      );
       const mod = await load();
       io.exitCode = (await mod.run(options as never, args, io)) ?? 0;
     });

@@ -53,6 +53,20 @@ export function parseTimeSpec(text: string, now: number = Date.now()): number {
   );
 }
 
+/**
+ * A window whose start is after its end matches nothing by construction: throw BAD_INPUT
+ * saying so, rather than answer "no denials". Either end may be missing.
+ */
+export function assertTimeWindow(since: number | undefined, until: number | undefined): void {
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `since ${formatTime(since)} is after until ${formatTime(until)}`,
+      'swap them, or leave one out',
+    );
+  }
+}
+
 /** ISO 8601 in UTC with milliseconds, the form every output uses. */
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString();

@@ -1,7 +1,7 @@
 /** GET /v1/reports/:ref: an incident report, streamed, in the format asked for. */
 
 import type { FastifyInstance } from 'fastify';
-import { parseTimeSpec } from '../../core/time-spec.js';
+import { assertTimeWindow, parseTimeSpec } from '../../core/time-spec.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import type { ApiContext } from '../context.js';
@@ -47,10 +47,13 @@ export async function reportRoutes(
       const q = request.query;
       const format = q.format ?? 'json';
       // Resolve everything that can fail before the first byte is sent.
+      const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
+      const until = q.until === undefined ? undefined : parseTimeSpec(q.until);
+      assertTimeWindow(since, until);
       const header = collectReportHeader(ctx.store, {
         vm: request.params.ref,
-        ...(q.since !== undefined && { since: parseTimeSpec(q.since) }),
-        ...(q.until !== undefined && { until: parseTimeSpec(q.until) }),
+        ...(since !== undefined && { since }),
+        ...(until !== undefined && { until }),
         dbPath,
         version,
       });

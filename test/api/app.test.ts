@@ -320,6 +320,18 @@ describe('reports over the API', () => {
     expect(missing.json().error.code).toBe('UNKNOWN_VM');
   });
 
+  it('a since after until is 400 BAD_INPUT on every route that takes both', async () => {
+    const window = 'since=2026-11-22&until=2026-11-01';
+    for (const url of [`/v1/denials?${window}`, `/v1/vms/web1/summary?${window}`, `/v1/reports/web1?${window}`]) {
+      const r = await app.inject({ url, headers: as(reader) });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().error).toMatchObject({
+        code: 'BAD_INPUT',
+        message: 'since 2026-11-22T00:00:00.000Z is after until 2026-11-01T00:00:00.000Z',
+      });
+    }
+  });
+
   it('a CSV report ends with its SHA-256 in the x-report-sha256 trailer', async () => {
     const { createHash } = await import('node:crypto');
     const csv = await app.inject({ url: '/v1/reports/web1?format=csv', headers: as(reader) });

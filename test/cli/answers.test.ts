@@ -83,7 +83,7 @@ describe('the read commands on the demo', () => {
       const r = await cli([...command, '--db', db, '--since', '2026-11-22', '--until', '2026-11-01']);
       expect(r.status).toBe(2);
       expect(r.stderr).toBe(
-        'svirt-audit: --since 2026-11-22T00:00:00.000Z is after --until 2026-11-01T00:00:00.000Z\n  swap them, or leave one out\n',
+        'svirt-audit: since 2026-11-22T00:00:00.000Z is after until 2026-11-01T00:00:00.000Z\n  swap them, or leave one out\n',
       );
     }
   });
