@@ -29,6 +29,10 @@ function checkReadable(files: readonly string[]): void {
 
 export async function run(options: CommonOptions, files: string[], io: CliIo): Promise<number> {
   checkReadable(files);
+  if (files.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true)
+    io.stderr.write(
+      'svirt-audit ingest: reading audit records from the terminal; end with Ctrl-D (or pipe a log in)\n',
+    );
   const store = openCommandStore(options, io, { durability: 'normal' });
   const started = Date.now();
   const tty = io.stderr.isTTY === true && !options.json;

@@ -229,4 +229,25 @@ describe('ingest', () => {
     const json = await cli(['ingest', '--db', join(t.dir, 'cli.db'), '--json', file]);
     expect(JSON.parse(json.stdout)).toMatchObject({ files: 1, eventsStored: 0, records: 0 });
   });
+
+  it('ingest - from a terminal says how to end the input; from a pipe it says nothing', async () => {
+    const { runCli } = await import('../../cli/program.js');
+    const run = async (isTTY: boolean) => {
+      let stderr = '';
+      const stdin = Object.assign(Readable.from([eventsText(1, 2)]), { isTTY });
+      const status = await runCli(['ingest', '--db', join(t.dir, `tty-${isTTY}.db`), '-'], {
+        stdout: { write: () => true },
+        stderr: { write: (s: string) => (stderr += s) },
+        stdin,
+        env: {},
+        version: '0.0.0-test',
+      });
+      return { status, stderr };
+    };
+    expect(await run(true)).toEqual({
+      status: 0,
+      stderr: 'svirt-audit ingest: reading audit records from the terminal; end with Ctrl-D (or pipe a log in)\n',
+    });
+    expect(await run(false)).toEqual({ status: 0, stderr: '' });
+  });
 });
