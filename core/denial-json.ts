@@ -142,5 +142,16 @@ export function denialCsvRow(d: DenialJson): string[] {
 
 /** RFC 4180 quoting. */
 export function csvLine(cells: readonly string[]): string {
-  return `${cells.map((c) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\n`;
+  return `${cells.map(csvCell).join(',')}\n`;
+}
+
+/**
+ * One RFC 4180 cell. A process name, an executable or a file name is chosen by whoever
+ * caused the denial, and a spreadsheet runs a cell that starts with = + - @ (or a tab or
+ * carriage return) as a formula: such a cell gets a leading ' (OWASP's advice on CSV
+ * injection), so `=HYPERLINK(…)` arrives as text. A login shell's `-bash` reads `'-bash`.
+ */
+function csvCell(value: string): string {
+  const c = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c;
 }
