@@ -9,6 +9,7 @@ import { DENIAL_KINDS, type DenialKind } from '../core/denial-kind.js';
 import { iterateVmEvidence } from '../store/audit-trail.js';
 import { iterateVmDenials, vmDenialRanges } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
+import { mdCode, mdText } from './markdown-text.js';
 import { bucketMs, type ReportHeader } from './report-model.js';
 import { HashingWriter, MARKERS, type TextOut } from './report-writer.js';
 
@@ -103,16 +104,18 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
   line();
   if (h.findings.length === 0) line('No denials in the window.');
   for (const f of h.findings) {
-    line(`### ${f.kind}: ${f.perms} ${f.tclass ?? ''} on ${f.target}${f.targetType ? ` (${f.targetType})` : ''}`);
+    line(
+      `### ${f.kind}: ${f.perms} ${f.tclass ?? ''} on ${mdCode(f.target)}${f.targetType ? ` (${f.targetType})` : ''}`,
+    );
     line();
     line(
       `${f.count} denial(s)${f.permissive ? `, ${f.permissive} permissive` : ''}, first ${f.firstSeen}, last ${f.lastSeen}. Example: denial ${f.exampleId}.`,
     );
     line();
-    line(f.explanation.cause);
-    if (f.explanation.note) line(`\n_Note: ${f.explanation.note}_`);
+    line(mdText(f.explanation.cause));
+    if (f.explanation.note) line(`\n_Note: ${mdText(f.explanation.note)}_`);
     line();
-    for (const fix of f.explanation.fix) line(`- ${fix}`);
+    for (const fix of f.explanation.fix) line(`- ${mdText(fix)}`);
     line();
   }
   line('## Allocations');
@@ -142,7 +145,7 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
     line('|---|---|---|---|---|---|');
     for (const r of h.relabels)
       line(
-        `| ${[r.time, r.action, r.path, r.from, r.to].map(mdCell).join(' | ')} | ${r.failed ? `**FAILED: ${mdCell(r.error)}**` : 'ok'} |`,
+        `| ${[r.time, r.action].map(mdCell).join(' | ')} | ${[r.path, r.from, r.to].map((x) => mdCode(x, true)).join(' | ')} | ${r.failed ? `**FAILED: ${mdText(r.error)}**` : 'ok'} |`,
       );
   }
   line();
@@ -159,7 +162,7 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
   for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
     const j = denialJson(d);
     line(
-      `| ${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`, j.target.path ?? j.target.name ?? j.target.context, j.target.vm?.name ?? '', j.source.context, j.source.pid].map(mdCell).join(' | ')} |`,
+      `| ${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`].map(mdCell).join(' | ')} | ${mdCode(j.target.path ?? j.target.name ?? j.target.context, true)} | ${mdCell(j.target.vm?.name ?? '')} | ${mdCode(j.source.context, true)} | ${mdCell(j.source.pid)} |`,
     );
   }
   line();
