@@ -1,6 +1,9 @@
-/** Aligned plain-text tables for terminal output. */
+/** Aligned plain-text tables for terminal output; control characters in cells are shown, not sent. */
 
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+import { visible } from './terminal-text.js';
+
+export function formatTable(headers: readonly string[], cellRows: readonly (readonly string[])[]): string {
+  const rows = cellRows.map((r) => r.map(visible));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

@@ -7,6 +7,7 @@ import { explainStoredDenial } from '../../store/denial-query.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { colourKind } from '../kind-colour.js';
+import { visible } from '../terminal-text.js';
 
 export function run(options: CommonOptions, args: string[], io: CliIo): number {
   const id = Number(args[0]);
@@ -62,7 +63,8 @@ export function run(options: CommonOptions, args: string[], io: CliIo): number {
         out.push(`  ${formatTime(r.at)} ${r.action} ${r.labelBefore} -> ${r.labelAfter}: ${r.error ?? 'ok'}`);
     }
     out.push('', 'raw audit records:', ...e.raw.map((l) => `  ${l}`), '');
-    io.stdout.write(out.join('\n'));
+    // Every line but the first (id and kind, ours) holds text from the log.
+    io.stdout.write(out.map((line, i) => (i === 0 ? line : visible(line))).join('\n'));
     return 0;
   } finally {
     store.close();

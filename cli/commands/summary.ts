@@ -8,6 +8,7 @@ import { type CommonOptions, openCommandStore, printJson } from '../command-cont
 import type { CliIo } from '../io.js';
 import { colourKind } from '../kind-colour.js';
 import { formatTable } from '../table.js';
+import { visible } from '../terminal-text.js';
 
 interface SummaryOptions extends CommonOptions {
   vm?: string;
@@ -50,7 +51,7 @@ export function run(options: SummaryOptions, _args: string[], io: CliIo): number
     const worst = (a: VmSummaryAnswer) => (a.groups[0] ? KIND_SEVERITY[a.groups[0].kind] : 99);
     answers.sort((a, b) => worst(a) - worst(b) || b.total - a.total);
     for (const a of answers) {
-      io.stdout.write(`\n${a.name} (${a.uuid}): ${a.total} denial(s)\n`);
+      io.stdout.write(`\n${visible(a.name)} (${a.uuid}): ${a.total} denial(s)\n`);
       io.stdout.write(
         formatTable(
           ['KIND', 'COUNT', 'DENIED', 'TARGET', 'FIRST', 'LAST', 'EXPLAIN'],

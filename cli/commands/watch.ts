@@ -6,6 +6,7 @@ import { denialsAfter, latestDenialId } from '../../store/denial-query.js';
 import { type CommonOptions, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { colourKind } from '../kind-colour.js';
+import { visible } from '../terminal-text.js';
 
 interface WatchOptions extends CommonOptions {
   interval?: number;
@@ -29,7 +30,9 @@ export async function run(options: WatchOptions, _args: string[], io: CliIo): Pr
         if (options.json) io.stdout.write(`${JSON.stringify(j)}\n`);
         else
           io.stdout.write(
-            `${formatTime(d.time)} ${j.source.vm?.name ?? j.source.comm ?? '?'} ${colourKind(io, d.kind)} ${d.perms.join(',')} ${d.tclass ?? ''} ${j.target.path ?? j.target.name ?? ''}${j.target.vm ? ` [VM ${j.target.vm.name}]` : ''}  (explain ${d.id})\n`,
+            visible(
+              `${formatTime(d.time)} ${j.source.vm?.name ?? j.source.comm ?? '?'} ${colourKind(io, d.kind)} ${d.perms.join(',')} ${d.tclass ?? ''} ${j.target.path ?? j.target.name ?? ''}${j.target.vm ? ` [VM ${j.target.vm.name}]` : ''}  (explain ${d.id})`,
+            ) + '\n',
           );
       }
       await new Promise((r) => setTimeout(r, options.interval ?? 250));

@@ -1,0 +1,13 @@
+/**
+ * Text from the audit log on a terminal. The kernel hex-encodes a comm, path or exe that
+ * holds control characters, and the parser decodes it: printed as is, an ESC sequence in
+ * a process name could retitle the terminal, rewrite what is on screen or write to the
+ * clipboard. Every control character is shown as `\xHH` instead, except the colour
+ * (SGR) sequences our own output uses, which can do none of that.
+ */
+
+const UNSAFE = /\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g;
+
+export function visible(text: string): string {
+  return text.replace(UNSAFE, (m) => (m.length > 1 ? m : `\\x${m.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
