@@ -5,13 +5,19 @@
  * the characters they are, not as a link, HTML or emphasis.
  */
 
+/** Control characters (a Markdown file is read raw in terminals too) as `\xHH`; line breaks as spaces. */
+function controlsShown(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Prose: Markdown's active punctuation backslash-escaped, URL schemes and `www.` defused. */
 export function mdText(value: string | number | null | undefined): string {
-  return String(value ?? '')
+  return controlsShown(String(value ?? ''))
     .replace(/[\\`*_[\]<>|!~#]/g, (c) => `\\${c}`)
     .replace(/:\/\//g, ':\\/\\/')
-    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\\.`)
-    .replace(/[\r\n]+/g, ' ');
+    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\\.`);
 }
 
 /**
@@ -20,7 +26,7 @@ export function mdText(value: string | number | null | undefined): string {
  * splits cells before it reads code spans).
  */
 export function mdCode(value: string | number | null | undefined, inTable = false): string {
-  const text = String(value ?? '').replace(/[\r\n]+/g, ' ');
+  const text = controlsShown(String(value ?? ''));
   if (text === '') return '';
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);

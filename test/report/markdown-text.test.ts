@@ -9,6 +9,8 @@ describe('text from the audit log in a Markdown report', () => {
     expect(mdText('see www.evil.example and WWW.X.Y')).toBe('see www\\.evil.example and WWW\\.X.Y');
     expect(mdText('two\nlines\r\n')).toBe('two lines ');
     expect(mdText(null)).toBe('');
+    // Control characters are shown (a .md file is read raw in terminals too).
+    expect(mdText('\u001b[2J')).toBe('\\\\x1b\\[2J');
   });
 
   it('mdCode puts the value in a code span whose fence no backtick run inside can close', () => {
@@ -19,5 +21,6 @@ describe('text from the audit log in a Markdown report', () => {
     expect(mdCode('a|b', true)).toBe('`a\\|b`');
     expect(mdCode('a|b')).toBe('`a|b`');
     expect(mdCode('')).toBe('');
+    expect(mdCode('a\u001bb\u0007')).toBe('`a\\x1bb\\x07`');
   });
 });
