@@ -98,6 +98,17 @@ beforeAll(() => {
 });
 afterAll(() => scratch.cleanup());
 
+/** The launch's allocation and its relabel rows, read from its database. */
+function launchRecord(db: string) {
+  const store = openStore(db);
+  try {
+    const [allocation] = listAllocations(store);
+    return { allocation, relabels: listRelabels(store, allocation?.id as number) };
+  } finally {
+    store.close();
+  }
+}
+
 /** `launch` of VM web1 under the SELinux model with these disks, then the program. */
 function selinuxLaunch(db: string, diskArgs: string[], program: string[]): string[] {
   return [
@@ -161,10 +172,7 @@ describe.runIf(!skip)('launch', () => {
       expect(label(p)).toBe(ORIGINAL);
       expect(remembered(p)).toBeNull();
     }
-    const store = openStore(db);
-    const [a] = listAllocations(store);
-    const rows = listRelabels(store, a?.id as number);
-    store.close();
+    const { allocation: a, relabels: rows } = launchRecord(db);
     expect(a?.endedAt).not.toBeNull();
     expect(rows.map((x) => [x.action, x.error])).toEqual([
       ['relabel', null],
@@ -192,10 +200,7 @@ describe.runIf(!skip)('launch', () => {
       expect(label(p)).toBe(ORIGINAL);
       expect(remembered(p)).toBeNull();
     }
-    const store = openStore(db);
-    const [a] = listAllocations(store);
-    const rows = listRelabels(store, a?.id as number);
-    store.close();
+    const { allocation: a, relabels: rows } = launchRecord(db);
     expect(a?.endedAt).not.toBeNull();
     expect(rows.map((x) => [x.path, x.action, x.error])).toEqual([
       [d.rw, 'relabel', null],
@@ -214,10 +219,7 @@ describe.runIf(!skip)('launch', () => {
     expect(r.stderr).toMatch(new RegExp(`cannot relabel ${missing}`));
     expect(label(d.rw)).toBe(ORIGINAL);
     expect(remembered(d.rw)).toBeNull();
-    const store = openStore(db);
-    const [a] = listAllocations(store);
-    const rows = listRelabels(store, a?.id as number);
-    store.close();
+    const { allocation: a, relabels: rows } = launchRecord(db);
     expect(a?.endedAt).not.toBeNull();
     expect(rows.map((x) => [x.path, x.action, x.error === null])).toEqual([
       [d.rw, 'relabel', true],
@@ -346,10 +348,7 @@ describe.runIf(!skip)('launch', () => {
         ];
         expect(Number(pidLine)).toBe(child.pid);
         expect(stderr).toMatch(new RegExp(`warning: ${base}: .*Read-only file system.*left as it is, as libvirt does`));
-        const store = openStore(db);
-        const [a] = listAllocations(store);
-        const rows = listRelabels(store, a?.id as number);
-        store.close();
+        const { allocation: a, relabels: rows } = launchRecord(db);
         expect(rows.map((r) => [r.path, r.error === null])).toEqual([
           [top, true],
           [base, false],
