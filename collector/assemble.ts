@@ -11,7 +11,10 @@
  * at the top, so auparse splits every such event in two (field_avcs.txt shows it). After
  * `separator()` (ausearch's `----`), PROCTITLE no longer ends an event; the separator does.
  * Memory is bounded by `maxInFlight`: past it, the oldest event is emitted early and
- * counted as evicted. Like go-libaudit's Reassembler, what was lost is counted, not hidden.
+ * counted as evicted; and by `maxRecordsPerEvent`: an event that reaches it (no kernel
+ * event comes near; a log whose serials are stuck does) is emitted, and its later records
+ * form a new event with the same key, flagged late, which the store joins to it. Like
+ * go-libaudit's Reassembler, what was cut is counted, not hidden.
  */
 
 import type { AuditRecord } from './audit-record.js';
@@ -24,7 +27,7 @@ export interface AuditEvent {
   /** In arrival order. */
   readonly records: AuditRecord[];
   /** Why it was emitted. */
-  completion: 'last-record' | 'timeout' | 'evicted' | 'flush';
+  completion: 'last-record' | 'timeout' | 'evicted' | 'flush' | 'too-many-records';
   /** True when records of this key arrived after an event with the same key was emitted. */
   late: boolean;
 }
@@ -38,6 +41,8 @@ export interface AssemblerCounters {
   late: number;
   /** Events forced out because more than maxInFlight were open. */
   evicted: number;
+  /** Events emitted on reaching maxRecordsPerEvent records (the rest follow as a late event). */
+  split: number;
   /** Serial numbers skipped between consecutive new events of one node (dropped or filtered). */
   serialGaps: number;
   /** Times the serial wrapped from 2^32-1 back to a small number. */
@@ -48,6 +53,8 @@ export interface AssemblerOptions {
   /** auparse's eoe_timeout: 2000 ms. */
   timeoutMs?: number;
   maxInFlight?: number;
+  /** Records one event may hold before it is emitted and continued as a late event: 4096. */
+  maxRecordsPerEvent?: number;
   /** How many emitted event keys to remember for late-record detection. */
   recentKeys?: number;
 }
@@ -59,6 +66,8 @@ interface OpenEvent extends AuditEvent {
   /** Another open event with the same serial (another node, or a reused serial). */
   sameSerial: OpenEvent | undefined;
   open: boolean;
+  /** The lines of a large event, for duplicate checks in constant time (see isDuplicate). */
+  lines: Set<string> | undefined;
 }
 
 export class EventAssembler {
@@ -68,12 +77,14 @@ export class EventAssembler {
     duplicates: 0,
     late: 0,
     evicted: 0,
+    split: 0,
     serialGaps: 0,
     rollovers: 0,
   };
   readonly #emit: (event: AuditEvent) => void;
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
+  readonly #maxRecords: number;
   /**
    * Open events by serial; events that share a serial are chained through `sameSerial`.
    * Optimization: a number key and a chain instead of a string key of (node, time,
@@ -110,6 +121,7 @@ export class EventAssembler {
     this.#emit = emit;
     this.#timeoutMs = options.timeoutMs ?? 2000;
     this.#maxInFlight = options.maxInFlight ?? 8192;
+    this.#maxRecords = Math.max(2, options.maxRecordsPerEvent ?? 4096);
     const recent = Math.max(1, options.recentKeys ?? 4096);
     this.#recentSerial = new Float64Array(recent).fill(-1);
     this.#recentTime = new Float64Array(recent);
@@ -135,6 +147,7 @@ export class EventAssembler {
         late,
         sameSerial: undefined,
         open: false,
+        lines: undefined,
       };
       if (record.synthetic || this.#endsEvent(record)) {
         this.#finish(fresh, 'last-record');
@@ -144,8 +157,16 @@ export class EventAssembler {
       }
     } else if (isDuplicate(event, record)) {
       this.counters.duplicates++;
+    } else if (event.records.length >= this.#maxRecords) {
+      this.counters.split++;
+      this.#finish(event, 'too-many-records');
+      // Its key is now a recently emitted one: the record opens a late event.
+      this.counters.records--;
+      this.push(record);
+      return;
     } else {
       event.records.push(record);
+      event.lines?.add(record.raw);
       if (this.#endsEvent(record)) this.#finish(event, 'last-record');
     }
     if (record.time > this.#newestTime) {
@@ -320,7 +341,16 @@ function sameKey(e: AuditEvent, r: AuditRecord): boolean {
   return e.serial === r.serial && e.time === r.time && e.node === r.node;
 }
 
-function isDuplicate(event: AuditEvent, record: AuditRecord): boolean {
-  for (const r of event.records) if (r.raw === record.raw) return true;
-  return false;
+/** Past this many records an event keeps a set of its lines: a linear scan per record would make it quadratic. */
+const LINEAR_DUPLICATE_CHECK = 16;
+
+function isDuplicate(event: OpenEvent, record: AuditRecord): boolean {
+  if (event.lines === undefined) {
+    if (event.records.length < LINEAR_DUPLICATE_CHECK) {
+      for (const r of event.records) if (r.raw === record.raw) return true;
+      return false;
+    }
+    event.lines = new Set(event.records.map((r) => r.raw));
+  }
+  return event.lines.has(record.raw);
 }

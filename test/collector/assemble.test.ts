@@ -89,6 +89,27 @@ describe('EventAssembler', () => {
     expect(events[1]?.late).toBe(true);
   });
 
+  it('bounds an event: past maxRecordsPerEvent it is emitted and continued as a late event, nothing lost', () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => line('PATH', '10.000', 7, `item=${i} name="/f${i}"`));
+    lines.push(line('AVC', '10.000', 7, 'avc:  denied  { read } for pid=1'), line('EOE', '10.000', 7, ''));
+    const { events, a } = assemble(lines);
+    expect(events.map((e) => [e.records.length, e.completion, e.late])).toEqual([
+      [4096, 'too-many-records', false],
+      [4096, 'too-many-records', true],
+      [1810, 'last-record', true],
+    ]);
+    expect(events.flatMap((e) => e.records.map((r) => r.raw))).toEqual(lines.map((l) => l.trimEnd()));
+    expect(a.counters).toMatchObject({ records: 10_002, split: 2, late: 2, duplicates: 0 });
+  });
+
+  it('a long event still drops an exact copy of one of its lines (checked by set, not by scan)', () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => line('PATH', '10.000', 8, `item=${i}`));
+    const { events, a } = assemble([...lines, lines[5] as string, lines[2999] as string, line('EOE', '10.000', 8, '')]);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.records).toHaveLength(3001);
+    expect(a.counters.duplicates).toBe(2);
+  });
+
   it('serial rollover (4294967295 then 0) keeps both events and is counted; gaps are counted', () => {
     const { events, a } = assemble([
       line('EOE', '10.000', 4294967294, ''),
