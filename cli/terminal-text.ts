@@ -6,8 +6,10 @@
  * (SGR) sequences our own output uses, which can do none of that.
  */
 
-const UNSAFE = /\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g;
+import { CONTROL_CHARACTERS, hexEscape } from '../core/control-characters.js';
+
+const UNSAFE = new RegExp(`\u001b\\[[0-9;]*m|${CONTROL_CHARACTERS.source}`, 'g');
 
 export function visible(text: string): string {
-  return text.replace(UNSAFE, (m) => (m.length > 1 ? m : `\\x${m.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(UNSAFE, (m) => (m.length > 1 ? m : hexEscape(m)));
 }

@@ -5,11 +5,11 @@
  * the characters they are, not as a link, HTML or emphasis.
  */
 
+import { showControlCharacters } from '../core/control-characters.js';
+
 /** Control characters (a Markdown file is read raw in terminals too) as `\xHH`; line breaks as spaces. */
 function controlsShown(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return showControlCharacters(text.replace(/[\r\n]+/g, ' '));
 }
 
 /** Prose: Markdown's active punctuation backslash-escaped, URL schemes and `www.` defused. */

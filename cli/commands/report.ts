@@ -54,7 +54,7 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
         const sidecar = `${options.out}.sha256`;
         writeFileSync(sidecar, csvSidecar(csvSha256, basename(options.out)), { mode: 0o600 });
         chmodSync(sidecar, 0o600);
-        hashNote = `; its SHA-256 in ${options.out}.sha256`;
+        hashNote = `; its SHA-256 in ${sidecar}`;
       }
       io.stderr.write(
         `wrote ${options.format} report for ${header.vm.name} (${header.totals.denials} denials) to ${options.out}${hashNote}\n`,
