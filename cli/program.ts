@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DENIAL_KINDS } from '../core/denial-kind.js';
 import { assertTimeWindow } from '../core/time-spec.js';
-import { parseDisk } from './disk-option.js';
+import { parseBackingDir, parseDisk } from './disk-option.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
 import { parseCategoryRange, parsePositiveInt, parseThreadCount, parseTime, parseUuid } from './option-parsers.js';
@@ -315,7 +315,16 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
         .choices(['auto', 'selinux', 'apparmor', 'none'])
         .default('auto'),
     )
-    .option('--disk <path[:ro|:shared]>', 'a disk to label (repeatable): writable by default', parseDisk)
+    .option(
+      '--disk <path[:ro|:shared][:fmt=qcow2]>',
+      'a disk to label (repeatable): writable and raw by default; only fmt=qcow2 has its backing chain followed',
+      parseDisk,
+    )
+    .option(
+      '--backing-dir <dir>',
+      "where backing files may be besides each image's own directory (repeatable)",
+      parseBackingDir,
+    )
     .option('--tcg', 'use the TCG domain type (svirt_tcg_t)')
     .addOption(hostOption())
     .argument('<command...>', 'the command to exec, after --')
@@ -323,8 +332,12 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
       'after',
       `
 Writable disks get the VM's image label, :shared ones svirt_image_t:s0, :ro ones the
-content label, and so do the backing files of a qcow2 overlay (read from its header;
-QEMU opens them read-only). Each original label is remembered in
+content label, and so do the backing files of an overlay given as :fmt=qcow2 (read from
+its header; QEMU opens them read-only). A disk's format is never guessed: a raw disk's
+content is the guest's, and a qcow2 header written there must not name host files. A
+layer is read as qcow2 only when its parent records that format (qemu-img create -F), and
+must resolve inside the image's own directory or a --backing-dir; otherwise nothing is
+relabelled and launch exits 2. Each original label is remembered in
 trusted.svirt-audit.label. A disk on a filesystem that keeps no labels (NFS) or is
 mounted read-only is left as it is with a warning, as libvirt does; any other failure
 restores what was changed and releases the allocation. The command replaces this
@@ -332,7 +345,8 @@ process (same pid), so the caller sees QEMU's pid and exit status. After QEMU ex
 svirt-audit reap (serve runs it every 30 s) restores the labels and closes the allocation.
 
 Example:
-  svirt-audit launch --uuid … --vm web1 --disk /images/web1.qcow2 --disk /iso/tools.iso:ro -- qemu-system-x86_64 -name web1 …`,
+  svirt-audit launch --uuid … --vm web1 --disk /images/web1.qcow2:fmt=qcow2 --backing-dir /images/golden \\
+    --disk /iso/tools.iso:ro -- qemu-system-x86_64 -name web1 …`,
     );
 
   add(

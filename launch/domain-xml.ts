@@ -35,6 +35,8 @@ export interface DomainDisk {
   readonly path: string | undefined;
   readonly readonly: boolean;
   readonly shareable: boolean;
+  /** The image format `<driver type=…>` names (`raw`, `qcow2`, …); undefined when the XML names none. */
+  readonly format: string | undefined;
   readonly seclabels: readonly DiskSecLabel[];
   /**
    * The backing chain below `path`, top down (`<backingStore>` elements, which libvirt
@@ -63,6 +65,7 @@ interface MutableDisk {
   path: string | undefined;
   readonly: boolean;
   shareable: boolean;
+  format: string | undefined;
   seclabels: DiskSecLabel[];
   backing: { path: string; seclabels: DiskSecLabel[] }[];
   backingGiven: boolean;
@@ -96,12 +99,15 @@ export function parseDomainXml(xml: string): DomainDefinition {
         path: undefined,
         readonly: false,
         shareable: false,
+        format: undefined,
         seclabels: [],
         backing: [],
         backingGiven: false,
       };
     } else if (disk && where === 'domain/devices/disk/source') {
       disk.path = attrs.file ?? attrs.dev ?? attrs.dir;
+    } else if (disk && where === 'domain/devices/disk/driver') {
+      disk.format = attrs.type;
     } else if (disk && where === 'domain/devices/disk/backingStore') {
       disk.backingGiven = true;
     } else if (disk && tag.name === 'source' && path[path.length - 2] === 'backingStore') {
@@ -207,13 +213,13 @@ export function domainConfinement(def: DomainDefinition): Confinement {
  * content label unless a seclabel says otherwise (security_selinux.c labels a layer below
  * the top with the layer's own seclabel, else the top's, else the content context). A base image
  * shared by two overlays is listed once. Where the XML gives no chain, `chainOf` (the
- * caller's reader of image headers) may supply it.
+ * caller's reader of image headers, given the format the XML names) may supply it.
  */
 export function expectedDisks(
   def: DomainDefinition,
   confinement: Confinement,
   bases: LabelBases,
-  chainOf?: (path: string) => string[],
+  chainOf?: (path: string, format: string | undefined) => string[],
 ): ExpectedDisk[] {
   const out: ExpectedDisk[] = [];
   for (const disk of def.disks) {
@@ -221,7 +227,7 @@ export function expectedDisks(
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
     out.push({ path: disk.path, mode, ...diskLabel(disk.seclabels, mode, confinement, bases) });
     const chain =
-      disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path).map((path) => ({ path, seclabels: [] }));
+      disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path, disk.format).map((path) => ({ path, seclabels: [] }));
     for (const layer of chain) {
       // A layer's own seclabel decides when it says something; else the disk's does.
       const own = selinuxSeclabel(layer.seclabels);

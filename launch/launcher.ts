@@ -21,15 +21,19 @@ import { replaceExpectedDisks } from '../store/allocations.js';
 import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
 import { allocateLabel, releaseAllocation } from './allocate.js';
-import { backingChain } from './backing-chain.js';
+import { backingChain, type ImageFormat } from './backing-chain.js';
 import type { LabelBases } from './label-bases.js';
 
 export const REMEMBER_XATTR = 'trusted.svirt-audit.label';
+/** What REMEMBER_XATTR holds for a file that had no label: restoring it removes ours. */
+export const REMEMBERED_NO_LABEL = '';
 const SELINUX_XATTR = 'security.selinux';
 
 export interface LaunchDisk {
   path: string;
   mode: DiskMode;
+  /** As the admin gives it (`:fmt=qcow2`); raw by default. No header is read to guess it. */
+  format: ImageFormat;
 }
 
 export interface LaunchRequest {
@@ -40,6 +44,8 @@ export interface LaunchRequest {
   disks: LaunchDisk[];
   tcg: boolean;
   bases: LabelBases;
+  /** Where backing files may be besides each image's own directory (see backing-chain.ts). */
+  backingDirs: readonly string[];
   /** The process that will exec the command (its pid survives exec). */
   pid: number;
 }
@@ -60,11 +66,28 @@ export function detectModel(native: NativeBinding): SecurityModel {
 }
 
 /**
- * The disks as given, then the layers of their backing chains (read-only, as QEMU opens
- * them and libvirt labels them); a path given or reached twice is listed once, as given.
+ * The disks as given, then the layers of the backing chains of those given as qcow2
+ * (read-only, as QEMU opens them and libvirt labels them); a path given or reached twice
+ * is listed once, as given. When the disks are to be relabelled (`relabel`), a layer outside
+ * `backingDirs` throws BAD_INPUT: nothing has been changed yet, and a chain that reaches out
+ * of them is not ours to label; otherwise the chain just ends above it.
  */
-export function launchDisks(disks: readonly LaunchDisk[]): LaunchDisk[] {
-  const layers = disks.flatMap((d) => backingChain(d.path).map((path): LaunchDisk => ({ path, mode: 'ro' })));
+export function launchDisks(
+  disks: readonly LaunchDisk[],
+  backingDirs: readonly string[],
+  relabel: boolean,
+): LaunchDisk[] {
+  const layers = disks.flatMap((d) => {
+    const chain = backingChain(d.path, { format: d.format, allowedDirs: backingDirs });
+    if (chain.refused && relabel) {
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `the backing file ${chain.refused.name} of ${chain.layers.at(-1) ?? d.path} resolves to ${chain.refused.resolved}, ${chain.refused.reason}`,
+        'nothing was relabelled; if that file is a base image you trust, allow its directory with --backing-dir DIR',
+      );
+    }
+    return chain.layers.map((path): LaunchDisk => ({ path, mode: 'ro', format: 'raw' }));
+  });
   return firstOfEachPath([...disks, ...layers]);
 }
 
@@ -112,6 +135,12 @@ export function writeFileLabel(native: NativeBinding, path: string, label: strin
   }
 }
 
+/** Put back a file's label; null (it had none) removes the one we set. */
+export function restoreFileLabel(native: NativeBinding, path: string, label: string | null): void {
+  if (label === null) native.removeXattr(path, SELINUX_XATTR);
+  else writeFileLabel(native, path, label);
+}
+
 export interface PreparedLaunch {
   allocation: Allocation;
   /**
@@ -130,6 +159,7 @@ export interface PreparedLaunch {
  */
 export function prepareLaunch(store: Store, native: NativeBinding, request: LaunchRequest): PreparedLaunch {
   const model = request.model === 'auto' ? detectModel(native) : request.model;
+  const disks = launchDisks(request.disks, request.backingDirs, model === 'selinux');
   const { allocation } = allocateLabel(store, {
     uuid: request.uuid,
     name: request.name,
@@ -141,7 +171,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
     bases: request.bases,
     forceNew: true,
   });
-  const expected = launchDisks(request.disks).map((d): ExpectedDisk => ({
+  const expected = disks.map((d): ExpectedDisk => ({
     path: d.path,
     mode: d.mode,
     expectedLabel: model === 'selinux' ? diskLabel(allocation, d.mode, request.bases) : null,
@@ -149,14 +179,17 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
   }));
   store.immediate(() => replaceExpectedDisks(store, allocation.id, expected));
 
-  const changed: { path: string; before: string | null }[] = [];
+  /** Relabels to put back on failure: what each file had just before, and whether this launch remembered it. */
+  const changed: { path: string; before: string | null; rememberedHere: boolean }[] = [];
   const leftUnlabelled: { path: string; error: string }[] = [];
   const undo = (into: Store) => {
     for (const c of changed.reverse()) {
       let error: string | null = null;
       try {
-        if (c.before !== null) writeFileLabel(native, c.path, c.before);
-        native.removeXattr(c.path, REMEMBER_XATTR);
+        restoreFileLabel(native, c.path, c.before);
+        // A remembered label this launch found in place (a crashed launch's, or another
+        // running guest's on a shared disk) stays: the reap of its owner restores from it.
+        if (c.rememberedHere) native.removeXattr(c.path, REMEMBER_XATTR);
       } catch (e) {
         error = (e as Error).message;
       }
@@ -184,10 +217,10 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
       try {
         before = readFileLabel(native, disk.path);
         // Keep the first original: a relaunch must not remember our own label.
-        if (native.getXattr(disk.path, REMEMBER_XATTR) === null && before !== null)
-          native.setXattr(disk.path, REMEMBER_XATTR, before);
+        const rememberedHere = native.getXattr(disk.path, REMEMBER_XATTR) === null;
+        if (rememberedHere) native.setXattr(disk.path, REMEMBER_XATTR, before ?? REMEMBERED_NO_LABEL);
+        changed.push({ path: disk.path, before, rememberedHere });
         writeFileLabel(native, disk.path, target);
-        changed.push({ path: disk.path, before });
         const after = readFileLabel(native, disk.path);
         if (after !== target) error = `read back ${after ?? 'no label'} instead of ${target}`;
       } catch (e) {

@@ -62,8 +62,9 @@ export function handleQemuHook(store: Store, call: QemuHookCall): QemuHookOutcom
   }
   const pid = call.op === 'start' ? null : readGuestPid(call.pidDir ?? '/run/libvirt/qemu', def.name);
   // The live XML carries each disk's chain; where a libvirt leaves it out, it is read from
-  // the image headers (before the write lock is taken).
-  const disks = expectedDisks(def, confinement, call.bases, backingChain);
+  // the image headers (before the write lock is taken), under launch's rules: only an image
+  // the XML calls qcow2, layers inside its own directory (see backing-chain.ts).
+  const disks = expectedDisks(def, confinement, call.bases, headerChain);
 
   return store.immediate(() => {
     const outcome = allocateLabel(store, {
@@ -85,6 +86,10 @@ export function handleQemuHook(store: Store, call: QemuHookCall): QemuHookOutcom
     if (pid !== null && allocation.pid !== pid) setAllocationPid(store, allocation.id, pid);
     return { action: 'recorded', allocation, created: outcome.created };
   });
+}
+
+function headerChain(path: string, format: string | undefined): string[] {
+  return format === 'qcow2' ? backingChain(path, { format }).layers : [];
 }
 
 function endFromHook(store: Store, call: QemuHookCall, now: number): QemuHookOutcome {

@@ -11,7 +11,13 @@ import type { NativeBinding } from '../native/index.js';
 import { endAllocation, getAllocation, listAllocations, listExpectedDisks } from '../store/allocations.js';
 import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
-import { labelsNotSettableHere, readFileLabel, REMEMBER_XATTR, writeFileLabel } from './launcher.js';
+import {
+  labelsNotSettableHere,
+  readFileLabel,
+  REMEMBER_XATTR,
+  REMEMBERED_NO_LABEL,
+  restoreFileLabel,
+} from './launcher.js';
 
 export interface ReapOutcome {
   allocation: Allocation;
@@ -58,13 +64,15 @@ export function reapAllocations(
     for (const disk of listExpectedDisks(store, claimed.id)) {
       if (!disk.relabel) continue;
       let remembered: string | null = null;
+      let original: string | null = null;
       let error: string | null = null;
       let before: string | null = null;
       try {
         remembered = native.getXattr(disk.path, REMEMBER_XATTR);
         if (remembered === null) continue;
+        original = remembered === REMEMBERED_NO_LABEL ? null : remembered;
         before = readFileLabel(native, disk.path);
-        writeFileLabel(native, disk.path, remembered);
+        restoreFileLabel(native, disk.path, original);
         native.removeXattr(disk.path, REMEMBER_XATTR);
       } catch (e) {
         // A disk the launch could not label (see labelsNotSettableHere) has nothing to restore.
@@ -76,13 +84,13 @@ export function reapAllocations(
           allocationId: claimed.id,
           path: disk.path,
           labelBefore: before,
-          labelAfter: remembered,
+          labelAfter: original,
           action: 'restore',
           error,
           at: Date.now(),
         }),
       );
-      restored.push({ path: disk.path, label: remembered, error });
+      restored.push({ path: disk.path, label: original, error });
     }
     outcomes.push({ allocation: claimed, restored });
   }

@@ -14,6 +14,7 @@ interface LaunchOptions extends CommonOptions {
   vm: string;
   model: 'auto' | 'selinux' | 'apparmor' | 'none';
   disk?: LaunchDisk[];
+  backingDir?: string[];
   tcg?: boolean;
 }
 
@@ -48,6 +49,7 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
     disks: options.disk ?? [],
     tcg: options.tcg ?? false,
     bases: loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT),
+    backingDirs: options.backingDir ?? [],
     pid: process.pid,
   };
   const store = openCommandStore(options, io);

@@ -110,7 +110,7 @@ function launchRecord(db: string) {
 }
 
 /** `launch` of VM web1 under the SELinux model with these disks, then the program. */
-function selinuxLaunch(db: string, diskArgs: string[], program: string[]): string[] {
+function selinuxLaunch(db: string, diskArgs: string[], program: string[], options: string[] = []): string[] {
   return [
     'launch',
     '--db',
@@ -122,6 +122,7 @@ function selinuxLaunch(db: string, diskArgs: string[], program: string[]): strin
     '--model',
     'selinux',
     ...diskArgs.flatMap((x) => ['--disk', x]),
+    ...options,
     '--',
     ...program,
   ];
@@ -288,12 +289,12 @@ describe.runIf(!skip)('launch', () => {
     const snap = join(scratch.dir, 'overlay-snap.qcow2');
     const top = join(scratch.dir, 'overlay-top.qcow2');
     writeFileSync(base, 'raw base');
-    writeQcow2Header(snap, base);
-    writeQcow2Header(top, 'overlay-snap.qcow2');
+    writeQcow2Header(snap, base, 'raw');
+    writeQcow2Header(top, 'overlay-snap.qcow2', 'qcow2');
     for (const p of [base, snap, top]) execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, p]);
     const child: ChildProcess = spawn(
       process.execPath,
-      [CLI, ...selinuxLaunch(db, [top], ['/bin/sh', '-c', 'echo $$; read line'])],
+      [CLI, ...selinuxLaunch(db, [`${top}:fmt=qcow2`], ['/bin/sh', '-c', 'echo $$; read line'])],
       {
         env: { ...process.env, LD_PRELOAD: shim },
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -320,6 +321,70 @@ describe.runIf(!skip)('launch', () => {
     }
   });
 
+  it('a raw disk whose content starts with a qcow2 header naming a host file: only the disk is relabelled (CVE-2010-2237)', async () => {
+    const db = join(scratch.dir, 'guest-header.db');
+    const victim = join(scratch.dir, 'victim-shadow');
+    writeFileSync(victim, 'root:*:');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', 'system_u:object_r:shadow_t:s0', victim]);
+    mkdirSync(join(scratch.dir, 'guest-images'));
+    const disk = join(scratch.dir, 'guest-images', 'disk.img');
+    // What a guest can write to the first sector of its own raw disk.
+    writeQcow2Header(disk, '../victim-shadow', 'raw');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, disk]);
+    for (const given of [disk, `${disk}:fmt=raw`]) {
+      const r = await cliProcess(selinuxLaunch(db, [given], ['/bin/true']));
+      expect(r.stderr).toMatch(/cannot set the exec context/); // no SELinux here: the launch stops after the relabels
+      const { relabels } = launchRecord(db);
+      expect(relabels.map((x) => x.path)).not.toContain(victim);
+      expect(label(victim)).toBe('system_u:object_r:shadow_t:s0');
+      expect(remembered(victim)).toBeNull();
+    }
+  });
+
+  it('a qcow2 overlay whose backing file resolves outside the allowed directories: exit 2, nothing relabelled, no allocation open', async () => {
+    const db = join(scratch.dir, 'outside.db');
+    const victim = join(scratch.dir, 'outside-victim');
+    writeFileSync(victim, 'host file');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', 'system_u:object_r:etc_t:s0', victim]);
+    mkdirSync(join(scratch.dir, 'vm-images'));
+    const top = join(scratch.dir, 'vm-images', 'top.qcow2');
+    writeQcow2Header(top, '../outside-victim', 'raw');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, top]);
+    const r = await cliProcess(selinuxLaunch(db, [`${top}:fmt=qcow2`], ['/bin/true']));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`resolves to ${victim}, outside the allowed directories`);
+    expect(r.stderr).toMatch(/--backing-dir/);
+    expect([label(top), label(victim)]).toEqual([ORIGINAL, 'system_u:object_r:etc_t:s0']);
+    expect(launchRecord(db).allocation).toBeUndefined();
+  });
+
+  it('the undo of a failed launch removes the label it set on a disk that had none', async () => {
+    const db = join(scratch.dir, 'unlabelled.db');
+    const disk = join(scratch.dir, 'never-labelled.img');
+    writeFileSync(disk, '');
+    const r = await cliProcess(selinuxLaunch(db, [disk], ['/bin/true']));
+    expect(r.stderr).toMatch(/cannot set the exec context/);
+    expect(() => label(disk)).toThrow(/No such attribute/);
+    expect(remembered(disk)).toBeNull();
+    expect(launchRecord(db).relabels.map((x) => [x.action, x.labelAfter === null, x.error])).toEqual([
+      ['relabel', false, null],
+      ['restore', true, null],
+    ]);
+  });
+
+  it('the undo of a failed launch keeps a remembered label it did not write (a crashed launch left it), as reap will use it', async () => {
+    const db = join(scratch.dir, 'crashed.db');
+    const disk = join(scratch.dir, 'after-crash.img');
+    const stale = 'system_u:object_r:svirt_image_t:s0:c1,c2';
+    writeFileSync(disk, '');
+    execFileSync('setfattr', ['-n', 'security.selinux', '-v', stale, disk]);
+    execFileSync('setfattr', ['-n', 'trusted.svirt-audit.label', '-v', ORIGINAL, disk]);
+    const r = await cliProcess(selinuxLaunch(db, [disk], ['/bin/true']));
+    expect(r.stderr).toMatch(/cannot set the exec context/);
+    expect(label(disk)).toBe(stale);
+    expect(remembered(disk)).toBe(ORIGINAL);
+  });
+
   it.runIf(!noReadOnlyMount)(
     'a base image on a read-only mount is left as it is (recorded, warned), as libvirt does; the launch goes on',
     async () => {
@@ -334,11 +399,19 @@ describe.runIf(!skip)('launch', () => {
         execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, base]);
         execFileSync('mount', ['-o', 'remount,ro', mount]);
         const top = join(scratch.dir, 'on-golden.qcow2');
-        writeQcow2Header(top, base);
+        writeQcow2Header(top, base, 'raw');
         execFileSync('setfattr', ['-n', 'security.selinux', '-v', ORIGINAL, top]);
         const child: ChildProcess = spawn(
           process.execPath,
-          [CLI, ...selinuxLaunch(db, [top], ['/bin/sh', '-c', 'echo $$; read line'])],
+          [
+            CLI,
+            ...selinuxLaunch(
+              db,
+              [`${top}:fmt=qcow2`],
+              ['/bin/sh', '-c', 'echo $$; read line'],
+              ['--backing-dir', mount],
+            ),
+          ],
           { env: { ...process.env, LD_PRELOAD: shim }, stdio: ['pipe', 'pipe', 'pipe'] },
         );
         let stderr = '';

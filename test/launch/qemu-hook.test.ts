@@ -118,6 +118,32 @@ describe('handleQemuHook', () => {
     expect(disks().map((d) => d.path)).not.toContain(base);
   });
 
+  it('reads no header of a disk the XML calls raw, and leaves out a layer outside the image directory', () => {
+    const images = join(t.dir, 'images');
+    mkdirSync(images, { recursive: true });
+    const victim = join(t.dir, 'host-secret');
+    writeFileSync(victim, 'not a disk');
+    const disk = join(images, 'guest.img');
+    writeQcow2Header(disk, '../host-secret', 'raw');
+    const xml = (driver: string) =>
+      fixture('domains/selinux-three-disks.xml').replace(
+        "<driver name='qemu' type='qcow2'/>\n      <source file='/var/lib/libvirt/images/web1.qcow2' index='3'/>",
+        `<driver name='qemu' type='${driver}'/>\n      <source file='${disk}'/>`,
+      );
+    const open = () => listAllocations(t.store).find((a) => a.endedAt === null);
+    const paths = () => listExpectedDisks(t.store, open()?.id as number).map((d) => d.path);
+    for (const [at, driver] of [
+      [1000, 'raw'],
+      [3000, 'qcow2'],
+    ] as const) {
+      expect(xml(driver)).toContain(disk);
+      handleQemuHook(t.store, call('start', 'selinux-three-disks.xml', at, { xml: xml(driver) }));
+      expect(paths()).toContain(disk);
+      expect(paths()).not.toContain(victim);
+      handleQemuHook(t.store, call('stopped', 'selinux-three-disks.xml', at + 1000));
+    }
+  });
+
   it('records AppArmor and unconfined guests', () => {
     handleQemuHook(t.store, call('start', 'apparmor.xml', 1000));
     handleQemuHook(t.store, call('start', 'seclabel-none.xml', 1000));
