@@ -380,7 +380,36 @@ Example:
 }
 
 /** Run the CLI on `argv` (without node and script). Resolves to the exit status. */
+/**
+ * libvirt passes domain names verbatim, and a VM may be called `-x`, `--help` or
+ * `--db=x.db`: after `hook OBJECT` every word is data. The words before the object may
+ * name the database (`--db PATH`, `--db=PATH`); `hook` alone or with `--help` is for people.
+ */
+function hookCall(argv: readonly string[]): { db?: string; args: string[] } | undefined {
+  if (argv[0] !== 'hook') return undefined;
+  let db: string | undefined;
+  let i = 1;
+  for (;;) {
+    const word = argv[i];
+    if (word === '--db' && argv[i + 1] !== undefined) {
+      db = argv[i + 1];
+      i += 2;
+    } else if (word?.startsWith('--db=')) {
+      db = word.slice('--db='.length);
+      i += 1;
+    } else break;
+  }
+  const object = argv[i];
+  if (object === undefined || object.startsWith('-')) return undefined;
+  return { ...(db !== undefined && { db }), args: argv.slice(i) };
+}
+
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const hook = hookCall(argv);
+  if (hook) {
+    const { run } = await import('./commands/hook.js');
+    return run(hook.db === undefined ? {} : { db: hook.db }, hook.args, io);
+  }
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

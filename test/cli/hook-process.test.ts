@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAllocations } from '../../store/allocations.js';
@@ -27,6 +27,36 @@ describe('the hook as libvirt runs it (a real process, XML on stdin)', () => {
     store.close();
     expect(rows).toHaveLength(1);
     expect(rows[0]?.endedAt).not.toBeNull();
+  });
+
+  it('a domain name that looks like an option is data: recorded, exit 0, no usage text, no file created', async () => {
+    const db = join(scratch.dir, 'names.db');
+    const cwd = join(scratch.dir, 'hook-cwd');
+    mkdirSync(cwd);
+    const xml = fixture('domains/selinux-three-disks.xml');
+    for (const name of ['-x', '--help', '-V', '--version', '--db=x.db', '--db']) {
+      for (const op of ['start', 'stopped']) {
+        const r = await cliProcess(['hook', 'qemu', name, op, op === 'start' ? 'begin' : 'end', '-'], {
+          env: { SVIRT_AUDIT_DB: db },
+          stdin: xml,
+          cwd,
+        });
+        expect({ name, ...r }).toEqual({ name, status: 0, stdout: '', stderr: '' });
+      }
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+    const store = openStore(db);
+    const rows = listAllocations(store);
+    store.close();
+    expect(rows).toHaveLength(6);
+    expect(rows.every((a) => a.endedAt !== null)).toBe(true);
+    // --db before the object still names the database; hook --help is still help.
+    const named = join(scratch.dir, 'named.db');
+    expect(
+      (await cliProcess(['hook', '--db', named, 'qemu', '-x', 'start', 'begin', '-'], { stdin: xml })).status,
+    ).toBe(0);
+    expect(statSync(named).size).toBeGreaterThan(0);
+    expect((await cliProcess(['hook', '--help'])).stdout).toMatch(/Never fails a VM start/);
   });
 
   it('an unwritable database: exit 0 and a message for libvirt’s log; strict mode exits 1', async () => {

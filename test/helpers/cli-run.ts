@@ -29,10 +29,13 @@ export async function cli(
 
 export function cliProcess(
   argv: string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...argv], { env: { PATH: process.env.PATH, ...options.env } });
+    const child = spawn(process.execPath, [CLI, ...argv], {
+      env: { PATH: process.env.PATH, ...options.env },
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
