@@ -13,6 +13,7 @@
  */
 
 import type { Allocation, ExpectedDisk, RelabelAction } from './allocation.js';
+import { formatTime } from './time-spec.js';
 
 export const DENIAL_KINDS = [
   'cross-vm',
@@ -150,7 +151,7 @@ export function explainDenial(
       };
     case 'stale-label':
       return {
-        cause: `${who} tried ${what}, still labelled ${d.targetCategories} from VM ${d.targetFormerHolder?.name}, whose allocation ended${d.targetFormerHolder?.endedAt ? ` at ${new Date(d.targetFormerHolder.endedAt).toISOString()}` : ''}. The label was left behind: ${restores.length === 0 ? 'no restore of this path was recorded' : failed.length > 0 ? `a relabel or restore failed (${failed[failed.length - 1]?.error})` : 'the recorded restore did not stick'}.`,
+        cause: `${who} tried ${what}, still labelled ${d.targetCategories} from VM ${d.targetFormerHolder?.name}, whose allocation ended${d.targetFormerHolder?.endedAt ? ` at ${formatTime(d.targetFormerHolder.endedAt)}` : ''}. The label was left behind: ${restores.length === 0 ? 'no restore of this path was recorded' : failed.length > 0 ? `a relabel or restore failed (${failed[failed.length - 1]?.error})` : 'the recorded restore did not stick'}.`,
         fix: [
           `restorecon -v ${d.path ?? '<path>'}   (or chcon to the image label of the VM that should use it)`,
           'Make sure the VM that used it is shut down through libvirt so its labels are restored.',

@@ -14,6 +14,18 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
+/**
+ * The times we store and show: from the epoch to the end of year 9999, the range ISO 8601's
+ * four-digit year covers. A span of 99999999999h or a date in year 275760 is a typo or an
+ * attack, and a value outside JavaScript's Date range cannot even be printed.
+ */
+export const EARLIEST_TIME_MS = 0;
+export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+export function isTimeInRange(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= EARLIEST_TIME_MS && ms <= LATEST_TIME_MS;
+}
+
 const SPAN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 // A date, optionally a time, optionally a zone. Without a zone the time is UTC: audit
 // timestamps are UTC and a report must not change with the reader's TZ.
@@ -38,13 +50,21 @@ export function parseSpan(text: string): number {
  */
 export function parseTimeSpec(text: string, now: number = Date.now()): number {
   const trimmed = text.trim();
-  if (SPAN.test(trimmed)) return now - parseSpan(trimmed);
-  if (ISO.test(trimmed)) {
+  let ms = Number.NaN;
+  if (SPAN.test(trimmed)) ms = now - parseSpan(trimmed);
+  else if (ISO.test(trimmed)) {
     let iso = trimmed.replace(' ', 'T');
     if (iso.length === 10) iso += 'T00:00:00Z';
     else if (!/(Z|[+-]\d{2}:?\d{2})$/.test(iso)) iso += 'Z';
-    const ms = Date.parse(iso);
-    if (!Number.isNaN(ms)) return ms;
+    ms = Date.parse(iso);
+  }
+  if (!Number.isNaN(ms)) {
+    if (isTimeInRange(ms)) return ms;
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `"${text}" is outside the times svirt-audit keeps`,
+      `give a time between ${formatTime(EARLIEST_TIME_MS)} and ${formatTime(LATEST_TIME_MS)}`,
+    );
   }
   throw new SvirtAuditError(
     'BAD_INPUT',
@@ -67,7 +87,11 @@ export function assertTimeWindow(since: number | undefined, until: number | unde
   }
 }
 
-/** ISO 8601 in UTC with milliseconds, the form every output uses. */
+/**
+ * ISO 8601 in UTC with milliseconds, the form every output uses. Never throws: a stored
+ * value outside the range (a row written before the range was checked) prints as
+ * `invalid time N`, so one bad row cannot take a listing down.
+ */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString();
+  return isTimeInRange(ms) ? new Date(ms).toISOString() : `invalid time ${ms}`;
 }

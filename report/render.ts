@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { mdCode, mdText } from './markdown-text.js';
 import { bucketMs, type ReportHeader } from './report-model.js';
 import { HashingWriter, MARKERS, type TextOut } from './report-writer.js';
+import { formatTime } from '../core/time-spec.js';
 
 export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -66,7 +67,7 @@ function renderJson(store: Store, h: ReportHeader, w: HashingWriter): void {
     const item = {
       eventId: e.eventId,
       host: e.host,
-      time: new Date(e.time).toISOString(),
+      time: formatTime(e.time),
       serial: e.serial,
       source: { path: e.sourcePath, offset: e.sourceOffset },
       records: e.records,
@@ -174,7 +175,7 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
   w.beginEvidence();
   for (const e of evidenceOf(store, h)) {
     line(
-      `Event ${e.eventId}: ${new Date(e.time).toISOString()} on ${e.host}, serial ${e.serial}, from ${e.sourcePath ?? 'stdin'}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
+      `Event ${e.eventId}: ${formatTime(e.time)} on ${e.host}, serial ${e.serial}, from ${e.sourcePath ?? 'stdin'}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
     );
     line();
     line('````text');
@@ -231,7 +232,7 @@ function timelineSvg(h: ReportHeader): string {
       const barH = (c / max) * (height - 10);
       y -= barH;
       parts.push(
-        `<rect class="bar" data-kind="${k}" data-count="${c}" data-start="${new Date(start).toISOString()}" x="${(i * barW).toFixed(2)}" y="${y.toFixed(2)}" width="${Math.max(1, barW - 1).toFixed(2)}" height="${barH.toFixed(2)}" fill="${KIND_COLOURS[k]}"><title>${k}: ${c} (${new Date(start).toISOString()})</title></rect>`,
+        `<rect class="bar" data-kind="${k}" data-count="${c}" data-start="${formatTime(start)}" x="${(i * barW).toFixed(2)}" y="${y.toFixed(2)}" width="${Math.max(1, barW - 1).toFixed(2)}" height="${barH.toFixed(2)}" fill="${KIND_COLOURS[k]}"><title>${k}: ${c} (${formatTime(start)})</title></rect>`,
       );
     }
   }
@@ -319,7 +320,7 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
   w.beginEvidence();
   for (const e of evidenceOf(store, h)) {
     w.write(
-      `<h4>Event ${e.eventId}: ${esc(new Date(e.time).toISOString())} on ${esc(e.host)}, serial ${e.serial}, from ${esc(e.sourcePath ?? 'stdin')}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}</h4>\n<pre>${esc(e.records.join('\n'))}</pre>\n`,
+      `<h4>Event ${e.eventId}: ${esc(formatTime(e.time))} on ${esc(e.host)}, serial ${e.serial}, from ${esc(e.sourcePath ?? 'stdin')}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}</h4>\n<pre>${esc(e.records.join('\n'))}</pre>\n`,
     );
   }
   w.endEvidence();

@@ -7,6 +7,7 @@ import { allocateLabel } from '../../launch/allocate.js';
 import { loadLabelBases } from '../../launch/label-bases.js';
 import { type CommonOptions, localHost, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { formatTime } from '../../core/time-spec.js';
 
 interface AllocOptions extends CommonOptions {
   uuid: string;
@@ -72,7 +73,7 @@ async function allocViaApi(options: AllocOptions, io: CliIo): Promise<number> {
       ...(options.pid !== undefined && { pid: options.pid }),
       ...(options.label !== undefined && { label: options.label }),
       ...(options.imageLabel !== undefined && { imageLabel: options.imageLabel }),
-      ...(options.started !== undefined && { started: new Date(options.started).toISOString() }),
+      ...(options.started !== undefined && { started: formatTime(options.started) }),
       ...(options.new && { new: true }),
     },
     io.env.SVIRT_AUDIT_TOKEN,

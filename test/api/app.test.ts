@@ -142,6 +142,38 @@ describe('input validation', () => {
     expect(listAllocations(t.store).length).toBe(before);
   });
 
+  it('a time outside the range kept (a huge span, year 275760) is 400 BAD_INPUT and commits nothing', async () => {
+    const before = listAllocations(t.store).length;
+    const uuid = '1a2b3c4d-0000-4000-8000-00000000abcd';
+    for (const started of ['99999999999h', '275760-01-01', '1969-12-31T23:59:59Z']) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/allocations',
+        headers: as(recorder),
+        payload: { uuid, name: 'far', model: 'none', started },
+      });
+      expect(r.statusCode, started).toBe(400);
+      expect(r.json().error.code).toBe('BAD_INPUT');
+    }
+    expect(listAllocations(t.store).length).toBe(before);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid, name: 'far', model: 'none' },
+    });
+    expect(ok.statusCode).toBe(201);
+    const end = await app.inject({
+      method: 'POST',
+      url: `/v1/allocations/${uuid}/release`,
+      headers: as(recorder),
+      payload: { ended: '99999999999h' },
+    });
+    expect(end.statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/denials?since=99999999999w', headers: as(reader) })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/vms', headers: as(reader) })).statusCode).toBe(200);
+  });
+
   it('SQL-looking input in every filter is refused or matches nothing, and changes nothing', async () => {
     const evil = encodeURIComponent("x' OR 1=1; DROP TABLE denial; --");
     const counts = countTrail(t.store);
