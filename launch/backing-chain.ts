@@ -132,7 +132,7 @@ function backingFormat(fd: number, start: number, end: number): string | undefin
   if (start < V2_HEADER_BYTES || length < 8) return undefined;
   const area = Buffer.alloc(length);
   const got = readSync(fd, area, 0, length, start);
-  for (let at = 0; at + 8 <= got; ) {
+  for (let at = 0; at + 8 <= got;) {
     const type = area.readUInt32BE(at);
     const size = area.readUInt32BE(at + 4);
     if (type === 0) return undefined;

@@ -227,7 +227,9 @@ export function expectedDisks(
     const mode: DiskMode = disk.readonly ? 'ro' : disk.shareable ? 'shared' : 'rw';
     out.push({ path: disk.path, mode, ...diskLabel(disk.seclabels, mode, confinement, bases) });
     const chain =
-      disk.backingGiven || !chainOf ? disk.backing : chainOf(disk.path, disk.format).map((path) => ({ path, seclabels: [] }));
+      disk.backingGiven || !chainOf
+        ? disk.backing
+        : chainOf(disk.path, disk.format).map((path) => ({ path, seclabels: [] }));
     for (const layer of chain) {
       // A layer's own seclabel decides when it says something; else the disk's does.
       const own = selinuxSeclabel(layer.seclabels);

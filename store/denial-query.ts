@@ -2,8 +2,8 @@
  * The answers' query layer, shared by the CLI and the API: denials with their attribution
  * computed at query time, never frozen at ingest. A denial's source VM is the allocation
  * on the same host whose category set equals the scontext's and whose [started_at,
- * ended_at) holds the event time (for AppArmor: the VM whose uuid is in
- * `libvirt-<uuid>`); its target VM is the holder of the tcontext's set at that time. So
+ * ended_at) holds the event time (for AppArmor: whose recorded label is the denial's
+ * profile, as allocationLabelMatch says for the per-VM answers); its target VM is the holder of the tcontext's set at that time. So
  * an allocation recorded after its denials arrived still attributes them.
  */
 
@@ -35,7 +35,7 @@ const SELECT_DENIALS = `
   SELECT ${denialColumns('h.name')},
     CASE WHEN d.model = 'apparmor' THEN
       (SELECT a.id FROM allocation a
-        WHERE d.aa_profile LIKE 'libvirt-%' AND a.vm_uuid = substr(d.aa_profile, 9) AND a.host_id = d.host_id
+        WHERE a.host_id = d.host_id AND a.model = 'apparmor' AND a.label = d.aa_profile
           AND a.started_at <= d.time AND COALESCE(a.ended_at, ${FOREVER}) > d.time
         ORDER BY a.started_at DESC LIMIT 1)
     ELSE

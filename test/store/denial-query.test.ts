@@ -3,7 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../launch/demo-scenario.js';
-import { allocationLabelMatch, explainStoredDenial, queryDenials, summarizeVm } from '../../store/denial-query.js';
+import {
+  allocationLabelMatch,
+  explainStoredDenial,
+  getDenial,
+  queryDenials,
+  summarizeVm,
+} from '../../store/denial-query.js';
 import { allocateSelinux } from '../helpers/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -82,6 +88,43 @@ describe('attribution at query time', () => {
     ]);
     expect(queryDenials(t.store, { vmUuid: A }).map((d) => d.time)).toEqual([1_500]);
     expect(queryDenials(t.store, { vmUuid: B, since: 3_000 }).map((d) => d.time)).toEqual([9_000]);
+  });
+
+  it('an AppArmor denial belongs to the holder of its profile the same way on every path (a static label too)', async () => {
+    const aa = (serial: number, timeMs: number, profile: string) =>
+      `node=hv1 type=AVC msg=audit(${Math.floor(timeMs / 1000)}.${String(timeMs % 1000).padStart(3, '0')}:${serial}): apparmor="DENIED" operation="open" profile="${profile}" name="/run/udev/data/c189:1" pid=7 comm="qemu-system-x86" requested_mask="r" denied_mask="r" fsuid=64055 ouid=0`;
+    allocateLabel(t.store, {
+      uuid: A,
+      name: 'custom',
+      host: 'hv1',
+      model: 'apparmor',
+      source: 'cli',
+      label: 'custom-qemu',
+      startedAt: 1_000,
+    });
+    // A libvirt-<uuid> profile whose VM recorded another label is not that VM's.
+    allocateLabel(t.store, {
+      uuid: B,
+      name: 'other',
+      host: 'hv1',
+      model: 'apparmor',
+      source: 'cli',
+      label: 'libvirt-elsewhere',
+      startedAt: 1_000,
+    });
+    await ingest([aa(1, 2_000, 'custom-qemu'), aa(2, 3_000, `libvirt-${B}`)]);
+    const all = queryDenials(t.store);
+    const byId = Object.fromEntries(all.map((d) => [d.serial, d]));
+    expect([byId[1]?.source.allocation?.name, byId[1]?.kind]).toEqual(['custom', 'apparmor-profile']);
+    expect([byId[2]?.source.allocation?.name ?? null, byId[2]?.kind]).toEqual([null, 'unattributed']);
+    for (const d of all) {
+      expect(getDenial(t.store, d.id)?.source.allocation?.name).toBe(d.source.allocation?.name);
+      expect(explainStoredDenial(t.store, d.id)?.denial.kind).toBe(d.kind);
+    }
+    expect(queryDenials(t.store, { vmUuid: A }).map((d) => [d.serial, d.kind])).toEqual([[1, 'apparmor-profile']]);
+    expect(queryDenials(t.store, { vmUuid: B })).toEqual([]);
+    const custom = summarizeVm(t.store, A, 'custom');
+    expect(custom.groups.map((g) => [g.kind, g.count])).toEqual([['apparmor-profile', 1]]);
   });
 
   it('another host is another namespace', async () => {
@@ -224,5 +267,14 @@ describe('query plans', () => {
     );
     expect(ofEvent).toMatch(/SEARCH d USING INDEX denial_by_time \(time=\?\)/);
     expect(byProfile).toMatch(/SEARCH d USING INDEX denial_by_profile \(aa_profile=\? AND time>\? AND time<\?\)/);
+    // AppArmor attribution: the holder of the profile, through allocation_by_profile (migration 0006).
+    const aaAttribution = plan(
+      `SELECT (SELECT a.id FROM allocation a WHERE a.host_id = d.host_id AND a.model = 'apparmor' AND a.label = d.aa_profile
+         AND a.started_at <= d.time AND COALESCE(a.ended_at, 9223372036854775807) > d.time ORDER BY a.started_at DESC LIMIT 1)
+       FROM denial d`,
+    );
+    expect(aaAttribution).toMatch(
+      /SEARCH a USING INDEX allocation_by_profile \(host_id=\? AND label=\? AND started_at<\?\)/,
+    );
   });
 });

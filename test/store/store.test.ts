@@ -36,6 +36,7 @@ describe('openStore', () => {
       { version: 3, name: '0003-allocation-generation' },
       { version: 4, name: '0004-answer-cache' },
       { version: 5, name: '0005-leaner-denial-indexes' },
+      { version: 6, name: '0006-allocation-by-profile' },
     ]);
   });
 
