@@ -102,10 +102,12 @@ export class EventAssembler {
   #last: OpenEvent | undefined;
   /**
    * Keys of the last `recentKeys` emitted events, for late-record detection: a ring of
-   * plain values, with the ring slot of each serial in `#recentSlot`. Keys, not events:
-   * holding 4,096 events kept their records alive into the old generation (GC cost).
+   * plain values, with the ring slot of each serial per node in `#recentSlot`. Keys, not
+   * events: holding 4,096 events kept their records alive into the old generation (GC
+   * cost). Per node, because a log forwarded from several hosts repeats serials: host B's
+   * event must not hide that host A's event with the same serial was emitted.
    */
-  readonly #recentSlot = new Map<number, number>();
+  readonly #recentSlot = new Map<string | null, Map<number, number>>();
   readonly #recentSerial: Float64Array;
   readonly #recentTime: Float64Array;
   readonly #recentNode: (string | null)[];
@@ -277,8 +279,8 @@ export class EventAssembler {
 
   #wasEmitted(record: AuditRecord): boolean {
     if (record.serial > this.#maxEmittedSerial) return false;
-    const slot = this.#recentSlot.get(record.serial);
-    return slot !== undefined && this.#recentTime[slot] === record.time && this.#recentNode[slot] === record.node;
+    const slot = this.#recentSlot.get(record.node)?.get(record.serial);
+    return slot !== undefined && this.#recentTime[slot] === record.time;
   }
 
   /** Open events, oldest first, as a snapshot (finishing one while iterating is safe). */
@@ -316,11 +318,19 @@ export class EventAssembler {
   #remember(event: OpenEvent): void {
     const slot = this.#recentNext;
     const evicted = this.#recentSerial[slot] as number;
-    if (evicted >= 0 && this.#recentSlot.get(evicted) === slot) this.#recentSlot.delete(evicted);
+    if (evicted >= 0) {
+      const ofNode = this.#recentSlot.get(this.#recentNode[slot] as string | null);
+      if (ofNode?.get(evicted) === slot) ofNode.delete(evicted);
+    }
     this.#recentSerial[slot] = event.serial;
     this.#recentTime[slot] = event.time;
     this.#recentNode[slot] = event.node;
-    this.#recentSlot.set(event.serial, slot);
+    let ofNode = this.#recentSlot.get(event.node);
+    if (ofNode === undefined) {
+      ofNode = new Map();
+      this.#recentSlot.set(event.node, ofNode);
+    }
+    ofNode.set(event.serial, slot);
     this.#recentNext = slot + 1 === this.#recentSerial.length ? 0 : slot + 1;
     if (event.serial > this.#maxEmittedSerial) this.#maxEmittedSerial = event.serial;
   }

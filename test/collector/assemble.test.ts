@@ -89,6 +89,22 @@ describe('EventAssembler', () => {
     expect(events[1]?.late).toBe(true);
   });
 
+  it("a late record of host A's event is late even after host B emitted an event with the same serial", () => {
+    const { events, a } = assemble([
+      `node=hvA ${line('SYSCALL', '10.000', 7)}`,
+      `node=hvA ${line('EOE', '10.000', 7, '')}`,
+      `node=hvB ${line('SYSCALL', '10.000', 7)}`,
+      `node=hvB ${line('EOE', '10.000', 7, '')}`,
+      `node=hvA ${line('PATH', '10.000', 7)}`,
+    ]);
+    expect(a.counters.late).toBe(1);
+    expect(events.map((e) => [e.node, e.records.map((r) => r.type).join(','), e.late ?? false])).toEqual([
+      ['hvA', 'SYSCALL,EOE', false],
+      ['hvB', 'SYSCALL,EOE', false],
+      ['hvA', 'PATH', true],
+    ]);
+  });
+
   it('bounds an event: past maxRecordsPerEvent it is emitted and continued as a late event, nothing lost', () => {
     const lines = Array.from({ length: 10_000 }, (_, i) => line('PATH', '10.000', 7, `item=${i} name="/f${i}"`));
     lines.push(line('AVC', '10.000', 7, 'avc:  denied  { read } for pid=1'), line('EOE', '10.000', 7, ''));
