@@ -85,6 +85,8 @@ export class AuditFileFollower {
   #failedCommits = 0;
   #committedCheckpoint = -1;
   #source: SourceRow | undefined;
+  /** The file read is done (rotated or truncated) and its last batch is not committed yet. */
+  #retiring: 'rotated' | 'truncated' | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(store: Store, options: FollowOptions) {
@@ -131,7 +133,7 @@ export class AuditFileFollower {
     this.#wake?.();
     this.#watcher?.close();
     await this.#loop;
-    this.#commit(true);
+    this.#commit(true, this.#retiring ? this.#stream?.completeOffset : undefined);
     this.#close();
   }
 
@@ -179,8 +181,9 @@ export class AuditFileFollower {
   async #run(): Promise<void> {
     while (this.#running) {
       try {
-        if (this.#fd === undefined) this.#open();
-        if (this.#fd !== undefined) {
+        if (this.#retiring) this.#retire();
+        else if (this.#fd === undefined) this.#open();
+        if (this.#fd !== undefined && !this.#retiring) {
           // A truncated file that has already grown past our position shows only in its head.
           if (this.#headChanged()) this.#checkRotation(true);
           const got = this.#fd === undefined ? 0 : this.#readAvailable();
@@ -270,13 +273,24 @@ export class AuditFileFollower {
     if (replaced) this.#readAvailable(); // drain what was written before the rename
     if (truncated) this.#drainCopy(); // copytruncate: the unread tail is only in the copy
     // The old file is done: its open events are complete as far as it goes.
-    const stream = this.#stream as AuditStream;
-    stream.end();
-    this.#commit(true, stream.completeOffset);
+    (this.#stream as AuditStream).end();
+    this.#retiring = replaced ? 'rotated' : 'truncated';
+    this.#retire();
+  }
+
+  /**
+   * Commit the last batch of the file that is done, under its own source and checkpoint,
+   * then move to the new file. A failed commit (database busy) keeps us here and is
+   * retried on the next turn: moving on would store the old file's events under the new
+   * file's source and leave the old checkpoint behind.
+   */
+  #retire(): void {
+    if (!this.#commit(true, (this.#stream as AuditStream).completeOffset)) return;
     this.#close();
     this.#options.onWarning?.(
-      `${basename(this.#options.path)} was ${replaced ? 'rotated' : 'truncated'}; reading the new file from its start`,
+      `${basename(this.#options.path)} was ${this.#retiring}; reading the new file from its start`,
     );
+    this.#retiring = undefined;
     this.#open();
   }
 
@@ -320,28 +334,33 @@ export class AuditFileFollower {
     }
   }
 
-  /** Commit the batch if it is due (or `force`), with the checkpoint; on failure keep it and retry. */
-  #commit(force: boolean, checkpoint?: number): void {
+  /**
+   * Commit the batch if it is due (or `force`), with the checkpoint; on failure keep it and
+   * retry. False when a commit was due and failed.
+   */
+  #commit(force: boolean, checkpoint?: number): boolean {
     const stream = this.#stream;
-    if (!stream) return;
+    if (!stream) return true;
     const due =
       force ||
       this.#writer.pending >= this.#options.batchEvents ||
       (this.#writer.pending > 0 && Date.now() - this.#batchStarted >= this.#options.batchMaxAgeMs) ||
       (checkpoint ?? stream.checkpointOffset) !== this.#committedCheckpoint;
-    if (!due) return;
+    if (!due) return true;
     try {
       const at = checkpoint ?? stream.checkpointOffset;
       this.#writer.flush(at);
       this.#committedCheckpoint = at;
       this.#failedCommits = 0;
       this.#batchStarted = 0;
+      return true;
     } catch (error) {
       this.#failedCommits++;
       // Said loudly, retried on the next turn; the checkpoint has not moved, nothing is lost.
       this.#options.onWarning?.(
         `cannot write to the database (attempt ${this.#failedCommits}; holding ${this.#writer.pending} events, checkpoint not advanced): ${(error as Error).message}`,
       );
+      return false;
     }
   }
 

@@ -5,11 +5,11 @@
  * Waiting is on the follower's own "stored" events, not on sleeps.
  */
 
-import { appendFileSync, copyFileSync, existsSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditFileFollower } from '../../collector/follow.js';
-import type { Store } from '../../store/store.js';
+import { openStore, type Store } from '../../store/store.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -30,6 +30,8 @@ const stored = (store: Store) =>
 function follower(store: Store) {
   let total = 0;
   let waiters: { n: number; resolve: () => void }[] = [];
+  const warnings: string[] = [];
+  let warningWaiters: { match: RegExp; n: number; resolve: () => void }[] = [];
   const f = new AuditFileFollower(store, {
     path: log,
     localHost: 'hv1',
@@ -39,13 +41,24 @@ function follower(store: Store) {
       total += events.length;
       waiters = waiters.filter((w) => (total >= w.n ? (w.resolve(), false) : true));
     },
+    onWarning: (message) => {
+      warnings.push(message);
+      const count = (m: RegExp) => warnings.filter((w) => m.test(w)).length;
+      warningWaiters = warningWaiters.filter((w) => (count(w.match) >= w.n ? (w.resolve(), false) : true));
+    },
   });
   const storedAtLeast = (n: number) =>
     new Promise<void>((resolve) => {
       if (total >= n) resolve();
       else waiters.push({ n, resolve });
     });
-  return { f, storedAtLeast };
+  /** Resolves once `n` warnings matching `match` have been said. */
+  const warned = (match: RegExp, n: number) =>
+    new Promise<void>((resolve) => {
+      if (warnings.filter((w) => match.test(w)).length >= n) resolve();
+      else warningWaiters.push({ match, n, resolve });
+    });
+  return { f, storedAtLeast, warned, warnings };
 }
 
 /** auditd's rotation: audit.log.N → .N+1, …, audit.log → audit.log.1, new empty audit.log. */
@@ -106,6 +119,59 @@ describe('following audit.log', () => {
     await second.storedAtLeast(800 - before);
     await second.f.stop();
     expect(stored(t.store)).toEqual(eventKeys(1, 800));
+  }, 30_000);
+
+  it('a rotation while the database is busy: the old file is finished under its own source before the new one is read', async () => {
+    const store = openStore(t.path, { busyTimeoutMs: 20 });
+    try {
+      writeFileSync(log, '');
+      const { f, storedAtLeast, warned } = follower(store);
+      await f.start();
+      await write(1, 100);
+      await storedAtLeast(100);
+      const oldSize = statSync(log).size;
+      const holder = openStore(t.path);
+      holder.db.exec('BEGIN IMMEDIATE');
+      await write(101, 150);
+      const rotatedSize = statSync(log).size;
+      rotateByRename();
+      await write(151, 200);
+      // Several turns of failed commits, the rotation among them.
+      await warned(/cannot write to the database/, 5);
+      holder.db.exec('ROLLBACK');
+      holder.close();
+      await storedAtLeast(200);
+      await f.stop();
+      expect(oldSize).toBeLessThan(rotatedSize);
+      expect(stored(store)).toEqual(eventKeys(1, 200));
+      const sources = store.db.prepare('SELECT id, inode, offset FROM source ORDER BY id').all() as {
+        id: number;
+        inode: number;
+        offset: number;
+      }[];
+      expect(sources).toHaveLength(2);
+      const [old, current] = sources as [(typeof sources)[0], (typeof sources)[0]];
+      expect(old.inode).toBe(Number(statSync(`${log}.1`).ino));
+      expect(old.offset).toBe(rotatedSize);
+      const bySource = store.db
+        .prepare(
+          'SELECT source_id AS id, min(serial) AS first, max(serial) AS last FROM event GROUP BY source_id ORDER BY source_id',
+        )
+        .all();
+      expect(bySource).toEqual([
+        { id: old.id, first: 1, last: 150 },
+        { id: current.id, first: 151, last: 200 },
+      ]);
+      // Each event's offset is in the file its source names.
+      const maxOldOffset = store.db
+        .prepare('SELECT max(source_offset) AS m FROM event WHERE source_id = ?')
+        .get(old.id) as {
+        m: number;
+      };
+      expect(maxOldOffset.m).toBeLessThan(rotatedSize);
+    } finally {
+      store.close();
+    }
   }, 30_000);
 
   it('a lone AVC without EOE is stored after the idle bound, not held for the next record', async () => {
