@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isSvirtAuditError, SvirtAuditError, type ErrorCode } from '../core/errors.js';
+import { storeErrorOf } from '../store/store.js';
 import { resolveVm } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
 import { type SavedAnswers, VmAnswerCache } from '../store/vm-answer-cache.js';
@@ -238,7 +239,8 @@ export class AnswerPool implements Answerer {
 }
 
 /** The reply a worker sends for an error (SvirtAuditErrors keep their code and hint). */
-export function errorReply(id: number, error: unknown): AnswerReply {
+export function errorReply(id: number, thrown: unknown): AnswerReply {
+  const error = storeErrorOf(thrown) ?? thrown;
   if (isSvirtAuditError(error)) {
     return {
       id,

@@ -10,6 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { isSvirtAuditError } from '../core/errors.js';
+import { storeErrorOf } from '../store/store.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import { authPlugin } from './auth.js';
 import type { ApiContext } from './context.js';
@@ -69,9 +70,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isSvirtAuditError(error))
-      return reply.code(DOMAIN_STATUS[error.code]).send(errorBody(error.code, error.message, error.hint));
+  app.setErrorHandler((thrown: FastifyError, request, reply) => {
+    const domain = storeErrorOf(thrown) ?? thrown;
+    if (isSvirtAuditError(domain))
+      return reply.code(DOMAIN_STATUS[domain.code]).send(errorBody(domain.code, domain.message, domain.hint));
+    const error = thrown;
     if (error.validation) {
       return reply
         .code(400)

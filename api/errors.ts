@@ -32,6 +32,8 @@ export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   DB_BUSY: 503,
   DB_TOO_NEW: 500,
   DB_OPEN: 500,
+  DB_DAMAGED: 500,
+  DB_WRITE: 503,
 };
 
 export interface ErrorBody {

@@ -4,6 +4,7 @@
  */
 
 import { type ErrorCode, isSvirtAuditError } from '../core/errors.js';
+import { storeErrorOf } from '../store/store.js';
 
 const STATUS: Record<ErrorCode, number> = {
   BAD_INPUT: 2,
@@ -18,6 +19,8 @@ const STATUS: Record<ErrorCode, number> = {
   DB_TOO_NEW: 5,
   DB_BUSY: 5,
   DB_OPEN: 5,
+  DB_DAMAGED: 5,
+  DB_WRITE: 5,
 };
 
 /** Errors of the file system on a path the user named (a file to read, an --out to write). */
@@ -32,7 +35,8 @@ const PATH_ERRORS: Record<string, string> = {
 };
 
 /** The message (ending in a newline) and exit status for any thrown value. */
-export function formatError(error: unknown): { message: string; status: number } {
+export function formatError(thrown: unknown): { message: string; status: number } {
+  const error = storeErrorOf(thrown) ?? thrown;
   if (isSvirtAuditError(error)) {
     const hint = error.hint ? `\n  ${error.hint}` : '';
     return { message: `svirt-audit: ${error.message}${hint}\n`, status: STATUS[error.code] };

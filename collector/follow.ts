@@ -51,6 +51,11 @@ export interface FollowerStatus {
 }
 
 const CHUNK = 1 << 20;
+/** After a failed commit, the next try waits 100 ms, doubling up to 5 s… */
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+/** …and the same failure is said again at most once a minute while it lasts. */
+const REPEAT_WARNING_MS = 60_000;
 
 /**
  * Throws BAD_INPUT when `path` can never be followed: a directory. An absent file is fine
@@ -83,6 +88,9 @@ export class AuditFileFollower {
   #lastData = Date.now();
   #newestStoredTime = 0;
   #failedCommits = 0;
+  /** While commits fail: when to try again, and the failure last said (and when). */
+  #retryAt = 0;
+  #failureSaid: { message: string; at: number } | undefined;
   #committedCheckpoint = -1;
   #source: SourceRow | undefined;
   /** The file read is done (rotated or truncated) and its last batch is not committed yet. */
@@ -180,6 +188,12 @@ export class AuditFileFollower {
 
   async #run(): Promise<void> {
     while (this.#running) {
+      // Backing off after a failed commit: nothing new is read while the store refuses
+      // (what is held stays bounded) and the store is not hammered.
+      if (this.#failedCommits > 0 && Date.now() < this.#retryAt) {
+        await this.#pause(Math.min(this.#options.pollMs, this.#retryAt - Date.now()));
+        continue;
+      }
       try {
         if (this.#retiring) this.#retire();
         else if (this.#fd === undefined) this.#open();
@@ -195,15 +209,20 @@ export class AuditFileFollower {
         this.#options.onWarning?.(`follow ${this.#options.path}: ${(error as Error).message}`);
       }
       if (!this.#running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      await this.#pause(this.#options.pollMs);
     }
+  }
+
+  /** Wait `ms`, or until the directory watcher or stop() wakes us. */
+  async #pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
   }
 
   /** Open the path at its checkpoint; leave it closed if it is absent or still empty. */
@@ -219,7 +238,14 @@ export class AuditFileFollower {
       closeSync(fd); // an empty file has no identity yet
       return;
     }
-    const source = this.#store.transaction(() => resolveSource(this.#store, fd, this.#options.path));
+    let source: SourceRow;
+    try {
+      source = this.#store.transaction(() => resolveSource(this.#store, fd, this.#options.path));
+    } catch (error) {
+      closeSync(fd);
+      this.#commitFailed(error);
+      return;
+    }
     this.#fd = fd;
     this.#ino = Number(st.ino);
     this.#dev = Number(st.dev);
@@ -230,7 +256,11 @@ export class AuditFileFollower {
     this.#stream = new AuditStream(this.#writer, { startOffset: source.offset });
   }
 
-  #readAvailable(): number {
+  /**
+   * Read what the file has now. Stops early when a batch cannot be committed, unless
+   * `drain` (the file is done and must be read to its end before it is left).
+   */
+  #readAvailable(drain = false): number {
     const fd = this.#fd as number;
     const stream = this.#stream as AuditStream;
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -242,7 +272,8 @@ export class AuditFileFollower {
       total += n;
       stream.push(buf.subarray(0, n));
       if (this.#batchStarted === 0 && this.#writer.pending > 0) this.#batchStarted = Date.now();
-      if (this.#writer.pending >= this.#options.batchEvents) this.#commit(false);
+      if (this.#writer.pending >= this.#options.batchEvents && this.#failedCommits === 0) this.#commit(false);
+      if (this.#failedCommits > 0 && !drain) break;
     }
     if (total > 0) this.#lastData = Date.now();
     return total;
@@ -270,7 +301,7 @@ export class AuditFileFollower {
     const replaced = Number(st.ino) !== this.#ino || Number(st.dev) !== this.#dev;
     const truncated = !replaced && (headChanged || st.size < this.#position);
     if (!replaced && !truncated) return;
-    if (replaced) this.#readAvailable(); // drain what was written before the rename
+    if (replaced) this.#readAvailable(true); // drain what was written before the rename
     if (truncated) this.#drainCopy(); // copytruncate: the unread tail is only in the copy
     // The old file is done: its open events are complete as far as it goes.
     (this.#stream as AuditStream).end();
@@ -351,17 +382,37 @@ export class AuditFileFollower {
       const at = checkpoint ?? stream.checkpointOffset;
       this.#writer.flush(at);
       this.#committedCheckpoint = at;
-      this.#failedCommits = 0;
       this.#batchStarted = 0;
+      if (this.#failedCommits > 0) {
+        this.#options.onWarning?.(
+          `the database takes writes again after ${this.#failedCommits} failed attempt(s); nothing was lost`,
+        );
+        this.#failedCommits = 0;
+        this.#failureSaid = undefined;
+      }
       return true;
     } catch (error) {
-      this.#failedCommits++;
-      // Said loudly, retried on the next turn; the checkpoint has not moved, nothing is lost.
-      this.#options.onWarning?.(
-        `cannot write to the database (attempt ${this.#failedCommits}; holding ${this.#writer.pending} events, checkpoint not advanced): ${(error as Error).message}`,
-      );
+      this.#commitFailed(error);
       return false;
     }
+  }
+
+  /**
+   * A write the store refused (busy, disk full, read-only): retried with back-off, the
+   * checkpoint not moved, nothing lost. Said once, and again only when the reason changes
+   * or a minute has passed, so a full disk does not fill the journal too.
+   */
+  #commitFailed(error: unknown): void {
+    this.#failedCommits++;
+    const now = Date.now();
+    this.#retryAt = now + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.#failedCommits - 1, 10));
+    const message = (error as Error).message;
+    const said = this.#failureSaid;
+    if (said && said.message === message && now - said.at < REPEAT_WARNING_MS) return;
+    this.#failureSaid = { message, at: now };
+    this.#options.onWarning?.(
+      `cannot write to the database (attempt ${this.#failedCommits}; holding ${this.#writer.pending} events, checkpoint not advanced; retrying every ${MAX_RETRY_MS / 1000} s at most, said again in a minute if it lasts): ${message}`,
+    );
   }
 
   #close(): void {

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   DB_TOO_NEW: 'the database was written by a newer svirt-audit',
   DB_BUSY: 'the database stayed locked longer than the timeout',
   DB_OPEN: 'the database file could not be opened or created',
+  DB_DAMAGED: 'the database file is damaged or is not a svirt-audit database',
+  DB_WRITE: 'the database cannot be written: the disk is full, read-only or failing',
   HOOK_INPUT: 'the libvirt hook received something it cannot read',
 } as const;
 

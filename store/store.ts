@@ -185,19 +185,46 @@ function createPrivately(path: string): void {
   }
 }
 
-/** Run `fn`, turning SQLite's busy and constraint errors into domain errors. */
+/** Run `fn`, turning SQLite's errors into domain errors (see storeErrorOf). */
 export function translateSqliteError<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT') {
-      throw new SvirtAuditError(
-        'DB_BUSY',
-        'the database is locked by another writer',
-        'retry; if it persists, look for a stuck svirt-audit process',
-      );
-    }
-    throw error;
+    throw storeErrorOf(error) ?? error;
   }
+}
+
+/**
+ * The domain error for an error SQLite raised (wherever it surfaced: a query, a commit, the
+ * open), so that a locked, damaged or full database is exit 5 / HTTP 5xx with what to do,
+ * not "unexpected error". Undefined for anything else.
+ */
+export function storeErrorOf(error: unknown): SvirtAuditError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const detail = (error as Error).message;
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code.startsWith('SQLITE_LOCKED')) {
+    return new SvirtAuditError(
+      'DB_BUSY',
+      'the database is locked by another writer',
+      'retry; if it persists, look for a stuck svirt-audit process',
+    );
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new SvirtAuditError(
+      'DB_DAMAGED',
+      `the database is damaged or is not a svirt-audit database (${detail})`,
+      'move the file aside and restore a backup, or salvage it with `sqlite3 FILE .recover`; the audit logs can be ingested again into a new one',
+    );
+  }
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY')) {
+    return new SvirtAuditError(
+      'DB_WRITE',
+      `the database cannot be written (${detail})`,
+      code === 'SQLITE_FULL'
+        ? 'free space on its file system (df -h), then run the command again: nothing was half-written'
+        : 'check the file system it is on (full, mounted read-only, failing) and its permissions',
+    );
+  }
+  return undefined;
 }

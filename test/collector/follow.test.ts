@@ -5,9 +5,22 @@
  * Waiting is on the follower's own "stored" events, not on sleeps.
  */
 
-import { appendFileSync, copyFileSync, existsSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditFileFollower } from '../../collector/follow.js';
 import { openStore, type Store } from '../../store/store.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
@@ -85,6 +98,17 @@ async function write(first: number, last: number, onEvent?: (serial: number) => 
   }
 }
 
+function tmpfsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to mount a small tmpfs';
+  const probe = mkdtempSync(join(tmpdir(), 'svirt-audit-mount-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'none', probe]);
+  spawnSync('umount', [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return r.status === 0 ? undefined : `cannot mount a tmpfs (${r.stderr?.toString().trim() || r.error?.message})`;
+}
+const noTmpfs = tmpfsUnavailable();
+if (noTmpfs) console.log(`skipped: the follower on a full disk: ${noTmpfs}`);
+
 describe('following audit.log', () => {
   it('keeps every event through three renames and a copy-truncate, none doubled', async () => {
     writeFileSync(log, '');
@@ -125,7 +149,7 @@ describe('following audit.log', () => {
     const store = openStore(t.path, { busyTimeoutMs: 20 });
     try {
       writeFileSync(log, '');
-      const { f, storedAtLeast, warned } = follower(store);
+      const { f, storedAtLeast, warned, warnings } = follower(store);
       await f.start();
       await write(1, 100);
       await storedAtLeast(100);
@@ -136,12 +160,15 @@ describe('following audit.log', () => {
       const rotatedSize = statSync(log).size;
       rotateByRename();
       await write(151, 200);
-      // Several turns of failed commits, the rotation among them.
-      await warned(/cannot write to the database/, 5);
+      // Several failed commits, the rotation among them, backing off and said once.
+      await warned(/cannot write to the database/, 1);
+      await vi.waitFor(() => expect(f.status().failedCommits).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+      expect(warnings.filter((w) => /cannot write to the database/.test(w))).toHaveLength(1);
       holder.db.exec('ROLLBACK');
       holder.close();
       await storedAtLeast(200);
       await f.stop();
+      expect(warnings.filter((w) => /takes writes again after \d+ failed attempt/.test(w))).toHaveLength(1);
       expect(oldSize).toBeLessThan(rotatedSize);
       expect(stored(store)).toEqual(eventKeys(1, 200));
       const sources = store.db.prepare('SELECT id, inode, offset FROM source ORDER BY id').all() as {
@@ -173,6 +200,45 @@ describe('following audit.log', () => {
       store.close();
     }
   }, 30_000);
+
+  it.runIf(!noTmpfs)(
+    'a full disk: the follower backs off, says so once, and stores everything once space is freed',
+    async () => {
+      const mount = join(t.dir, 'small-disk');
+      mkdirSync(mount);
+      spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'none', mount]);
+      const store = openStore(join(mount, 'audit.db'), { durability: 'normal' });
+      try {
+        writeFileSync(log, '');
+        const { f, storedAtLeast, warned, warnings } = follower(store);
+        await f.start();
+        await write(1, 50);
+        await storedAtLeast(50);
+        // Fill what is left of the disk.
+        const filler = join(mount, 'filler');
+        const block = Buffer.alloc(16 * 1024);
+        try {
+          for (;;) appendFileSync(filler, block);
+        } catch {
+          // ENOSPC: full
+        }
+        await write(51, 1050);
+        await warned(/cannot write to the database/, 1);
+        await vi.waitFor(() => expect(f.status().failedCommits).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+        expect(warnings.filter((w) => /cannot write to the database/.test(w))).toEqual([
+          expect.stringMatching(/database or disk is full/),
+        ]);
+        rmSync(filler);
+        await storedAtLeast(1050);
+        await f.stop();
+        expect(stored(store)).toEqual(eventKeys(1, 1050));
+      } finally {
+        store.close();
+        spawnSync('umount', [mount]);
+      }
+    },
+    30_000,
+  );
 
   it('a lone AVC without EOE is stored after the idle bound, not held for the next record', async () => {
     writeFileSync(log, '');
