@@ -5,14 +5,13 @@
  * are separate scopes, each wrapped by its auth plugin; writes are rate-limited.
  */
 
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { isSvirtAuditError } from '../core/errors.js';
 import { storeErrorOf } from '../store/store.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
-import { authPlugin } from './auth.js';
+import { authPlugin, clientKey } from './auth.js';
 import type { ApiContext } from './context.js';
 import { DOMAIN_STATUS, errorBody } from './errors.js';
 import { allocationReadRoutes, allocationWriteRoutes } from './routes/allocations.js';
@@ -22,12 +21,15 @@ import { reportRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { vmRoutes } from './routes/vms.js';
 import { SCHEMAS } from './schemas.js';
+import { DEFAULT_SLOW_CLIENT_LIMITS, SlowClientGuard, type SlowClientLimits } from './slow-clients.js';
 
 export interface BuildAppOptions {
   ctx: ApiContext;
   logger?: FastifyServerOptions['logger'];
   /** Write requests per minute per client (default 120). */
   writeRateLimit?: number;
+  /** Bounds on streams and reports, for slow or greedy readers (api/slow-clients.ts). */
+  slowClients?: Partial<SlowClientLimits>;
   version?: string;
 }
 
@@ -35,6 +37,10 @@ export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { ctx } = options;
+  const guard = new SlowClientGuard(
+    { ...DEFAULT_SLOW_CLIENT_LIMITS, ...options.slowClients },
+    () => ctx.metrics.slowClientsDropped++,
+  );
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request (below), instead of fastify's two.
@@ -116,9 +122,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(vmRoutes, { ctx });
     await scope.register(denialRoutes, { ctx });
     await scope.register(allocationReadRoutes, { ctx });
-    await scope.register(streamRoutes, { ctx });
+    await scope.register(streamRoutes, { ctx, guard });
     await scope.register(healthRoutes, { ctx });
-    await scope.register(reportRoutes, { ctx, version: options.version ?? '0', dbPath: ctx.store.path });
+    await scope.register(reportRoutes, {
+      ctx,
+      version: options.version ?? '0',
+      dbPath: ctx.store.path,
+      guard,
+    });
     scope.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
 
@@ -128,13 +139,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(rateLimit, {
       max: options.writeRateLimit ?? 120,
       timeWindow: '1 minute',
-      // Per client: its token (hashed; the token itself is not kept), else its address. A
-      // unix-socket client has no address (the default key generator fails on it).
-      keyGenerator: (request) => {
-        const auth = request.headers.authorization;
-        if (auth) return `token:${createHash('sha256').update(auth).digest('hex').slice(0, 16)}`;
-        return request.ip ?? 'unix-socket';
-      },
+      // Per client: its token, however the header spells the scheme (see clientKey).
+      keyGenerator: clientKey,
       errorResponseBuilder: (_req, context) => ({
         statusCode: 429,
         message: `more than ${context.max} writes a minute`,

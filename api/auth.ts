@@ -7,6 +7,7 @@
  * - Without one: reads are open to loopback and unix-socket clients only; writes are refused.
  */
 
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
 import type { TokenRole, TokenSet } from './tokens.js';
@@ -23,6 +24,22 @@ export function isLocal(request: FastifyRequest): boolean {
   const addr = request.socket.remoteAddress;
   // A unix socket has no remote address.
   return addr === undefined || LOOPBACK.has(addr);
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme in any case, any spacing), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * Who a client is, for per-client limits: its token (hashed; the token is not kept) when it
+ * sent one, else its address; unix-socket clients without a token share one key.
+ */
+export function clientKey(request: FastifyRequest): string {
+  const token = bearerToken(request.headers.authorization);
+  if (token !== undefined) return `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  return request.socket.remoteAddress ?? 'unix-socket';
 }
 
 function deny(reply: FastifyReply, status: 401 | 403, code: string, message: string, hint: string): FastifyReply {
@@ -54,8 +71,8 @@ export async function authPlugin(app: FastifyInstance, options: AuthOptions): Pr
       }
       return;
     }
-    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
-    const role = match ? tokens.roleOf(match[1] as string) : undefined;
+    const token = bearerToken(header);
+    const role = token === undefined ? undefined : tokens.roleOf(token);
     if (!role)
       return deny(
         reply,

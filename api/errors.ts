@@ -13,6 +13,7 @@ export const API_ERRORS = {
   NOT_FOUND: { status: 404, summary: 'no such route' },
   BODY_TOO_LARGE: { status: 413, summary: 'the request body is over the limit' },
   RATE_LIMITED: { status: 429, summary: 'too many write requests; retry later' },
+  TOO_MANY_STREAMS: { status: 429, summary: 'too many streams and reports open, from this client or in all' },
   INTERNAL: { status: 500, summary: 'an unexpected error; the server log has the details' },
 } as const;
 

@@ -9,6 +9,8 @@ export class Metrics {
   readonly #denials = new Map<string, number>();
   recordsIngested = 0;
   unparsedLines = 0;
+  /** Streams and reports dropped because their client stopped reading (api/slow-clients.ts). */
+  slowClientsDropped = 0;
 
   countDenial(d: AttributedDenial): void {
     const key = `${d.kind}\u0000${d.source.allocation?.name ?? ''}`;
@@ -30,6 +32,9 @@ export class Metrics {
       '# HELP svirt_audit_unparsed_lines_total Lines the collector could not read, kept with a reason.',
       '# TYPE svirt_audit_unparsed_lines_total counter',
       `svirt_audit_unparsed_lines_total ${this.unparsedLines}`,
+      '# HELP svirt_audit_slow_clients_dropped_total Streams and reports dropped because the client stopped reading.',
+      '# TYPE svirt_audit_slow_clients_dropped_total counter',
+      `svirt_audit_slow_clients_dropped_total ${this.slowClientsDropped}`,
       '# HELP svirt_audit_collector_lag_bytes Bytes of the followed log not yet stored.',
       '# TYPE svirt_audit_collector_lag_bytes gauge',
       `svirt_audit_collector_lag_bytes ${gauges.lagBytes}`,

@@ -35,29 +35,52 @@ function evidenceOf(store: Store, h: ReportHeader) {
  * the SHA-256 of the whole CSV for the caller to keep beside it (`FILE.sha256`).
  */
 export function renderReport(store: Store, header: ReportHeader, format: ReportFormat, out: TextOut): string | null {
+  const steps = reportSteps(store, header, format, out);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same, one row at a time: the report is written to `out` and the generator pauses
+ * after each denial and each piece of evidence, so a caller that writes to a slow client
+ * can wait for it (and let other work run) between rows. Its value is renderReport's.
+ * `store` must be a connection of the caller's own: its statements stay open across pauses.
+ */
+export function* reportSteps(
+  store: Store,
+  header: ReportHeader,
+  format: ReportFormat,
+  out: TextOut,
+): Generator<void, string | null, void> {
   const w = new HashingWriter(out);
-  if (format === 'json') renderJson(store, header, w);
-  else if (format === 'md') renderMarkdown(store, header, w);
-  else if (format === 'html') renderHtml(store, header, w);
+  if (format === 'json') yield* renderJson(store, header, w);
+  else if (format === 'md') yield* renderMarkdown(store, header, w);
+  else if (format === 'html') yield* renderHtml(store, header, w);
   else {
-    renderCsv(store, header, w);
+    yield* renderCsv(store, header, w);
     // No integrity block: the "report" hash covers every byte of the file.
     return w.seal().reportSha256;
   }
   return null;
 }
 
-function renderCsv(store: Store, h: ReportHeader, w: HashingWriter): void {
+function* renderCsv(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
   w.write(csvLine(DENIAL_CSV_COLUMNS));
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) w.write(csvLine(denialCsvRow(denialJson(d))));
+  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
+    w.write(csvLine(denialCsvRow(denialJson(d))));
+    yield;
+  }
 }
 
-function renderJson(store: Store, h: ReportHeader, w: HashingWriter): void {
+function* renderJson(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
   w.write(`{"schema":${JSON.stringify(h.schema)},"report":${JSON.stringify(h)},"denials":[`);
   let first = true;
   for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
     w.write(`${first ? '\n' : ',\n'}${JSON.stringify(denialJson(d))}`);
     first = false;
+    yield;
   }
   w.write(`\n]${MARKERS.json.evidenceBegin}`);
   w.beginEvidence();
@@ -74,6 +97,7 @@ function renderJson(store: Store, h: ReportHeader, w: HashingWriter): void {
     };
     w.write(`${first ? '\n' : ',\n'}${JSON.stringify(item)}`);
     first = false;
+    yield;
   }
   w.write('\n]');
   w.endEvidence();
@@ -86,7 +110,7 @@ const mdCell = (s: string | number | null) =>
     .replace(/\|/g, '\\|')
     .replace(/\n/g, ' ');
 
-function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
+function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
   const line = (s = '') => w.write(`${s}\n`);
   line(`# Incident report: VM ${h.vm.name}`);
   line();
@@ -165,6 +189,7 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
     line(
       `| ${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`].map(mdCell).join(' | ')} | ${mdCode(j.target.path ?? j.target.name ?? j.target.context, true)} | ${mdCell(j.target.vm?.name ?? '')} | ${mdCode(j.source.context, true)} | ${mdCell(j.source.pid)} |`,
     );
+    yield;
   }
   line();
   line('## Evidence');
@@ -182,6 +207,7 @@ function renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): void {
     for (const r of e.records) line(r);
     line('````');
     line();
+    yield;
   }
   w.endEvidence();
   w.write(`${MARKERS.md.evidenceEnd}\n\n`);
@@ -240,7 +266,7 @@ function timelineSvg(h: ReportHeader): string {
 <p class="legend">${DENIAL_KINDS.map((k) => `<span><i style="background:${KIND_COLOURS[k]}"></i>${k}</span>`).join(' ')} &middot; per ${t.bucket}, ${t.from} to ${t.to}, tallest bar ${max}</p>`;
 }
 
-function renderHtml(store: Store, h: ReportHeader, w: HashingWriter): void {
+function* renderHtml(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
   const crossVm = h.totals.byKind['cross-vm'];
   w.write(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Incident report: VM ${esc(h.vm.name)}</title>
@@ -312,6 +338,7 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
     w.write(
       `<tr>${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`, j.target.path ?? j.target.name ?? j.target.context, j.target.vm?.name ?? '', j.source.context, j.source.pid].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>\n`,
     );
+    yield;
   }
   w.write(
     '</table>\n<h2>Evidence</h2>\n<p>The raw audit records of every denial above, verbatim, with the file and byte offset they were read from.</p>\n',
@@ -322,6 +349,7 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
     w.write(
       `<h4>Event ${e.eventId}: ${esc(formatTime(e.time))} on ${esc(e.host)}, serial ${e.serial}, from ${esc(e.sourcePath ?? 'stdin')}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}</h4>\n<pre>${esc(e.records.join('\n'))}</pre>\n`,
     );
+    yield;
   }
   w.endEvidence();
   w.write(`${MARKERS.html.evidenceEnd}\n`);

@@ -1,11 +1,25 @@
-/** GET /v1/reports/:ref: an incident report, streamed, in the format asked for. */
+/**
+ * GET /v1/reports/:ref: an incident report, streamed, in the format asked for.
+ *
+ * A report can be hundreds of megabytes. It is rendered a row at a time on a read
+ * connection of its own and written in 64 KiB pieces with backpressure
+ * (api/slow-clients.ts): a client that reads slowly holds one piece, one that stops
+ * reading is dropped after the stall bound, and other requests run between pieces.
+ */
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { assertTimeWindow, parseTimeSpec } from '../../core/time-spec.js';
-import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../report/render.js';
+import { REPORT_FORMATS, reportSteps, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
+import { openStore } from '../../store/store.js';
+import { clientKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
+import type { SlowClientGuard } from '../slow-clients.js';
+import { tooManyOpen } from './stream.js';
+
+const PIECE_CHARS = 64 * 1024;
 
 const CONTENT_TYPES: Record<ReportFormat, string> = {
   json: 'application/json; charset=utf-8',
@@ -19,7 +33,7 @@ export const CSV_SHA256_TRAILER = 'x-report-sha256';
 
 export async function reportRoutes(
   app: FastifyInstance,
-  { ctx, version, dbPath }: { ctx: ApiContext; version: string; dbPath: string },
+  { ctx, version, dbPath, guard }: { ctx: ApiContext; version: string; dbPath: string; guard: SlowClientGuard },
 ): Promise<void> {
   app.get<{ Params: { ref: string }; Querystring: { format?: ReportFormat; since?: string; until?: string } }>(
     '/v1/reports/:ref',
@@ -57,17 +71,42 @@ export async function reportRoutes(
         dbPath,
         version,
       });
+      const release = guard.tryOpen(clientKey(request));
+      if (!release) return tooManyOpen(reply, guard);
+      const reader = openStore(dbPath, { readonly: true });
       reply.hijack();
       const res = reply.raw;
+      res.on('close', release);
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[format],
         'content-disposition': `attachment; filename="${header.vm.name.replace(/[^A-Za-z0-9._-]/g, '_')}-report.${format}"`,
         // A CSV carries no hashes inside; its SHA-256 follows the body as a trailer.
         ...(format === 'csv' && { trailer: CSV_SHA256_TRAILER }),
       });
-      const csvSha256 = renderReport(ctx.store, header, format, { write: (s) => res.write(s) });
-      if (csvSha256 !== null) res.addTrailers({ [CSV_SHA256_TRAILER]: csvSha256 });
-      res.end();
+      let piece = '';
+      const steps = reportSteps(reader, header, format, { write: (s) => (piece += s) });
+      try {
+        for (;;) {
+          const step = steps.next();
+          if (piece.length >= PIECE_CHARS || step.done) {
+            const sent = piece === '' || (await guard.write(res, piece));
+            piece = '';
+            if (!sent) return; // the client left or was dropped
+          }
+          if (step.done) {
+            if (step.value !== null) res.addTrailers({ [CSV_SHA256_TRAILER]: step.value });
+            res.end();
+            return;
+          }
+          if (piece === '') await nextTurn();
+        }
+      } catch (error) {
+        request.log.error({ err: error }, 'the report failed after its first byte');
+        res.destroy();
+      } finally {
+        steps.return(null);
+        reader.close();
+      }
     },
   );
 }
