@@ -180,7 +180,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     address,
     reloadTokens() {
       try {
-        tokens = TokenSet.load(options.tokensPath);
+        const next = TokenSet.load(options.tokensPath);
+        // Fails closed: a token file that disappeared (deleted, or a typo while editing)
+        // must not open the API. Turning authentication off takes a restart.
+        if (tokens.configured && !next.configured)
+          throw new SvirtAuditError(
+            'BAD_INPUT',
+            `the token file ${options.tokensPath} is gone`,
+            'restore it; to run without tokens on purpose, restart serve',
+          );
+        tokens = next;
         app.log.info('tokens reloaded');
       } catch (error) {
         app.log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');

@@ -5,7 +5,17 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SvirtAuditError } from '../core/errors.js';
 
@@ -27,16 +37,46 @@ function hash(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-/** Create a token, append its hash to the file (created 0600), return the token (shown once). */
+/**
+ * Create a token, append its hash to the file (created 0600), return the token (shown once).
+ * The file is opened without following a symbolic link: a link planted at the token path
+ * must not make root append to (and chmod) whatever it points at.
+ */
 export function createToken(path: string, role: TokenRole, label = ''): string {
   const token = `sva_${role}_${randomBytes(24).toString('base64url')}`;
-  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-  chmodSync(path, 0o600);
-  appendFileSync(
-    path,
-    `${role} ${hash(token).toString('hex')} ${new Date().toISOString()} ${label.replace(/\s+/g, '_')}\n`,
-  );
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `token file ${path} is a symbolic link`,
+        'remove the link; the token file must be a regular file of its own',
+      );
+    throw error;
+  }
+  try {
+    if (!fstatSync(fd).isFile())
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `token file ${path} is not a regular file`,
+        'remove it or pick another path',
+      );
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${role} ${hash(token).toString('hex')} ${new Date().toISOString()} ${label.replace(/\s+/g, '_')}\n`);
+  } finally {
+    closeSync(fd);
+  }
   return token;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 export class TokenSet {
@@ -54,11 +94,26 @@ export class TokenSet {
 
   /**
    * Load the file, or TokenSet.none() when it does not exist. Throws BAD_INPUT when the
-   * file is readable by group or others, or a line cannot be read.
+   * file is a link or not a regular file, is owned by another user than this process, is
+   * readable by group or others, or a line cannot be read.
    */
   static load(path: string): TokenSet {
-    if (!existsSync(path)) return TokenSet.none();
-    const mode = statSync(path).mode & 0o777;
+    if (!existsSync(path) && !isLink(path)) return TokenSet.none();
+    const st = lstatSync(path);
+    if (!st.isFile())
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `token file ${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}`,
+        'the token file must be a regular file owned by the user serve runs as',
+      );
+    const me = process.geteuid?.();
+    if (me !== undefined && st.uid !== me)
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `token file ${path} is owned by uid ${st.uid}, not by this server's user (uid ${me})`,
+        `chown ${me} ${path}, or create the tokens as the user serve runs as`,
+      );
+    const mode = st.mode & 0o777;
     if ((mode & 0o077) !== 0) {
       throw new SvirtAuditError(
         'BAD_INPUT',

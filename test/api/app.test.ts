@@ -317,6 +317,28 @@ describe('rate limit', () => {
       expect((await limited.inject({ url: '/v1/vms', headers: as(reader) })).statusCode).toBe(200);
     await limited.close();
   });
+
+  it('the limit is per token however the header spells the scheme (bearer, BEARER, extra spaces)', async () => {
+    const limited = await buildApp({ ctx: newContext(), writeRateLimit: 2 });
+    const write = (authorization: string) =>
+      limited.inject({
+        method: 'POST',
+        url: '/v1/allocations/2f1b9a7e-0c4d-4e8f-9a6b-5d3c2e1f0a9b/release',
+        headers: { authorization },
+        payload: {},
+      });
+    expect((await write(`Bearer ${recorder}`)).statusCode).not.toBe(429);
+    expect((await write(`bearer ${recorder}`)).statusCode).not.toBe(429);
+    for (const spelling of [
+      `BEARER ${recorder}`,
+      `Bearer  ${recorder}`,
+      `bearer\t${recorder}`,
+      ` Bearer ${recorder} `,
+    ]) {
+      expect((await write(spelling)).statusCode, spelling).toBe(429);
+    }
+    await limited.close();
+  });
 });
 
 describe('request logs', () => {
