@@ -5,8 +5,9 @@
  * SIGHUP, and on stop commit the collector's batch and checkpoint before closing.
  */
 
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
@@ -50,6 +51,41 @@ export interface RunningServer {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * Make room for the unix socket: a socket left by a server that is gone is removed; a live
+ * one (another serve) or anything that is not a socket (a typo naming the database) is
+ * refused, never deleted.
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket())
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `--socket ${path} exists and is not a socket; refusing to replace it`,
+      'name a path where the socket can be created, e.g. /run/svirt-audit/api.sock',
+    );
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live)
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `--socket ${path} is in use by a running server`,
+      'stop that server first, or pick another path',
+    );
+  unlinkSync(path);
+}
+
 function splitListen(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
   if (!m) throw new SvirtAuditError('BAD_INPUT', `--listen ${listen} is not host:port`, 'e.g. --listen 127.0.0.1:8785');
@@ -60,6 +96,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { host, port } = splitListen(options.listen);
   // Refused before anything starts (threads, the listener), so the process can exit.
   if (options.follow !== null) assertFollowable(options.follow);
+  if (options.socket) await clearStaleSocket(options.socket);
   let tokens = TokenSet.load(options.tokensPath);
   if (!LOOPBACK_HOSTS.has(host)) {
     if (!options.allowRemote) {
@@ -161,7 +198,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let unixServer: Server | undefined;
   if (options.socket) {
-    if (existsSync(options.socket)) unlinkSync(options.socket);
     unixServer = createServer((req, res) => app.routing(req, res));
     await new Promise<void>((resolve) => unixServer?.listen(options.socket, resolve));
     chmodSync(options.socket, 0o660);

@@ -12,7 +12,17 @@
  * byte offset and cannot start from a saved offset; see docs/decisions.md.
  */
 
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  statSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { SvirtAuditError } from '../core/errors.js';
 import { lastCheckpointTime, type SourceRow, sourcesByInode } from '../store/audit-trail.js';
@@ -58,15 +68,26 @@ const MAX_RETRY_MS = 5000;
 const REPEAT_WARNING_MS = 60_000;
 
 /**
- * Throws BAD_INPUT when `path` can never be followed: a directory. An absent file is fine
- * (it is waited for: auditd not started yet, or a rotation in progress).
+ * Throws BAD_INPUT when `path` can never be followed: a directory, or anything else that is
+ * not a regular file (a FIFO would block the open, and the whole service with it; a device
+ * has no end). An absent file is fine (it is waited for: auditd not started yet, or a
+ * rotation in progress).
  */
 export function assertFollowable(path: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) {
+  if (!existsSync(path)) return;
+  const st = statSync(path);
+  if (st.isDirectory()) {
     throw new SvirtAuditError(
       'BAD_INPUT',
       `cannot follow ${path}: it is a directory`,
       `name the log file in it, e.g. --follow ${path.replace(/\/$/, '')}/audit.log`,
+    );
+  }
+  if (!st.isFile()) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `cannot follow ${path}: it is not a regular file (${st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device'})`,
+      'follow the log file auditd writes; to take records from a pipe, use collect --audisp (stdin)',
     );
   }
 }
@@ -229,11 +250,16 @@ export class AuditFileFollower {
   #open(): void {
     let fd: number;
     try {
-      fd = openSync(this.#options.path, 'r');
+      // Non-blocking: a FIFO put at the path later must not hang the process in open().
+      fd = openSync(this.#options.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return; // absent: rotation in progress, or auditd not started yet
     }
     const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw new Error('the path is no longer a regular file; waiting for auditd to write one there');
+    }
     if (st.size === 0) {
       closeSync(fd); // an empty file has no identity yet
       return;

@@ -1,11 +1,16 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatError } from '../../cli/error-message.js';
-import { cli } from '../helpers/cli-run.js';
+import { requireBuilt } from '../helpers/built.js';
+import { cli, cliProcess } from '../helpers/cli-run.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 let scratch: { dir: string; cleanup(): void };
+beforeAll(() => requireBuilt());
 beforeEach(() => {
   scratch = tempDir();
 });
@@ -52,6 +57,38 @@ describe('files the user names that cannot be used', () => {
       );
     },
   );
+
+  it.each([['collect'], ['serve', '--listen', '127.0.0.1:0']])(
+    '%s --follow of a named pipe is refused at once (exit 2), not blocked in open()',
+    async (command, ...rest) => {
+      const fifo = join(scratch.dir, `audit-${command}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      const r = await cliProcess([command, '--db', join(scratch.dir, 'fifo.db'), '--follow', fifo, ...rest]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`cannot follow ${fifo}: it is not a regular file \\(a named pipe\\)`));
+    },
+  );
+
+  it("serve --socket never deletes what is not a socket, nor a live server's socket", async () => {
+    const db = join(scratch.dir, 'socket.db');
+    const precious = join(scratch.dir, 'precious.db');
+    writeFileSync(precious, 'the real database');
+    const typo = await cliProcess(['serve', '--db', db, '--listen', '127.0.0.1:0', '--socket', precious]);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/--socket .*precious.db exists and is not a socket; refusing to replace it/);
+    expect(readFileSync(precious, 'utf8')).toBe('the real database');
+    // A socket someone is listening on is not taken over either.
+    const sock = join(scratch.dir, 'live.sock');
+    const live = createServer().listen(sock);
+    await once(live, 'listening');
+    try {
+      const busy = await cliProcess(['serve', '--db', db, '--listen', '127.0.0.1:0', '--socket', sock]);
+      expect(busy.status).toBe(2);
+      expect(busy.stderr).toMatch(/is in use by a running server/);
+    } finally {
+      live.close();
+    }
+  });
 
   it('report verify of a missing file says which and exits 2, not "this is a bug"', async () => {
     const missing = join(scratch.dir, 'web1.json');
