@@ -11,7 +11,7 @@
  * Run: npm run build && node dist/bench/query.js (once) && node dist/bench/slow-readers.js [seconds=20]
  */
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -34,6 +34,16 @@ const db = join(dir, 'audit.db');
 copyFileSync(source, db);
 const log = join(dir, 'audit.log');
 writeFileSync(log, '');
+// One reader token per client: the server limits open streams per client (its token).
+const token = () =>
+  execFileSync(process.execPath, [cli, 'token', 'create', '--db', db, '--role', 'reader'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+    .toString()
+    .trim();
+const timer = token();
+const slowTokens = [1, 2, 3, 4, 5].map(token);
+const auth = { authorization: `Bearer ${timer}` };
 
 const server = spawn(
   process.execPath,
@@ -71,7 +81,7 @@ async function measure(): Promise<{ p50: number; p99: number; peakRss: number; n
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     const t0 = performance.now();
-    const res = await fetch(`${base}/v1/vms`);
+    const res = await fetch(`${base}/v1/vms`, { headers: auth });
     await res.arrayBuffer();
     times.push(performance.now() - t0);
     peakRss = Math.max(peakRss, rssMb());
@@ -81,11 +91,11 @@ async function measure(): Promise<{ p50: number; p99: number; peakRss: number; n
   return { p50: percentile(times, 50), p99: percentile(times, 99), peakRss, n: times.length };
 }
 
-/** A GET whose answer is never read, from a loopback address of its own (one client each). */
-async function notReading(from: string, path: string, headers = ''): Promise<Socket> {
-  const socket = connect({ port, host: '127.0.0.1', localAddress: from });
+/** A GET whose answer is never read, with a token of its own (one client each). */
+async function notReading(clientToken: string, path: string, headers = ''): Promise<Socket> {
+  const socket = connect({ port, host: '127.0.0.1' });
   await once(socket, 'connect');
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${clientToken}\r\n${headers}\r\n`);
   socket.pause();
   socket.on('error', () => undefined); // the server resets it when it drops it
   return socket;
@@ -93,15 +103,17 @@ async function notReading(from: string, path: string, headers = ''): Promise<Soc
 
 await sleep(3000); // the collector and the summary cache settle
 const alone = await measure();
-const [vm] = (await (await fetch(`${base}/v1/vms`)).json()) as { uuid: string }[];
+const [vm] = (await (await fetch(`${base}/v1/vms`, { headers: auth })).json()) as { uuid: string }[];
 const slow = await Promise.all([
-  ...[2, 3, 4, 5].map((n) => notReading(`127.0.0.${n}`, '/v1/stream', 'Last-Event-ID: 0\r\n')),
-  notReading('127.0.0.6', `/v1/reports/${vm?.uuid}?format=html`),
+  ...slowTokens.slice(0, 4).map((t) => notReading(t, '/v1/stream', 'Last-Event-ID: 0\r\n')),
+  notReading(slowTokens[4] as string, `/v1/reports/${vm?.uuid}?format=html`),
 ]);
 const withSlow = await measure();
-const metrics = await (await fetch(`${base}/metrics`)).text();
+const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
 const dropped = /svirt_audit_slow_clients_dropped_total (\d+)/.exec(metrics)?.[1] ?? '?';
-const health = (await (await fetch(`${base}/healthz`)).json()) as { collector: { lagSeconds: number } };
+const health = (await (await fetch(`${base}/healthz`, { headers: auth })).json()) as {
+  collector: { lagSeconds: number };
+};
 for (const s of slow) s.destroy();
 clearInterval(writer);
 server.kill('SIGTERM');
