@@ -1,15 +1,21 @@
 /**
  * Text from the audit log on a terminal. The kernel hex-encodes a comm, path or exe that
  * holds control characters, and the parser decodes it: printed as is, an ESC sequence in
- * a process name could retitle the terminal, rewrite what is on screen or write to the
- * clipboard. Every control character is shown as `\xHH` instead, except the colour
- * (SGR) sequences our own output uses, which can do none of that.
+ * a process name could retitle the terminal, rewrite what is on screen, hide text or
+ * colour a line to look like another. Every control character is shown as `\xHH`; our own
+ * colours are added to our own words only, after the escaping (see StyledCell).
  */
 
-import { CONTROL_CHARACTERS, hexEscape } from '../core/control-characters.js';
-
-const UNSAFE = new RegExp(`\u001b\\[[0-9;]*m|${CONTROL_CHARACTERS.source}`, 'g');
+import { showControlCharacters } from '../core/control-characters.js';
 
 export function visible(text: string): string {
-  return text.replace(UNSAFE, (m) => (m.length > 1 ? m : hexEscape(m)));
+  return showControlCharacters(text);
 }
+
+/** A table cell of our own words and the colour to give it once it is padded. */
+export interface StyledCell {
+  readonly text: string;
+  readonly style: (padded: string) => string;
+}
+
+export type Cell = string | StyledCell;

@@ -13,6 +13,7 @@
  */
 
 import type { Allocation, ExpectedDisk, RelabelAction } from './allocation.js';
+import { regexLiteral, shellQuote } from './shell-quote.js';
 import { formatTime } from './time-spec.js';
 
 export const DENIAL_KINDS = [
@@ -153,7 +154,7 @@ export function explainDenial(
       return {
         cause: `${who} tried ${what}, still labelled ${d.targetCategories} from VM ${d.targetFormerHolder?.name}, whose allocation ended${d.targetFormerHolder?.endedAt ? ` at ${formatTime(d.targetFormerHolder.endedAt)}` : ''}. The label was left behind: ${restores.length === 0 ? 'no restore of this path was recorded' : failed.length > 0 ? `a relabel or restore failed (${failed[failed.length - 1]?.error})` : 'the recorded restore did not stick'}.`,
         fix: [
-          `restorecon -v ${d.path ?? '<path>'}   (or chcon to the image label of the VM that should use it)`,
+          `restorecon -v ${d.path ? shellQuote(d.path) : '<path>'}   (or chcon to the image label of the VM that should use it)`,
           'Make sure the VM that used it is shut down through libvirt so its labels are restored.',
         ],
         note,
@@ -175,8 +176,8 @@ export function explainDenial(
               `setsebool -P ${boolean} 1   (the image is on ${d.targetType === 'nfs_t' ? 'NFS' : d.targetType === 'cifs_t' ? 'CIFS/Samba' : 'FUSE'})`,
             ]
           : [
-              `Move the image under /var/lib/libvirt/images, or label its directory: semanage fcontext -a -t virt_image_t '${d.path ? d.path.replace(/\/[^/]*$/, '') : '/dir'}(/.*)?' && restorecon -Rv ${d.path ? d.path.replace(/\/[^/]*$/, '') : '/dir'}`,
-              `For a one-off: chcon -t svirt_image_t ${d.path ?? '<path>'} (lost on relabel)`,
+              `Move the image under /var/lib/libvirt/images, or label its directory: semanage fcontext -a -t virt_image_t ${shellQuote(`${regexLiteral(directoryOf(d.path))}(/.*)?`)} && restorecon -Rv ${shellQuote(directoryOf(d.path))}`,
+              `For a one-off: chcon -t svirt_image_t ${d.path ? shellQuote(d.path) : '<path>'} (lost on relabel)`,
               "Remove relabel='no' from the disk's <seclabel> if it is set, so libvirt labels it at start.",
             ],
         note,
@@ -221,4 +222,9 @@ export function explainDenial(
         note,
       };
   }
+}
+
+/** The directory of a file the log named (`/dir` when it named none). */
+function directoryOf(path: string | null | undefined): string {
+  return path ? path.replace(/\/[^/]*$/, '') || '/' : '/dir';
 }

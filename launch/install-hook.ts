@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SvirtAuditError } from '../core/errors.js';
+import { shellQuote } from '../core/shell-quote.js';
 
 export type HookStyle = 'qemu.d' | 'qemu';
 
@@ -78,8 +79,4 @@ function defaultCliPath(): string {
     dir = resolve(dir, '..');
   }
   throw new SvirtAuditError('BAD_INPUT', 'cannot find bin/svirt-audit.js of this installation');
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -105,16 +105,14 @@ function* renderJson(store: Store, h: ReportHeader, w: HashingWriter): Generator
   w.write(`${MARKERS.json.integrity}${JSON.stringify({ algorithm: 'sha256', ...integrity })}}\n`);
 }
 
-const mdCell = (s: string | number | null) =>
-  String(s ?? '')
-    .replace(/\|/g, '\\|')
-    .replace(/\n/g, ' ');
+/** A table cell: prose escaping (mdText also escapes `|`, which GFM reads as a cell break). */
+const mdCell = (s: string | number | null) => mdText(s);
 
 function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
   const line = (s = '') => w.write(`${s}\n`);
-  line(`# Incident report: VM ${h.vm.name}`);
+  line(`# Incident report: VM ${mdText(h.vm.name)}`);
   line();
-  line(`- VM: **${h.vm.name}** (\`${h.vm.uuid}\`) on ${h.vm.hosts.join(', ') || 'no recorded host'}`);
+  line(`- VM: **${mdText(h.vm.name)}** (\`${h.vm.uuid}\`) on ${mdText(h.vm.hosts.join(', ')) || 'no recorded host'}`);
   line(`- Window: ${h.window.since ?? 'beginning of records'} to ${h.window.until ?? 'now'}`);
   line(
     `- Denials: ${h.totals.denials} (${h.totals.permissive} permissive); ${
@@ -149,16 +147,16 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
   line('|---|---|---|---|---|---|---|---|');
   for (const a of h.allocations)
     line(
-      `| ${[a.host, a.model, a.label, a.imagelabel, a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map(mdCell).join(' | ')} |`,
+      `| ${[mdCell(a.host), mdCell(a.model), mdCode(a.label, true), mdCode(a.imagelabel, true), ...[a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map(mdCell)].join(' | ')} |`,
     );
   line();
   line('## Enforcing state');
   line();
   for (const e of h.enforcing) {
-    if (e.unknownUntil) line(`- ${e.host}: **unknown** until ${e.unknownUntil} (no MAC_STATUS record before)`);
+    if (e.unknownUntil) line(`- ${mdText(e.host)}: **unknown** until ${e.unknownUntil} (no MAC_STATUS record before)`);
     for (const p of e.periods)
       line(
-        `- ${e.host}: ${p.enforcing === null ? 'unknown' : p.enforcing ? 'enforcing' : '**permissive**'} from ${p.from}${p.to ? ` to ${p.to}` : ''}`,
+        `- ${mdText(e.host)}: ${p.enforcing === null ? 'unknown' : p.enforcing ? 'enforcing' : '**permissive**'} from ${p.from}${p.to ? ` to ${p.to}` : ''}`,
       );
   }
   line();
@@ -200,12 +198,15 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
   w.beginEvidence();
   for (const e of evidenceOf(store, h)) {
     line(
-      `Event ${e.eventId}: ${formatTime(e.time)} on ${e.host}, serial ${e.serial}, from ${e.sourcePath ?? 'stdin'}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
+      `Event ${e.eventId}: ${formatTime(e.time)} on ${mdText(e.host)}, serial ${e.serial}, from ${e.sourcePath === null ? 'stdin' : mdCode(e.sourcePath)}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
     );
     line();
-    line('````text');
+    // Longer than any run of backticks in the records, so a record cannot close the block.
+    const longest = Math.max(3, ...e.records.flatMap((r) => (r.match(/`+/g) ?? []).map((run) => run.length)));
+    const fence = '`'.repeat(longest + 1);
+    line(`${fence}text`);
     for (const r of e.records) line(r);
-    line('````');
+    line(fence);
     line();
     yield;
   }

@@ -7,7 +7,7 @@ import { resolveVm } from '../../store/allocations.js';
 import { queryDenials } from '../../store/denial-query.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
-import { colourKind } from '../kind-colour.js';
+import { kindCell } from '../kind-colour.js';
 import { formatTable } from '../table.js';
 
 interface DenialsOptions extends CommonOptions {
@@ -52,7 +52,7 @@ export function run(options: DenialsOptions, _args: string[], io: CliIo): number
         ['VM', 'KIND', 'DENIED', 'TARGET', 'TIME', 'ID'],
         json.map((d) => [
           d.source.vm?.name ?? (d.source.categories ? `? (${d.source.categories})` : (d.source.comm ?? '-')),
-          colourKind(io, d.kind) + (d.permissive ? ' (permissive)' : ''),
+          kindCell(io, d.kind, d.kind + (d.permissive ? ' (permissive)' : '')),
           `${d.perms.join(',')} ${d.tclass ?? ''}`.trim(),
           d.target.vm && d.target.vm.uuid !== d.source.vm?.uuid
             ? `${d.target.path ?? d.target.name ?? ''} [VM ${d.target.vm.name}]`

@@ -18,6 +18,7 @@ import { bufferedFileOut } from '../../report/report-writer.js';
 import { carriesIntegrityBlock, csvSidecar, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
 import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { visible } from '../terminal-text.js';
 
 interface ReportOptions extends CommonOptions {
   vm?: string;
@@ -57,7 +58,7 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
         hashNote = `; its SHA-256 in ${sidecar}`;
       }
       io.stderr.write(
-        `wrote ${options.format} report for ${header.vm.name} (${header.totals.denials} denials) to ${options.out}${hashNote}\n`,
+        `wrote ${options.format} report for ${visible(header.vm.name)} (${header.totals.denials} denials) to ${options.out}${hashNote}\n`,
       );
     } else if (csvSha256 !== null) {
       io.stderr.write(`SHA-256 of this CSV: ${csvSha256}\n`);

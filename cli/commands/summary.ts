@@ -6,7 +6,7 @@ import { listVms, resolveVm } from '../../store/allocations.js';
 import { summarizeVm, type VmSummaryAnswer } from '../../store/denial-query.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
-import { colourKind } from '../kind-colour.js';
+import { kindCell } from '../kind-colour.js';
 import { formatTable } from '../table.js';
 import { visible } from '../terminal-text.js';
 
@@ -56,7 +56,7 @@ export function run(options: SummaryOptions, _args: string[], io: CliIo): number
         formatTable(
           ['KIND', 'COUNT', 'DENIED', 'TARGET', 'FIRST', 'LAST', 'EXPLAIN'],
           a.groups.map((g) => [
-            colourKind(io, g.kind),
+            kindCell(io, g.kind),
             g.permissive > 0 ? `${g.count} (${g.permissive} permissive)` : String(g.count),
             `${g.perms} ${g.tclass ?? ''}`.trim(),
             g.kind === 'cross-vm' ? g.target : `${g.target}${g.targetType ? ` (${g.targetType})` : ''}`,

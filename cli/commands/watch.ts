@@ -30,9 +30,9 @@ export async function run(options: WatchOptions, _args: string[], io: CliIo): Pr
         if (options.json) io.stdout.write(`${JSON.stringify(j)}\n`);
         else
           io.stdout.write(
-            visible(
-              `${formatTime(d.time)} ${j.source.vm?.name ?? j.source.comm ?? '?'} ${colourKind(io, d.kind)} ${d.perms.join(',')} ${d.tclass ?? ''} ${j.target.path ?? j.target.name ?? ''}${j.target.vm ? ` [VM ${j.target.vm.name}]` : ''}  (explain ${d.id})`,
-            ) + '\n',
+            `${formatTime(d.time)} ${visible(j.source.vm?.name ?? j.source.comm ?? '?')} ${colourKind(io, d.kind)} ${visible(
+              `${d.perms.join(',')} ${d.tclass ?? ''} ${j.target.path ?? j.target.name ?? ''}${j.target.vm ? ` [VM ${j.target.vm.name}]` : ''}`,
+            )}  (explain ${d.id})\n`,
           );
       }
       await new Promise((r) => setTimeout(r, options.interval ?? 250));

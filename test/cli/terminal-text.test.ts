@@ -12,11 +12,11 @@ beforeEach(() => {
 afterEach(() => scratch.cleanup());
 
 describe('text from the log on a terminal', () => {
-  it('visible shows control characters as \\xHH and keeps colour (SGR) sequences', () => {
+  it('visible shows every control character as \\xHH, colour (SGR) sequences too', () => {
     expect(visible('a\u001b]0;pwned\u0007b\u001b[2Jc\nd\te\u009b')).toBe(
       'a\\x1b]0;pwned\\x07b\\x1b[2Jc\\x0ad\\x09e\\x9b',
     );
-    expect(visible('\u001b[1;31mcross-vm\u001b[0m')).toBe('\u001b[1;31mcross-vm\u001b[0m');
+    expect(visible('\u001b[1;31mcross-vm\u001b[0m')).toBe('\\x1b[1;31mcross-vm\\x1b[0m');
   });
 
   it('a process name that decodes to terminal escapes is shown, not sent, by denials and explain', async () => {

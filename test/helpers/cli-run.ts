@@ -13,12 +13,12 @@ export interface CliResult {
 
 export async function cli(
   argv: string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; tty?: boolean } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const status = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
+    stdout: { write: (s: string) => (stdout += s), ...(options.tty && { isTTY: true }) },
     stderr: { write: (s: string) => (stderr += s) },
     stdin: Readable.from([options.stdin ?? '']),
     env: options.env ?? {},
