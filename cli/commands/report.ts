@@ -15,7 +15,7 @@ import { SvirtAuditError } from '../../core/errors.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { bufferedFileOut } from '../../report/report-writer.js';
-import { carriesIntegrityBlock, csvSidecar, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
+import { csvSidecar, reportFormat, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
 import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { visible } from '../terminal-text.js';
@@ -73,7 +73,13 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
 export function verify(file: string, io: CliIo): number {
   const bytes = readFileSync(file);
   const sidecar = `${file}.sha256`;
-  if (!carriesIntegrityBlock(bytes) && existsSync(sidecar)) {
+  if (reportFormat(bytes) === 'csv') {
+    if (!existsSync(sidecar))
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `${file} is a CSV report and ${sidecar} is missing`,
+        'a CSV carries no hash of its own: keep the FILE.sha256 that report --out writes beside it',
+      );
     const csv = verifyCsvReport(bytes, readFileSync(sidecar, 'utf8'));
     io.stdout.write(
       csv.ok

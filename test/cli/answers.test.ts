@@ -171,8 +171,46 @@ describe('report and report verify on the command line', () => {
     expect(bad.stdout).toMatch(/ALTERED: .*web1\.csv: its SHA-256 .* is not the .* in .*web1\.csv\.sha256/);
     rmSync(`${out}.sha256`);
     const lost = await cli(['report', 'verify', out]);
-    expect(lost.status).not.toBe(0);
-    expect(lost.stderr).toMatch(/a CSV report is checked against the FILE\.sha256 written beside it/);
+    expect(lost.status).toBe(2);
+    expect(lost.stderr).toMatch(/is a CSV report and .*web1\.csv\.sha256 is missing/);
+  });
+
+  it('a CSV is checked against its FILE.sha256 whatever its data holds: an integrity marker in a cell, or a Markdown block appended', async () => {
+    const { createHash } = await import('node:crypto');
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const out = join(scratch.dir, 'marker.csv');
+    expect((await cli(['report', '--db', db, '--vm', 'web1', '--format', 'csv', '--out', out])).status).toBe(0);
+    // A cell holding the Markdown integrity marker (a file name can be anything): sha256sum and verify agree.
+    const withMarker = `${readFileSync(out, 'utf8')}99,x,hv1,1,selinux,policy,false,read,file,,,,,,,,,,,,<!-- integrity -->\n`;
+    writeFileSync(out, withMarker);
+    writeFileSync(`${out}.sha256`, `${createHash('sha256').update(withMarker).digest('hex')}  marker.csv\n`);
+    expect(execFileSync('sha256sum', ['-c', 'marker.csv.sha256'], { cwd: scratch.dir }).toString()).toBe(
+      'marker.csv: OK\n',
+    );
+    const ok = await cli(['report', 'verify', out]);
+    expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+    // An edited CSV with a block of self-consistent hashes appended: still ALTERED, as sha256sum says.
+    const edited = withMarker.replace('web1', 'web9');
+    const fake = (body: string) => {
+      const evidence = '';
+      const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+      const before = `${body}<!-- evidence:begin -->\n${evidence}<!-- evidence:end -->\n\n`;
+      return `${before}<!-- integrity -->\n## Integrity\n\n- Evidence SHA-256: \`${digest(evidence)}\`\n- Report SHA-256: \`${digest(before)}\`\n`;
+    };
+    writeFileSync(out, fake(edited));
+    const bad = await cli(['report', 'verify', out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^ALTERED: /);
+  });
+
+  it('a file that is no report is exit 2 with what it is, not "this is a bug"', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const other = join(scratch.dir, 'notes.txt');
+    writeFileSync(other, 'just notes\n');
+    const r = await cli(['report', 'verify', other]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not a svirt-audit report/);
   });
 
   it('a csv on stdout: its SHA-256 goes to stderr', async () => {
