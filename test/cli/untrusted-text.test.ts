@@ -4,12 +4,15 @@
  * command. Each must arrive as the characters it is.
  */
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTable } from '../../cli/table.js';
 import { visible } from '../../cli/terminal-text.js';
+import { CLI, requireBuilt } from '../helpers/built.js';
 import { cli } from '../helpers/cli-run.js';
+import { eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const scratch = tempDir();
@@ -22,6 +25,7 @@ const COMM = '\u001b[8mhidden\u001b[1;31m';
 const PATH = "/srv/a'b; rm -rf ~/x.img";
 
 beforeAll(async () => {
+  requireBuilt();
   await cli([
     'alloc',
     '--db',
@@ -99,5 +103,41 @@ describe('untrusted text in what people read', () => {
     ]);
     const line = await cli(['report', '--db', db, '--vm', odd, '--format', 'md', '--out', join(scratch.dir, 'odd.md')]);
     expect(line.stderr).toContain('vm\\x1b]0;pwned\\x07');
+  });
+});
+
+describe('outsized and interrupted output', () => {
+  it('a denial naming 100,000 permissions keeps table rows short; explain --json has them all', async () => {
+    const big = join(scratch.dir, 'big.db');
+    const log = join(scratch.dir, 'perms.log');
+    const perms = Array.from({ length: 100_000 }, (_, i) => `p${i}`).join(' ');
+    writeFileSync(
+      log,
+      `type=AVC msg=audit(1763719200.100:9): avc:  denied  { ${perms} } for  pid=42 comm="qemu-kvm" name="x" dev="sda1" ino=9 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\n` +
+        `type=AVC msg=audit(1763719200.200:10): avc:  denied  { read } for  pid=42 comm="qemu-kvm" name="y" dev="sda1" ino=9 scontext=system_u:system_r:svirt_t:s0:c1,c2 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\n`,
+    );
+    expect((await cli(['ingest', '--db', big, log])).status).toBe(0);
+    const r = await cli(['denials', '--db', big]);
+    expect(r.status).toBe(0);
+    const longest = Math.max(...r.stdout.split('\n').map((l) => l.length));
+    expect(longest).toBeLessThan(400);
+    expect(r.stdout).toMatch(/p0,p1,p2.*…/);
+    const json = await cli(['explain', '1', '--db', big, '--json']);
+    expect((JSON.parse(json.stdout) as { perms: string[] }).perms).toHaveLength(100_000);
+  });
+
+  it('denials | head: the closed pipe ends the command quietly, no EPIPE stack', async () => {
+    const many = join(scratch.dir, 'many.db');
+    const log = join(scratch.dir, 'many.log');
+    writeFileSync(log, eventsText(1, 5000));
+    expect((await cli(['ingest', '--db', many, log])).status).toBe(0);
+    const r = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${CLI}" denials --db "${many}" --json | head -c 100 >/dev/null`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
   });
 });
