@@ -147,13 +147,16 @@ Never fails a VM start: errors are logged to stderr (libvirt's log) and the hook
     () => import('./commands/ingest.js'),
   )
     .argument('<files...>', 'audit log files, e.g. /var/log/audit/audit.log*')
+    .option('--finished', 'every file is complete: read a last line without its newline as it is')
     .addOption(hostOption())
     .addOption(jsonOption())
     .addHelpText(
       'after',
       `
 Reads each file from where the last run stopped (its checkpoint), so running it again
-stores nothing new. Records from other hosts (node=) keep their host; --host names the
+stores nothing new. A last line without its newline in a file auditd may still be
+writing (a plain file not named NAME.N) is a record cut mid-write: it is left for the
+next run, which reads it whole (--finished reads it as it is). Records from other hosts (node=) keep their host; --host names the
 host of records without one (default: this host). Lines that are not audit records are
 kept with the reason. A progress bar shows on a terminal; --json prints a summary.
 

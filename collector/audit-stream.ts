@@ -102,10 +102,19 @@ export class AuditStream {
     this.#assembler.flushIdle(now, idleMs);
   }
 
-  /** End of input: the last partial line and every open event are handed out. */
-  end(): void {
-    this.#splitter.end();
+  /**
+   * End of input: every open event is handed out, and so is a last line without its
+   * newline, unless `holdPartialLine` (the file is still being written: the rest of that
+   * line is still to come, so it stays unread and completeOffset stays before it).
+   */
+  end(options: { holdPartialLine?: boolean } = {}): void {
+    if (!options.holdPartialLine) this.#splitter.end();
     this.#assembler.close();
+  }
+
+  /** Bytes of a last line still waiting for its newline. */
+  get partialLineBytes(): number {
+    return this.#splitter.pendingBytes;
   }
 
   /** Byte offset just past the last complete line read. */

@@ -31,6 +31,19 @@ export interface IngestOptions {
   /** Called after each committed batch with the events it stored. */
   onStored?: (events: StoredEvent[]) => void;
   stdin?: NodeJS.ReadableStream;
+  /**
+   * Read a last line without its newline as it is, in every file. By default it is held
+   * back in a file that may still be written (see mayStillBeWritten) and read whole next time.
+   */
+  filesAreFinished?: boolean;
+}
+
+/**
+ * A file auditd may be writing now: plain (not gzip) and not a rotated `NAME.N`. Its last
+ * line without a newline is a record cut in the middle of being written, not a record.
+ */
+export function mayStillBeWritten(path: string, gzip: boolean): boolean {
+  return !gzip && !/\.\d+$/.test(path);
 }
 
 export interface IngestSummary {
@@ -47,7 +60,7 @@ export interface IngestSummary {
    * could not be read to its end (a gzip file cut short or corrupt): what came before
    * that point is stored, and the other files are read all the same.
    */
-  perFile: { path: string; startOffset: number; endOffset: number; error?: string }[];
+  perFile: { path: string; startOffset: number; endOffset: number; heldBackBytes?: number; error?: string }[];
 }
 
 const CHUNK = 1 << 20;
@@ -69,14 +82,16 @@ export function rotationOrder(paths: readonly string[]): string[] {
 
 /** The stored source for this open file if its identity matches one, else a new source at 0. */
 export function resolveSource(store: Store, fd: number, path: string): SourceRow {
-  const size = fstatSync(fd).size;
+  return knownSource(store, fd) ?? findOrCreateSource(store, identityOfFd(fd, path));
+}
+
+/** The stored source this open file is (same device, inode and first bytes), if any. */
+export function knownSource(store: Store, fd: number): SourceRow | undefined {
   const st = fstatSync(fd);
-  for (const known of sourcesByInode(store, Number(st.dev), Number(st.ino))) {
-    if (size >= known.headBytes && size >= known.offset && headHashOfFd(fd, known.headBytes) === known.headHash) {
-      return known;
-    }
-  }
-  return findOrCreateSource(store, identityOfFd(fd, path));
+  return sourcesByInode(store, Number(st.dev), Number(st.ino)).find(
+    (known) =>
+      st.size >= known.headBytes && st.size >= known.offset && headHashOfFd(fd, known.headBytes) === known.headHash,
+  );
 }
 
 /** Ingest files (in rotation order) into the store. Throws only for I/O and database errors. */
@@ -175,13 +190,16 @@ async function ingestFile(
         if (position % (16 * CHUNK) < CHUNK) await new Promise((r) => setImmediate(r));
       }
     }
-    stream.end();
+    const hold = !options.filesAreFinished && mayStillBeWritten(path, gzip);
+    const heldBackBytes = hold ? stream.partialLineBytes : 0;
+    stream.end({ holdPartialLine: hold });
     writer.flush(stream.completeOffset);
     addCounters(summary, stream, done);
     summary.perFile.push({
       path,
       startOffset: source.offset,
       endOffset: stream.completeOffset,
+      ...(heldBackBytes > 0 && { heldBackBytes }),
       ...(error !== undefined && { error }),
     });
   } finally {

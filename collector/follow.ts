@@ -25,10 +25,11 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { SvirtAuditError } from '../core/errors.js';
-import { lastCheckpointTime, type SourceRow, sourcesByInode } from '../store/audit-trail.js';
+import { followedSince, lastCheckpointTime, type SourceRow } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
 import { AuditStream } from './audit-stream.js';
 import { ingestFiles, resolveSource } from './backfill.js';
+import { unreadRotatedFiles } from './rotated-files.js';
 import { headHashOfFd } from './file-identity.js';
 import { StoreWriter, type StoredEvent } from './store-writer.js';
 
@@ -114,6 +115,10 @@ export class AuditFileFollower {
   #failureSaid: { message: string; at: number } | undefined;
   #committedCheckpoint = -1;
   #source: SourceRow | undefined;
+  /** When this path was first followed (stored): rotated files changed since were written while we followed. */
+  #followedSince: number | undefined;
+  /** What `PATH.1` was when rotated files were last looked at (a cheap stat tells when to look again). */
+  #rotatedSeen: string | undefined;
   /** The file read is done (rotated or truncated) and its last batch is not committed yet. */
   #retiring: 'rotated' | 'truncated' | undefined;
   #loop: Promise<void> | undefined;
@@ -142,7 +147,9 @@ export class AuditFileFollower {
   async start(): Promise<void> {
     if (this.#running) return;
     assertFollowable(this.#options.path);
-    await this.#catchUp();
+    // At the first start this is now: rotated files older than that are history, not ours.
+    this.#followedSince = this.#store.transaction(() => followedSince(this.#store, this.#options.path));
+    await this.#catchUpRotated();
     this.#running = true;
     try {
       this.#watcher = watch(dirname(this.#options.path), () => this.#wake?.());
@@ -186,25 +193,39 @@ export class AuditFileFollower {
     };
   }
 
-  async #catchUp(): Promise<void> {
+  /**
+   * Read what rotated past us: at start (the rest of the file we were reading, files that
+   * appeared while we were stopped) and whenever we are between files (a rename or a
+   * truncation, or a file that was written and rotated before we ever opened it). Only
+   * looks when `PATH.1` changed since the last look.
+   */
+  async #catchUpRotated(): Promise<void> {
     const path = this.#options.path;
-    const since = lastCheckpointTime(this.#store, path);
-    if (since === undefined) return; // first start: follow the current file only
-    const rotated: string[] = [];
-    for (let n = 9; n >= 1; n--) {
-      const candidate = `${path}.${n}`;
-      if (!existsSync(candidate)) continue;
-      const st = statSync(candidate);
-      const known = sourcesByInode(this.#store, Number(st.dev), Number(st.ino)).length > 0;
-      if (known || st.mtimeMs >= since) rotated.push(candidate);
+    let seen: string;
+    try {
+      const st = statSync(`${path}.1`);
+      seen = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      seen = 'none';
     }
-    if (rotated.length === 0) return;
-    const summary = await ingestFiles(this.#store, rotated, {
+    if (seen === this.#rotatedSeen) return;
+    const since = lastCheckpointTime(this.#store, path) ?? this.#followedSince;
+    await this.#readRotated(unreadRotatedFiles(this.#store, path, since));
+    this.#rotatedSeen = seen;
+  }
+
+  /** Read rotated files to their ends (they are no longer written), oldest first. */
+  async #readRotated(files: string[]): Promise<void> {
+    if (files.length === 0) return;
+    const summary = await ingestFiles(this.#store, files, {
       localHost: this.#options.localHost,
+      filesAreFinished: true,
       ...(this.#options.onStored && { onStored: this.#options.onStored }),
     });
     if (summary.writer.stored > 0)
-      this.#options.onWarning?.(`caught up on ${rotated.length} rotated file(s): ${summary.writer.stored} events`);
+      this.#options.onWarning?.(
+        `caught up on ${files.length} rotated file(s) (${files.map((f) => basename(f)).join(', ')}): ${summary.writer.stored} events`,
+      );
   }
 
   async #run(): Promise<void> {
@@ -216,14 +237,16 @@ export class AuditFileFollower {
         continue;
       }
       try {
-        if (this.#retiring) this.#retire();
-        else if (this.#fd === undefined) this.#open();
+        if (this.#retiring) await this.#retire();
+        if (!this.#retiring && this.#fd === undefined) {
+          await this.#catchUpRotated();
+          this.#open();
+        }
         if (this.#fd !== undefined && !this.#retiring) {
           // A truncated file that has already grown past our position shows only in its head.
           if (this.#headChanged()) this.#checkRotation(true);
-          const got = this.#fd === undefined ? 0 : this.#readAvailable();
-          if (got === 0 && this.#fd !== undefined) this.#checkRotation(false);
-          this.#idle();
+          if (!this.#retiring && this.#readAvailable() === 0) this.#checkRotation(false);
+          if (!this.#retiring) this.#idle();
         }
         this.#commit(false);
       } catch (error) {
@@ -332,22 +355,25 @@ export class AuditFileFollower {
     // The old file is done: its open events are complete as far as it goes.
     (this.#stream as AuditStream).end();
     this.#retiring = replaced ? 'rotated' : 'truncated';
-    this.#retire();
   }
 
   /**
    * Commit the last batch of the file that is done, under its own source and checkpoint,
-   * then move to the new file. A failed commit (database busy) keeps us here and is
-   * retried on the next turn: moving on would store the old file's events under the new
-   * file's source and leave the old checkpoint behind.
+   * then move on. A failed commit (database busy) keeps us here and is retried on the next
+   * turn: moving on would store the old file's events under the new file's source and
+   * leave the old checkpoint behind. Files that rotated past us while we stalled (auditd
+   * rotated twice, or logrotate copied twice) are read before the new file.
    */
-  #retire(): void {
+  async #retire(): Promise<void> {
     if (!this.#commit(true, (this.#stream as AuditStream).completeOffset)) return;
     this.#close();
     this.#options.onWarning?.(
       `${basename(this.#options.path)} was ${this.#retiring}; reading the new file from its start`,
     );
     this.#retiring = undefined;
+    // Between files: what rotated past us is read first, then the new file is opened.
+    this.#rotatedSeen = undefined;
+    await this.#catchUpRotated();
     this.#open();
   }
 

@@ -59,6 +59,12 @@ export function lastCheckpointTime(store: Store, path: string): number | undefin
   return row.t ?? undefined;
 }
 
+/** When `path` was first followed (recorded now if never), in ms. */
+export function followedSince(store: Store, path: string, now: number = Date.now()): number {
+  store.statement('INSERT OR IGNORE INTO followed_path (path, since) VALUES (?, ?)').run(path, now);
+  return (store.statement('SELECT since FROM followed_path WHERE path = ?').get(path) as { since: number }).since;
+}
+
 /** Move a source's checkpoint. Call inside the transaction that stored the rows it covers. */
 export function setCheckpoint(store: Store, sourceId: number, offset: number): void {
   store.statement('UPDATE source SET offset = ?, updated_at = ? WHERE id = ?').run(offset, Date.now(), sourceId);

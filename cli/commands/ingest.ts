@@ -27,7 +27,11 @@ function checkReadable(files: readonly string[]): void {
     );
 }
 
-export async function run(options: CommonOptions, files: string[], io: CliIo): Promise<number> {
+interface IngestCommandOptions extends CommonOptions {
+  finished?: boolean;
+}
+
+export async function run(options: IngestCommandOptions, files: string[], io: CliIo): Promise<number> {
   checkReadable(files);
   if (files.includes('-') && (io.stdin as { isTTY?: boolean }).isTTY === true)
     io.stderr.write(
@@ -55,6 +59,7 @@ export async function run(options: CommonOptions, files: string[], io: CliIo): P
       localHost: localHost(options),
       ...(tty && { onProgress: draw }),
       stdin: io.stdin,
+      filesAreFinished: options.finished === true,
     });
     if (tty) io.stderr.write('\n');
     const secs = (Date.now() - started) / 1000;
@@ -84,6 +89,11 @@ export async function run(options: CommonOptions, files: string[], io: CliIo): P
           `${w.denials} denials, ${w.unparsed} unreadable lines kept, ${w.opened} allocations learned from libvirt records\n`,
       );
     }
+    for (const f of summary.perFile)
+      if (f.heldBackBytes !== undefined)
+        io.stderr.write(
+          `svirt-audit ingest: ${f.path}: its last ${f.heldBackBytes} bytes have no newline yet (auditd is still writing that record); they are read whole next time (--finished reads them as they are)\n`,
+        );
     const failed = summary.perFile.filter((f) => f.error !== undefined);
     for (const f of failed) io.stderr.write(`svirt-audit ingest: ${f.path}: ${f.error}\n`);
     return failed.length > 0 ? 2 : 0;

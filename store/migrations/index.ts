@@ -7,6 +7,7 @@ import { up as allocationGeneration } from './0003-allocation-generation.js';
 import { up as answerCache } from './0004-answer-cache.js';
 import { up as leanerDenialIndexes } from './0005-leaner-denial-indexes.js';
 import { up as allocationByProfile } from './0006-allocation-by-profile.js';
+import { up as followedPath } from './0007-followed-path.js';
 
 export interface Migration {
   readonly name: string;
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { name: '0004-answer-cache', up: answerCache },
   { name: '0005-leaner-denial-indexes', up: leanerDenialIndexes },
   { name: '0006-allocation-by-profile', up: allocationByProfile },
+  { name: '0007-followed-path', up: followedPath },
 ];

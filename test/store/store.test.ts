@@ -37,6 +37,7 @@ describe('openStore', () => {
       { version: 4, name: '0004-answer-cache' },
       { version: 5, name: '0005-leaner-denial-indexes' },
       { version: 6, name: '0006-allocation-by-profile' },
+      { version: 7, name: '0007-followed-path' },
     ]);
   });
 
