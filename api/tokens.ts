@@ -46,13 +46,25 @@ export function createToken(path: string, role: TokenRole, label = ''): string {
   const token = `sva_${role}_${randomBytes(24).toString('base64url')}`;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o600,
+    );
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP')
       throw new SvirtAuditError(
         'BAD_INPUT',
         `token file ${path} is a symbolic link`,
         'remove the link; the token file must be a regular file of its own',
+      );
+    // A FIFO without a reader (opened non-blocking so it cannot hang us) or a device.
+    if (code === 'ENXIO' || code === 'ENODEV')
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `token file ${path} is not a regular file`,
+        'remove it or pick another path',
       );
     throw error;
   }

@@ -3,6 +3,7 @@
  * its path, a file of another user, a file deleted before SIGHUP. Each fails closed.
  */
 
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,13 @@ describe('token files', () => {
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(statSync(victim).mode & 0o777).toBe(0o644);
     expect(() => TokenSet.load(link)).toThrow(/is a symbolic link/);
+  });
+
+  it('token create refuses a named pipe at the token path without hanging on it', () => {
+    const fifo = join(scratch.dir, 'tokens-fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => createToken(fifo, 'reader')).toThrow(/is not a regular file/);
+    expect(() => TokenSet.load(fifo)).toThrow(/is not a regular file/);
   });
 
   it.runIf(asRoot)('a token file owned by another user is refused', () => {
