@@ -18,6 +18,8 @@ export interface AuditStreamSink {
   event(event: AuditEvent, findings: EventFindings): void;
   /** A line that is not an audit record. */
   unparsed(item: UnparsedLine): void;
+  /** An event the `holdBack` option picked: handed over as it is, nothing extracted. */
+  held?(event: AuditEvent): void;
 }
 
 export interface AuditStreamOptions extends AssemblerOptions {
@@ -26,6 +28,12 @@ export interface AuditStreamOptions extends AssemblerOptions {
   maxLineBytes?: number;
   /** Emit every event, not only those that may hold findings (tests, differential checks). */
   allEvents?: boolean;
+  /**
+   * Events to hand to `sink.held` instead of extracting them: a parser of one byte range
+   * of a file holds back those that may continue in the range before or after it
+   * (collector/parallel-parse.ts).
+   */
+  holdBack?: (event: AuditEvent) => boolean;
 }
 
 export interface AuditStreamCounters extends AssemblerCounters {
@@ -37,6 +45,8 @@ export interface AuditStreamCounters extends AssemblerCounters {
   facts: number;
   /** Problems inside records that were still read (cut-short values, duplicate fields). */
   warnings: number;
+  /** ausearch's `----` lines (input that is ausearch output, not a raw log). */
+  separators: number;
 }
 
 export class AuditStream {
@@ -44,13 +54,15 @@ export class AuditStream {
   readonly #assembler: EventAssembler;
   readonly #splitter: LineSplitter;
   readonly #allEvents: boolean;
-  readonly #counts = { lines: 0, unparsed: 0, emitted: 0, denials: 0, facts: 0, warnings: 0 };
+  readonly #holdBack: ((event: AuditEvent) => boolean) | undefined;
+  readonly #counts = { lines: 0, unparsed: 0, emitted: 0, denials: 0, facts: 0, warnings: 0, separators: 0 };
   #lineOffset = -1;
   readonly #onItem = (item: ParsedItem): void => {
     if (item instanceof AuditRecord) {
       item.offset = this.#lineOffset;
       this.#assembler.push(item);
     } else if (item.kind === 'separator') {
+      this.#counts.separators++;
       this.#assembler.separator();
     } else {
       item.offset = this.#lineOffset;
@@ -62,6 +74,7 @@ export class AuditStream {
   constructor(sink: AuditStreamSink, options: AuditStreamOptions = {}) {
     this.#sink = sink;
     this.#allEvents = options.allEvents ?? false;
+    this.#holdBack = options.holdBack;
     this.#assembler = new EventAssembler((event) => this.#onEvent(event), options);
     this.#splitter = new LineSplitter(
       {
@@ -141,6 +154,10 @@ export class AuditStream {
   }
 
   #onEvent(event: AuditEvent): void {
+    if (this.#holdBack?.(event)) {
+      this.#sink.held?.(event);
+      return;
+    }
     if (!this.#allEvents && !eventIsInteresting(event)) return;
     const findings = extractFindings(event);
     for (const r of event.records) this.#counts.warnings += r.parseWarningCount;
