@@ -58,7 +58,9 @@ const noReadOnlyMount = skip ?? readOnlyMountUnavailable();
 if (noReadOnlyMount) console.log(`skipped: launch with a base image on a read-only mount: ${noReadOnlyMount}`);
 
 const label = (path: string) =>
-  execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.selinux', path])
+  execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.selinux', path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
     .toString()
     .replace(/\0$/, '');
 const remembered = (path: string) => {
