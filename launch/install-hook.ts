@@ -33,10 +33,17 @@ export function hookScriptPath(hooksDir: string, style: HookStyle): string {
   return style === 'qemu' ? join(hooksDir, 'qemu') : join(hooksDir, 'qemu.d', 'svirt-audit');
 }
 
-/** The script text: a two-line shell wrapper that execs our CLI with a fixed database. */
+/**
+ * The script text: a short shell wrapper that execs our CLI with a fixed database, through
+ * bin/svirt-audit (which runs Node without its JIT where SELinux refuses execmem), with the
+ * node binary that installed it.
+ */
 export function hookScript(options: InstallHookOptions): string {
   const node = options.nodePath ?? process.execPath;
   const cli = options.cliPath ?? defaultCliPath();
+  const launcher = cli.replace(/\.js$/, '');
+  const run =
+    existsSync(launcher) && launcher !== cli ? shellQuote(launcher) : `${shellQuote(node)} ${shellQuote(cli)}`;
   return [
     '#!/bin/sh',
     `${MARKER} (written by \`svirt-audit install-hook\`; rerun it rather than editing this file).`,
@@ -44,7 +51,9 @@ export function hookScript(options: InstallHookOptions): string {
     `SVIRT_AUDIT_DB=${shellQuote(options.dbPath)}`,
     'export SVIRT_AUDIT_DB',
     ...(options.strict ? ['SVIRT_AUDIT_HOOK_STRICT=1', 'export SVIRT_AUDIT_HOOK_STRICT'] : []),
-    `exec ${shellQuote(node)} ${shellQuote(cli)} hook qemu "$@"`,
+    `SVIRT_AUDIT_NODE=${shellQuote(node)}`,
+    'export SVIRT_AUDIT_NODE',
+    `exec ${run} hook qemu "$@"`,
     '',
   ].join('\n');
 }

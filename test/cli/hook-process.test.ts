@@ -112,7 +112,9 @@ describe('install-hook', () => {
     const text = readFileSync(script, 'utf8');
     expect(text).toMatch(/^#!\/bin\/sh\n/);
     expect(text).toContain("SVIRT_AUDIT_DB='/var/lib/svirt-audit/x.db'");
-    expect(text).toMatch(/exec '.*node' '.*bin\/svirt-audit\.js' hook qemu "\$@"/);
+    expect(text).toMatch(
+      /SVIRT_AUDIT_NODE='.*node'\nexport SVIRT_AUDIT_NODE\nexec '.*bin\/svirt-audit' hook qemu "\$@"/,
+    );
     expect(r.stdout).toMatch(/SIGHUP/);
   });
 

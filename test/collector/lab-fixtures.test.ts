@@ -1,0 +1,58 @@
+/**
+ * Audit logs a real kernel wrote in the lab (test/lab, SELinux enforcing), kept as fixtures
+ * with their provenance: real sVirt output is read on every `npm test`, also where the lab
+ * cannot run.
+ */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../collector/backfill.js';
+import { allocateLabel } from '../../launch/allocate.js';
+import { queryDenials } from '../../store/denial-query.js';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+const LAB = join(REPO_ROOT, 'test', 'fixtures', 'lab');
+let t: TempStore;
+beforeEach(() => {
+  t = openTempStore();
+});
+afterEach(() => t.cleanup());
+
+describe('logs from the lab', () => {
+  it('selinux-cross-vm: the kernel refused svirt_t:s0:c1,c2 reading a c3,c4 image, which is cross-vm from vm-a to vm-b', async () => {
+    const log = join(LAB, 'selinux-cross-vm.audit.log');
+    expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/enforcing: Enforcing/);
+    for (const [uuid, name, cats] of [
+      ['11111111-2222-4333-8444-555555555555', 'vm-a', 'c1,c2'],
+      ['66666666-7777-4888-8999-aaaaaaaaaaaa', 'vm-b', 'c3,c4'],
+    ] as const) {
+      allocateLabel(t.store, {
+        uuid,
+        name,
+        host: 'lab-selinux',
+        model: 'selinux',
+        source: 'cli',
+        label: `system_u:system_r:svirt_t:s0:${cats}`,
+        startedAt: 0,
+      });
+    }
+    const summary = await ingestFiles(t.store, [log], { localHost: 'lab-selinux' });
+    expect(summary.unparsed).toBe(0);
+    const cross = queryDenials(t.store).filter((d) => d.target.name === 'vm-b.img');
+    expect(cross.length).toBeGreaterThan(0);
+    for (const d of cross) {
+      expect(d.kind).toBe('cross-vm');
+      expect(d.source.allocation?.name).toBe('vm-a');
+      expect(d.target.allocation?.name).toBe('vm-b');
+      expect(d.permissive).toBe(false);
+    }
+    // The rest are the guest's own boot noise (getty and the lab's plumbing), none attributed.
+    expect(
+      queryDenials(t.store)
+        .filter((d) => d.source.allocation === null)
+        .every((d) => d.kind !== 'cross-vm'),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * The real-hosts lab: Debian guests with SELinux enforcing (or AppArmor), booted under qemu
+ * (TCG, no network), running one scenario each with svirt-audit installed from the package
+ * `npm pack` makes. Images and the installed package are cached outside the clone
+ * ($SVIRT_AUDIT_LAB_CACHE, default /var/cache/svirt-audit-lab) under keys that hash their
+ * inputs. Every qemu has a deadline and is killed by its pid.
+ */
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/fixtures.js';
+
+export type Flavour = 'selinux' | 'apparmor';
+
+const LAB = join(REPO_ROOT, 'test', 'lab');
+export const LAB_CACHE = process.env.SVIRT_AUDIT_LAB_CACHE ?? '/var/cache/svirt-audit-lab';
+const BOOT_DEADLINE_MS = 10 * 60_000;
+
+/** Why the lab cannot run here (undefined: it can). */
+export function labUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (mmdebstrap, loop mounts)';
+  for (const tool of ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `${tool} is not installed (apt-get install qemu-system-x86 qemu-utils mmdebstrap e2fsprogs; .ci/run does)`;
+  }
+  return undefined;
+}
+
+/** Wall time of each stage, printed by the suite. */
+export const stageTimes: { stage: string; seconds: number }[] = [];
+function timed<T>(stage: string, fn: () => T): T {
+  const started = Date.now();
+  try {
+    return fn();
+  } finally {
+    stageTimes.push({ stage, seconds: (Date.now() - started) / 1000 });
+  }
+}
+
+/** The guest image for `flavour` (built once, then cached): its directory. */
+export function guestImage(flavour: Flavour): string {
+  return timed(`image (${flavour})`, () =>
+    execFileSync(join(LAB, 'build-image.sh'), [flavour], { stdio: ['ignore', 'pipe', 'inherit'] })
+      .toString()
+      .trim(),
+  );
+}
+
+/** svirt-audit as an admin installs it: `npm pack`, then `npm install` of the tarball, cached by its hash. */
+export function installedPackage(): string {
+  return timed('npm pack + install', () => {
+    const packDir = mkdtempSync(join(LAB_CACHE, 'pack-'));
+    try {
+      execFileSync('npm', ['pack', '--pack-destination', packDir], { cwd: REPO_ROOT, stdio: 'ignore' });
+      const tarball = join(packDir, readdirSync(packDir)[0] as string);
+      const key = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
+      const prefix = join(LAB_CACHE, `svirt-audit-${key}`);
+      if (!existsSync(join(prefix, 'node_modules', 'svirt-audit', 'bin'))) {
+        rmSync(prefix, { recursive: true, force: true });
+        execFileSync('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', tarball], {
+          stdio: 'ignore',
+        });
+      }
+      return prefix;
+    } finally {
+      rmSync(packDir, { recursive: true, force: true });
+    }
+  });
+}
+
+export interface GuestRun {
+  /** Files the guest left in out/ on the scenario disk, by name. */
+  files: Record<string, string>;
+  console: string;
+  seconds: number;
+}
+
+/**
+ * Boot `image` with the scenario disk: boot.sh, `scenario`, Node (this machine's binary:
+ * Debian's own is too old) and the installed package. The base image is not written: the
+ * guest runs on a copy-on-write overlay.
+ */
+export async function runScenario(image: string, flavour: Flavour, scenario: string, pkg: string): Promise<GuestRun> {
+  mkdirSync(LAB_CACHE, { recursive: true });
+  const work = mkdtempSync(join(LAB_CACHE, 'run-'));
+  try {
+    const disk = join(work, 'disk');
+    mkdirSync(disk);
+    cpSync(join(LAB, 'boot.sh'), join(disk, 'boot.sh'));
+    cpSync(join(LAB, 'scenarios', scenario), join(disk, 'scenario.sh'));
+    cpSync(process.execPath, join(disk, 'node'));
+    cpSync(pkg, join(disk, 'svirt-audit'), { recursive: true });
+    execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', disk, join(work, 'lab.img'), '1G'], { stdio: 'ignore' });
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      join(image, 'disk.img'),
+      '-F',
+      'raw',
+      join(work, 'overlay.qcow2'),
+    ]);
+    const lsm = flavour === 'selinux' ? 'selinux=1 security=selinux enforcing=1' : 'apparmor=1 security=apparmor';
+    const started = Date.now();
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-accel',
+        'tcg,thread=multi',
+        '-m',
+        '2048',
+        '-smp',
+        '2',
+        '-nic',
+        'none',
+        '-kernel',
+        join(image, 'vmlinuz'),
+        '-initrd',
+        join(image, 'initrd.img'),
+        '-append',
+        `root=/dev/vda rw console=ttyS0 ${lsm}`,
+        '-drive',
+        `file=${join(work, 'overlay.qcow2')},if=virtio,format=qcow2`,
+        '-drive',
+        `file=${join(work, 'lab.img')},if=virtio,format=raw`,
+        '-display',
+        'none',
+        '-serial',
+        `file:${join(work, 'console.log')}`,
+        '-no-reboot',
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = setTimeout(() => qemu.pid && process.kill(qemu.pid, 'SIGKILL'), BOOT_DEADLINE_MS);
+    const code = await new Promise<number | null>((resolve) => qemu.on('exit', resolve));
+    clearTimeout(deadline);
+    const seconds = (Date.now() - started) / 1000;
+    stageTimes.push({ stage: `boot + ${scenario}`, seconds });
+    const consoleText = existsSync(join(work, 'console.log')) ? readFileSync(join(work, 'console.log'), 'utf8') : '';
+    if (code !== 0)
+      throw new Error(`qemu exited with ${code} after ${seconds} s; console:\n${consoleText.slice(-3000)}`);
+    const mount = join(work, 'mnt');
+    mkdirSync(mount);
+    execFileSync('mount', ['-o', 'loop,ro', join(work, 'lab.img'), mount]);
+    const files: Record<string, string> = {};
+    try {
+      const out = join(mount, 'out');
+      if (existsSync(out)) for (const f of readdirSync(out)) files[f] = readFileSync(join(out, f), 'utf8');
+    } finally {
+      execFileSync('umount', [mount]);
+    }
+    return { files, console: consoleText, seconds };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Keep a log the lab produced as a fixture (with its provenance beside it). */
+export function keepFixture(name: string, text: string, provenance: string): void {
+  const dir = join(REPO_ROOT, 'test', 'fixtures', 'lab');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), text);
+  writeFileSync(join(dir, `${name}.provenance`), provenance);
+}

@@ -1,0 +1,61 @@
+/**
+ * The lab, SELinux flavour: a Debian guest with selinux-policy-default enforcing, svirt-audit
+ * installed in it from `npm pack`, and a real kernel refusing a confined process. Asserted
+ * through svirt-audit's own --json output from inside the guest.
+ */
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { guestImage, installedPackage, keepFixture, labUnavailable, runScenario, stageTimes } from './guest-lab.js';
+
+const why = labUnavailable();
+if (why) console.log(`skipped: the real-hosts lab: ${why}`);
+
+afterAll(() => {
+  if (stageTimes.length > 0)
+    console.log(`lab stages: ${stageTimes.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join('; ')}`);
+});
+
+interface DenialOut {
+  kind: string;
+  permissive: boolean;
+  perms: string[];
+  source: { context: string; vm: { name: string } | null };
+  target: { context: string; path: string | null; name: string | null; vm: { name: string } | null };
+}
+
+describe.runIf(!why)('SELinux enforcing guest', () => {
+  it("a confined process reading another VM's disk: the real AVC is cross-vm, from vm-a to vm-b; svirt-audit itself is refused nothing", async () => {
+    const image = guestImage('selinux');
+    const pkg = installedPackage();
+    const run = await runScenario(image, 'selinux', 'selinux-cross-vm.sh', pkg);
+    const log = `${run.files['boot.log'] ?? ''}\n${run.files['scenario.log'] ?? ''}`;
+    if (process.env.SVIRT_AUDIT_LAB_DEBUG)
+      for (const [name, text] of Object.entries(run.files)) console.log(`--- ${name}\n${text.slice(-4000)}`);
+    expect(run.files['boot.log'], log).toMatch(/enforcing: Enforcing/);
+    let denials: DenialOut[] | null = null;
+    try {
+      denials = JSON.parse(run.files['denials.json'] ?? 'null') as DenialOut[] | null;
+    } catch {
+      denials = null;
+    }
+    expect(denials, log).not.toBeNull();
+    // The kernel names the file (name=), not always its path.
+    const cross = (denials ?? []).filter((d) => (d.target.path ?? d.target.name)?.endsWith('vm-b.img'));
+    expect(cross.length, log).toBeGreaterThan(0);
+    for (const d of cross) {
+      expect(d).toMatchObject({
+        kind: 'cross-vm',
+        permissive: false,
+        source: { context: 'system_u:system_r:svirt_t:s0:c1,c2', vm: { name: 'vm-a' } },
+        target: { context: 'system_u:object_r:svirt_image_t:s0:c3,c4', vm: { name: 'vm-b' } },
+      });
+    }
+    expect(Number(run.files['own-avcs.txt']?.trim()), log).toBe(0);
+    if (process.env.SVIRT_AUDIT_LAB_KEEP === '1' && run.files['audit.log'])
+      keepFixture(
+        'selinux-cross-vm.audit.log',
+        run.files['audit.log'],
+        `Produced by test/lab (SELinux flavour, scenario test/lab/scenarios/selinux-cross-vm.sh) on ${new Date().toISOString()}: a Debian bookworm guest built by test/lab/build-image.sh, booted under qemu TCG, ${run.seconds.toFixed(0)} s from boot to power-off. The guest said:\n${run.files['boot.log'] ?? ''}`,
+      );
+  }, 900_000);
+});
