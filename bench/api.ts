@@ -8,58 +8,17 @@
  * Run: npm run build && node dist/bench/query.js (once, builds the store) && node dist/bench/api.js [seconds=20]
  */
 
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { formatRow, systemLine } from './system-line.js';
-import { DATA_DIR } from './workloads.js';
+import { appendAtRate, copyQueryStore, startServe } from './serve-under-load.js';
 
 const seconds = Number(process.argv[2] ?? 20);
-const source = join(DATA_DIR, 'query-1m.db');
-if (!existsSync(source)) {
-  console.log('skipped: run node dist/bench/query.js first (it builds the 1,000,000-denial store)');
-  process.exit(0);
-}
-const cli = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'svirt-audit.js');
-const dir = mkdtempSync(join(tmpdir(), 'svirt-bench-api-'));
-const db = join(dir, 'audit.db');
-copyFileSync(source, db);
-const log = join(dir, 'audit.log');
-writeFileSync(log, '');
-
-async function startServe() {
-  const child = spawn(
-    process.execPath,
-    [cli, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'error'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  let url = '';
-  while (!url) {
-    const [chunk] = (await once(child.stderr, 'data')) as [Buffer];
-    err += chunk.toString();
-    url = /listening on (http:\/\/[^\s;]+)/.exec(err)?.[1] ?? '';
-  }
-  return { child, url };
-}
-let { child: server, url: base } = await startServe();
-
-// 2,000 lines/s: 20 lines (10 two-line events) every 10 ms.
-let serial = 10_000_000;
-const writer = setInterval(() => {
-  let text = '';
-  for (let i = 0; i < 10; i++) {
-    serial++;
-    const t = Date.now();
-    const stamp = `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}:${serial}`;
-    text += `type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=9 comm="qemu-kvm" name="live" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c7,c407 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\ntype=EOE msg=audit(${stamp}):\n`;
-  }
-  appendFileSync(log, text);
-}, 10);
+const bench = copyQueryStore('svirt-bench-api-');
+const { dir } = bench;
+let { child: server, url: base } = await startServe(bench);
+const writer = appendAtRate(bench.log);
 
 const uuid = (v: number) => `00000000-0000-4000-8000-${String(v).padStart(12, '0')}`;
 async function load(title: string, path: (i: number) => string) {
@@ -83,7 +42,7 @@ const runs = [
 ];
 server.kill('SIGTERM');
 await once(server, 'exit');
-({ child: server, url: base } = await startServe());
+({ child: server, url: base } = await startServe(bench));
 runs.push(await load('GET /v1/vms/:ref/summary (restart)', (i) => `/v1/vms/${uuid(i % 500)}/summary`));
 clearInterval(writer);
 const health = (await (await fetch(`${base}/healthz`)).json()) as {

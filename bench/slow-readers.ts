@@ -11,32 +11,20 @@
  * Run: npm run build && node dist/bench/query.js (once) && node dist/bench/slow-readers.js [seconds=20]
  */
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { formatRow, percentile, systemLine } from './system-line.js';
-import { DATA_DIR } from './workloads.js';
+import { appendAtRate, CLI, copyQueryStore, startServe } from './serve-under-load.js';
 
 const seconds = Number(process.argv[2] ?? 20);
-const source = join(DATA_DIR, 'query-1m.db');
-if (!existsSync(source)) {
-  console.log('skipped: run node dist/bench/query.js first (it builds the 1,000,000-denial store)');
-  process.exit(0);
-}
-const cli = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'svirt-audit.js');
-const dir = mkdtempSync(join(tmpdir(), 'svirt-bench-slow-'));
-const db = join(dir, 'audit.db');
-copyFileSync(source, db);
-const log = join(dir, 'audit.log');
-writeFileSync(log, '');
+const bench = copyQueryStore('svirt-bench-slow-');
+const { dir, db } = bench;
 // One reader token per client: the server limits open streams per client (its token).
 const token = () =>
-  execFileSync(process.execPath, [cli, 'token', 'create', '--db', db, '--role', 'reader'], {
+  execFileSync(process.execPath, [CLI, 'token', 'create', '--db', db, '--role', 'reader'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   })
     .toString()
@@ -45,32 +33,9 @@ const timer = token();
 const slowTokens = [1, 2, 3, 4, 5].map(token);
 const auth = { authorization: `Bearer ${timer}` };
 
-const server = spawn(
-  process.execPath,
-  [cli, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'error'],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
-);
-let err = '';
-let base = '';
-while (!base) {
-  const [chunk] = (await once(server.stderr, 'data')) as [Buffer];
-  err += chunk.toString();
-  base = /listening on (http:\/\/[^\s;]+)/.exec(err)?.[1] ?? '';
-}
+const { child: server, url: base } = await startServe(bench);
 const port = Number(new URL(base).port);
-
-// 2,000 lines/s: 20 lines (10 two-line events) every 10 ms.
-let serial = 10_000_000;
-const writer = setInterval(() => {
-  let text = '';
-  for (let i = 0; i < 10; i++) {
-    serial++;
-    const t = Date.now();
-    const stamp = `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}:${serial}`;
-    text += `type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=9 comm="qemu-kvm" name="live" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c7,c407 tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\ntype=EOE msg=audit(${stamp}):\n`;
-  }
-  appendFileSync(log, text);
-}, 10);
+const writer = appendAtRate(bench.log);
 
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024;
 
