@@ -55,4 +55,25 @@ describe('logs from the lab', () => {
         .every((d) => d.kind !== 'cross-vm'),
     ).toBe(true);
   });
+
+  it('apparmor-profile: the kernel refused libvirt-<uuid> a host file; the denial is apparmor-profile for that VM', async () => {
+    const log = join(LAB, 'apparmor-profile.audit.log');
+    expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/apparmor 3\./);
+    const uuid = '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10';
+    allocateLabel(t.store, {
+      uuid,
+      name: 'vm-aa',
+      host: 'lab-apparmor',
+      model: 'apparmor',
+      source: 'cli',
+      label: `libvirt-${uuid}`,
+      startedAt: 0,
+    });
+    const summary = await ingestFiles(t.store, [log], { localHost: 'lab-apparmor' });
+    expect(summary.unparsed).toBe(0);
+    const denials = queryDenials(t.store);
+    expect(denials.map((d) => [d.kind, d.source.allocation?.name, d.target.name])).toEqual([
+      ['apparmor-profile', 'vm-aa', '/root/host-secret'],
+    ]);
+  });
 });

@@ -166,3 +166,29 @@ export function keepFixture(name: string, text: string, provenance: string): voi
   writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, `${name}.provenance`), provenance);
 }
+
+/** A JSON file the guest wrote, or null when it is missing or not JSON. */
+export function guestJson<T>(run: GuestRun, name: string): T | null {
+  try {
+    return JSON.parse(run.files[name] ?? 'null') as T | null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the guest said, for assertion messages; every file with SVIRT_AUDIT_LAB_DEBUG=1. */
+export function guestLog(run: GuestRun): string {
+  if (process.env.SVIRT_AUDIT_LAB_DEBUG)
+    for (const [name, text] of Object.entries(run.files)) console.log(`--- ${name}\n${text.slice(-4000)}`);
+  return `${run.files['boot.log'] ?? ''}\n${run.files['scenario.log'] ?? ''}`;
+}
+
+/** Keep the guest's audit log as a fixture when SVIRT_AUDIT_LAB_KEEP=1. */
+export function keepAuditLog(run: GuestRun, name: string, flavour: Flavour, scenario: string): void {
+  if (process.env.SVIRT_AUDIT_LAB_KEEP !== '1' || !run.files['audit.log']) return;
+  keepFixture(
+    name,
+    run.files['audit.log'],
+    `Produced by test/lab (${flavour} flavour, scenario test/lab/scenarios/${scenario}) on ${new Date().toISOString()}: a Debian bookworm guest built by test/lab/build-image.sh, booted under qemu TCG, ${run.seconds.toFixed(0)} s from boot to power-off. The guest said:\n${run.files['boot.log'] ?? ''}`,
+  );
+}

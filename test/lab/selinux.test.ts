@@ -5,7 +5,16 @@
  */
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { guestImage, installedPackage, keepFixture, labUnavailable, runScenario, stageTimes } from './guest-lab.js';
+import {
+  guestImage,
+  guestJson,
+  guestLog,
+  installedPackage,
+  keepAuditLog,
+  labUnavailable,
+  runScenario,
+  stageTimes,
+} from './guest-lab.js';
 
 const why = labUnavailable();
 if (why) console.log(`skipped: the real-hosts lab: ${why}`);
@@ -28,16 +37,9 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
     const image = guestImage('selinux');
     const pkg = installedPackage();
     const run = await runScenario(image, 'selinux', 'selinux-cross-vm.sh', pkg);
-    const log = `${run.files['boot.log'] ?? ''}\n${run.files['scenario.log'] ?? ''}`;
-    if (process.env.SVIRT_AUDIT_LAB_DEBUG)
-      for (const [name, text] of Object.entries(run.files)) console.log(`--- ${name}\n${text.slice(-4000)}`);
+    const log = guestLog(run);
     expect(run.files['boot.log'], log).toMatch(/enforcing: Enforcing/);
-    let denials: DenialOut[] | null = null;
-    try {
-      denials = JSON.parse(run.files['denials.json'] ?? 'null') as DenialOut[] | null;
-    } catch {
-      denials = null;
-    }
+    const denials = guestJson<DenialOut[]>(run, 'denials.json');
     expect(denials, log).not.toBeNull();
     // The kernel names the file (name=), not always its path.
     const cross = (denials ?? []).filter((d) => (d.target.path ?? d.target.name)?.endsWith('vm-b.img'));
@@ -51,11 +53,6 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
       });
     }
     expect(Number(run.files['own-avcs.txt']?.trim()), log).toBe(0);
-    if (process.env.SVIRT_AUDIT_LAB_KEEP === '1' && run.files['audit.log'])
-      keepFixture(
-        'selinux-cross-vm.audit.log',
-        run.files['audit.log'],
-        `Produced by test/lab (SELinux flavour, scenario test/lab/scenarios/selinux-cross-vm.sh) on ${new Date().toISOString()}: a Debian bookworm guest built by test/lab/build-image.sh, booted under qemu TCG, ${run.seconds.toFixed(0)} s from boot to power-off. The guest said:\n${run.files['boot.log'] ?? ''}`,
-      );
+    keepAuditLog(run, 'selinux-cross-vm.audit.log', 'selinux', 'selinux-cross-vm.sh');
   }, 900_000);
 });
