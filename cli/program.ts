@@ -139,6 +139,10 @@ Never fails a VM start: errors are logged to stderr (libvirt's log) and the hook
         .default('qemu.d'),
     )
     .option('--strict', 'make a failing hook refuse the VM start')
+    .option(
+      '--require-enforcing',
+      'refuse to start a VM unless the host enforces its confinement (SELinux enforcing, AppArmor enabled)',
+    )
     .option('--force', 'replace a qemu script that svirt-audit did not write');
 
   add(
@@ -329,6 +333,10 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
       parseBackingDir,
     )
     .option('--tcg', 'use the TCG domain type (svirt_tcg_t)')
+    .option(
+      '--require-enforcing',
+      'refuse to start (exit 3, nothing changed) unless the host enforces the model: SELinux enforcing, AppArmor enabled',
+    )
     .addOption(hostOption())
     .argument('<command...>', 'the command to exec, after --')
     .addHelpText(

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   DB_DAMAGED: 'the database file is damaged or is not a svirt-audit database',
   DB_WRITE: 'the database cannot be written: the disk is full, read-only or failing',
   HOOK_INPUT: 'the libvirt hook received something it cannot read',
+  NOT_ENFORCING: 'enforcement was required and the host does not enforce the VM confinement',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -20,6 +20,8 @@ export interface InstallHookOptions {
   dbPath: string;
   /** Make a failing hook fail the VM start (SVIRT_AUDIT_HOOK_STRICT=1). */
   strict: boolean;
+  /** Refuse to start a VM unless the host enforces its confinement (SVIRT_AUDIT_REQUIRE_ENFORCING=1). */
+  requireEnforcing?: boolean;
   /** Overwrite a `qemu` script that svirt-audit did not write. */
   force: boolean;
   nodePath?: string;
@@ -51,6 +53,7 @@ export function hookScript(options: InstallHookOptions): string {
     `SVIRT_AUDIT_DB=${shellQuote(options.dbPath)}`,
     'export SVIRT_AUDIT_DB',
     ...(options.strict ? ['SVIRT_AUDIT_HOOK_STRICT=1', 'export SVIRT_AUDIT_HOOK_STRICT'] : []),
+    ...(options.requireEnforcing ? ['SVIRT_AUDIT_REQUIRE_ENFORCING=1', 'export SVIRT_AUDIT_REQUIRE_ENFORCING'] : []),
     `SVIRT_AUDIT_NODE=${shellQuote(node)}`,
     'export SVIRT_AUDIT_NODE',
     `exec ${run} hook qemu "$@"`,

@@ -22,6 +22,7 @@ import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
 import { allocateLabel, releaseAllocation } from './allocate.js';
 import { backingChain, type ImageFormat } from './backing-chain.js';
+import { assertHostEnforces, type HostFiles } from './enforcing-gate.js';
 import type { LabelBases } from './label-bases.js';
 
 export const REMEMBER_XATTR = 'trusted.svirt-audit.label';
@@ -44,6 +45,8 @@ export interface LaunchRequest {
   disks: LaunchDisk[];
   tcg: boolean;
   bases: LabelBases;
+  /** Refuse unless the host enforces the model (the launch gate, launch/enforcing-gate.ts). */
+  requireEnforcing?: { files: HostFiles };
   /** Where backing files may be besides each image's own directory (see backing-chain.ts). */
   backingDirs: readonly string[];
   /** The process that will exec the command (its pid survives exec). */
@@ -159,6 +162,8 @@ export interface PreparedLaunch {
  */
 export function prepareLaunch(store: Store, native: NativeBinding, request: LaunchRequest): PreparedLaunch {
   const model = request.model === 'auto' ? detectModel(native) : request.model;
+  // Before anything is allocated or relabelled.
+  if (request.requireEnforcing) assertHostEnforces(model, request.requireEnforcing.files);
   const disks = launchDisks(request.disks, request.backingDirs, model === 'selinux');
   const { allocation } = allocateLabel(store, {
     uuid: request.uuid,

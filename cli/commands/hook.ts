@@ -4,6 +4,8 @@
  * unless SVIRT_AUDIT_HOOK_STRICT=1 asks for failures to refuse the start.
  */
 
+import { domainConfinement, parseDomainXml } from '../../launch/domain-xml.js';
+import { assertHostEnforces, hostFilesFromEnv } from '../../launch/enforcing-gate.js';
 import { loadLabelBases } from '../../launch/label-bases.js';
 import { handleQemuHook } from '../../launch/qemu-hook.js';
 import { type CommonOptions, localHost, openCommandStore } from '../command-context.js';
@@ -20,6 +22,15 @@ export async function run(options: CommonOptions, args: string[], io: CliIo): Pr
     // Read all of stdin even when we ignore it, so libvirt never writes into a closed pipe.
     const xml = await readAll(io.stdin, MAX_XML_BYTES);
     if (object !== 'qemu' || !domain || !op) return 0;
+    if (io.env.SVIRT_AUDIT_REQUIRE_ENFORCING === '1' && (op === 'prepare' || op === 'start')) {
+      // The launch gate: the admin asked for it, so it refuses (exit 1 makes libvirt
+      // refuse the start), strict mode or not.
+      const refusal = enforcingRefusal(xml, io.env);
+      if (refusal) {
+        io.stderr.write(`svirt-audit hook (${domain} ${op}): ${refusal}\n`);
+        return 1;
+      }
+    }
     if (io.env.SVIRT_AUDIT_API_SOCKET) {
       await hookViaApi(io.env.SVIRT_AUDIT_API_SOCKET, op, xml, io);
       return 0;
@@ -47,6 +58,18 @@ export async function run(options: CommonOptions, args: string[], io: CliIo): Pr
     const { message } = formatError(error);
     io.stderr.write(`svirt-audit hook (${domain ?? '?'} ${op ?? '?'}): ${message.replace(/^svirt-audit: /, '')}`);
     return strict ? 1 : 0;
+  }
+}
+
+/** Why the gate refuses this start (undefined: the host enforces the VM's confinement). */
+function enforcingRefusal(xml: string, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    assertHostEnforces(domainConfinement(parseDomainXml(xml)).model, hostFilesFromEnv(env));
+    return undefined;
+  } catch (error) {
+    return formatError(error)
+      .message.replace(/^svirt-audit: /, '')
+      .trimEnd();
   }
 }
 

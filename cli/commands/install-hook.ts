@@ -8,6 +8,7 @@ interface InstallHookCliOptions extends CommonOptions {
   dir: string;
   style: HookStyle;
   strict?: boolean;
+  requireEnforcing?: boolean;
   force?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function run(options: InstallHookCliOptions, _args: string[], io: CliIo):
     style: options.style,
     dbPath: databasePath(options, io),
     strict: options.strict ?? false,
+    requireEnforcing: options.requireEnforcing ?? false,
     force: options.force ?? false,
   });
   io.stdout.write(

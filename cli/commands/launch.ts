@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SvirtAuditError } from '../../core/errors.js';
+import { hostFilesFromEnv } from '../../launch/enforcing-gate.js';
 import { loadLabelBases } from '../../launch/label-bases.js';
 import { type LaunchDisk, prepareLaunch } from '../../launch/launcher.js';
 import { loadNative } from '../../native/index.js';
@@ -15,6 +16,7 @@ interface LaunchOptions extends CommonOptions {
   model: 'auto' | 'selinux' | 'apparmor' | 'none';
   disk?: LaunchDisk[];
   backingDir?: string[];
+  requireEnforcing?: boolean;
   tcg?: boolean;
 }
 
@@ -50,6 +52,7 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
     tcg: options.tcg ?? false,
     bases: loadLabelBases(io.env.SVIRT_AUDIT_SELINUX_ROOT),
     backingDirs: options.backingDir ?? [],
+    ...(options.requireEnforcing && { requireEnforcing: { files: hostFilesFromEnv(io.env) } }),
     pid: process.pid,
   };
   const store = openCommandStore(options, io);

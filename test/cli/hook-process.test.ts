@@ -59,6 +59,31 @@ describe('the hook as libvirt runs it (a real process, XML on stdin)', () => {
     expect((await cliProcess(['hook', '--help'])).stdout).toMatch(/Never fails a VM start/);
   });
 
+  it('SVIRT_AUDIT_REQUIRE_ENFORCING=1: a start on a permissive host, or of an unconfined VM, is refused (exit 1); an enforcing host starts', async () => {
+    const selinuxfs = join(scratch.dir, 'gate-selinuxfs');
+    mkdirSync(selinuxfs);
+    const db = join(scratch.dir, 'gate.db');
+    const env = { SVIRT_AUDIT_DB: db, SVIRT_AUDIT_SELINUXFS: selinuxfs, SVIRT_AUDIT_REQUIRE_ENFORCING: '1' };
+    const start = (xml: string) =>
+      cliProcess(['hook', 'qemu', 'web1', 'start', 'begin', '-'], { env, stdin: fixture(`domains/${xml}`) });
+    writeFileSync(join(selinuxfs, 'enforce'), '0\n');
+    const permissive = await start('selinux-three-disks.xml');
+    expect(permissive.status).toBe(1);
+    expect(permissive.stderr).toMatch(
+      /svirt-audit hook \(web1 start\): refusing to start: selinux is permissive on this host/,
+    );
+    writeFileSync(join(selinuxfs, 'enforce'), '1\n');
+    const unconfined = await start('seclabel-none.xml');
+    expect(unconfined.status).toBe(1);
+    expect(unconfined.stderr).toMatch(/the VM is not confined \(model none\)/);
+    const enforcing = await start('selinux-three-disks.xml');
+    expect(enforcing).toEqual({ status: 0, stdout: '', stderr: '' });
+    const store = openStore(db);
+    const rows = listAllocations(store);
+    store.close();
+    expect(rows).toHaveLength(1);
+  });
+
   it('an unwritable database: exit 0 and a message for libvirt’s log; strict mode exits 1', async () => {
     const blocker = join(scratch.dir, 'not-a-dir');
     writeFileSync(blocker, '');

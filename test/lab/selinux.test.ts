@@ -52,7 +52,19 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
         target: { context: 'system_u:object_r:svirt_image_t:s0:c3,c4', vm: { name: 'vm-b' } },
       });
     }
-    expect(Number(run.files['own-avcs.txt']?.trim()), log).toBe(0);
+    // svirt-audit's own processes (node) refused nothing.
+    expect(run.files['own-avcs.log'], log).toBe('');
+    // The launch gate on a real kernel: refused while permissive, allowed once enforcing.
+    expect(run.files['gate-permissive.txt'], log).toMatch(/refusing to start: selinux is permissive[^]*exit 1\n$/);
+    expect(run.files['gate-enforcing.txt'], log).toBe('exit 0\n');
+    // The incident report over it: verifiable, and stating the host enforced at the denial.
+    expect(run.files['verify.txt'], log).toMatch(/^ok: .*is unaltered \(json;/);
+    const report = guestJson<{ report: { enforcing: { periods: { enforcing: boolean | null }[] }[] } }>(
+      run,
+      'report.json',
+    );
+    const periods = report?.report.enforcing.flatMap((e) => e.periods) ?? [];
+    expect(periods.at(-1)?.enforcing, log).toBe(true);
     keepAuditLog(run, 'selinux-cross-vm.audit.log', 'selinux', 'selinux-cross-vm.sh');
   }, 900_000);
 });

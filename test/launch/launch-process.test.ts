@@ -387,6 +387,34 @@ describe.runIf(!skip)('launch', () => {
     expect(remembered(disk)).toBe(ORIGINAL);
   });
 
+  it('--require-enforcing: a permissive host is refused (exit 3) before anything is relabelled; an enforcing one goes on', async () => {
+    const selinuxfs = join(scratch.dir, 'selinuxfs');
+    mkdirSync(selinuxfs);
+    const d = disks('gate');
+    for (const [enforce, db] of [
+      ['0', join(scratch.dir, 'gate-permissive.db')],
+      ['1', join(scratch.dir, 'gate-enforcing.db')],
+    ] as const) {
+      writeFileSync(join(selinuxfs, 'enforce'), `${enforce}\n`);
+      const r = await cliProcess(selinuxLaunch(db, [d.rw], ['/bin/true'], ['--require-enforcing']), {
+        env: { ...process.env, SVIRT_AUDIT_SELINUXFS: selinuxfs },
+      });
+      if (enforce === '0') {
+        expect(r.status).toBe(3);
+        expect(r.stderr).toMatch(
+          /refusing to start: selinux is permissive on this host, and enforcement is required\n\s+run setenforce 1/,
+        );
+        expect(launchRecord(db).allocation).toBeUndefined();
+        expect(remembered(d.rw)).toBeNull();
+      } else {
+        // Past the gate: the disks are relabelled; this host has no SELinux, so the exec context fails after.
+        expect(r.stderr).toMatch(/cannot set the exec context/);
+        expect(launchRecord(db).relabels.map((x) => x.action)).toEqual(['relabel', 'restore']);
+      }
+      expect(label(d.rw)).toBe(ORIGINAL);
+    }
+  });
+
   it.runIf(!noReadOnlyMount)(
     'a base image on a read-only mount is left as it is (recorded, warned), as libvirt does; the launch goes on',
     async () => {

@@ -32,4 +32,4 @@ echo "read the host's file as vm-aa: exit $? (1: refused, as it must be)"
 for _ in $(seq 50); do grep -q 'apparmor="DENIED".*host-secret' /var/log/audit/audit.log && break; sleep 0.2; done
 sa ingest --db "$DB" /var/log/audit/audit.log
 sa denials --db "$DB" --json > "$out/denials.json"
-{ grep 'apparmor="DENIED"' /var/log/audit/audit.log | grep -c 'comm="node"' || true; } > "$out/own-avcs.txt"
+grep 'apparmor="DENIED"' /var/log/audit/audit.log | grep 'comm="node"' > "$out/own-avcs.log" || true

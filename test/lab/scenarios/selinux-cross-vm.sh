@@ -10,6 +10,20 @@ A=11111111-2222-4333-8444-555555555555
 B=66666666-7777-4888-8999-aaaaaaaaaaaa
 DB=/var/lib/svirt-audit/audit.db
 
+# The launch gate (the hook with SVIRT_AUDIT_REQUIRE_ENFORCING=1): refused while the host
+# is permissive, allowed once it enforces. setenforce also logs the MAC_STATUS records
+# reports use for the enforcing state at each denial.
+cat > /tmp/gate.xml <<XML
+<domain type='kvm'><name>gate</name><uuid>0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0</uuid>
+<seclabel type='dynamic' model='selinux' relabel='yes'/></domain>
+XML
+setenforce 0
+SVIRT_AUDIT_REQUIRE_ENFORCING=1 sa hook --db /tmp/gate.db qemu gate prepare begin - < /tmp/gate.xml 2> "$out/gate-permissive.txt"
+echo "exit $?" >> "$out/gate-permissive.txt"
+setenforce 1
+SVIRT_AUDIT_REQUIRE_ENFORCING=1 sa hook --db /tmp/gate.db qemu gate prepare begin - < /tmp/gate.xml 2> "$out/gate-enforcing.txt"
+echo "exit $?" >> "$out/gate-enforcing.txt"
+
 sa alloc --db "$DB" --uuid "$A" --vm vm-a --label system_u:system_r:svirt_t:s0:c1,c2 || echo "alloc A failed"
 sa alloc --db "$DB" --uuid "$B" --vm vm-b --label system_u:system_r:svirt_t:s0:c3,c4 || echo "alloc B failed"
 
@@ -35,5 +49,7 @@ for _ in $(seq 50); do grep -q 'tcontext=system_u:object_r:svirt_image_t:s0:c3,c
 sa ingest --db "$DB" /var/log/audit/audit.log
 sa denials --db "$DB" --json > "$out/denials.json"
 sa allocations --db "$DB" --json > "$out/allocations.json"
+sa report --db "$DB" --vm vm-a --format json --out "$out/report.json"
+sa report verify "$out/report.json" > "$out/verify.txt" 2>&1
 # Denials of svirt-audit's own processes (node, the CLI) under the policy: the goal is none.
-{ ausearch -m AVC,USER_AVC --raw 2>/dev/null | grep -c 'comm="node"' || true; } > "$out/own-avcs.txt"
+grep -E 'type=(AVC|USER_AVC)' /var/log/audit/audit.log | grep 'comm="node"' > "$out/own-avcs.log" || true
