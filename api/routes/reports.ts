@@ -73,7 +73,13 @@ export async function reportRoutes(
       });
       const release = guard.tryOpen(clientKey(request));
       if (!release) return tooManyOpen(reply, guard);
-      const reader = openStore(dbPath, { readonly: true });
+      let reader: ReturnType<typeof openStore>;
+      try {
+        reader = openStore(dbPath, { readonly: true });
+      } catch (error) {
+        release();
+        throw error;
+      }
       reply.hijack();
       const res = reply.raw;
       res.on('close', release);
