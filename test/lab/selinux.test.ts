@@ -67,4 +67,22 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
     expect(periods.at(-1)?.enforcing, log).toBe(true);
     keepAuditLog(run, 'selinux-cross-vm.audit.log', 'selinux', 'selinux-cross-vm.sh');
   }, 900_000);
+
+  it('serve under the shipped systemd unit collects live: the denial is stored, attributed, within seconds; serve is refused nothing', async () => {
+    const run = await runScenario(guestImage('selinux'), 'selinux', 'selinux-serve.sh', installedPackage());
+    const log = `${guestLog(run)}\n${run.files['serve-journal.txt'] ?? ''}`;
+    expect(run.files['serve-active.txt'], log).toBe('active\n');
+    const denials = guestJson<DenialOut[]>(run, 'denials.json') ?? [];
+    const live = denials.filter((d) => (d.target.path ?? d.target.name)?.endsWith('other.img'));
+    expect(live.length, log).toBeGreaterThan(0);
+    expect(live[0], log).toMatchObject({
+      source: { context: 'system_u:system_r:svirt_t:s0:c1,c2', vm: { name: 'vm-a' } },
+      target: { context: 'system_u:object_r:svirt_image_t:s0:c7,c8' },
+    });
+    const seenAfterMs = Number(run.files['seen-after-ms.txt']?.trim());
+    console.log(
+      `lab: serve stored the live denial ${seenAfterMs} ms after it happened (including the CLI's own start-up per poll); serve ran as ${run.files['serve-context.txt']?.trim()}`,
+    );
+    expect(run.files['own-avcs.log'], log).toBe('');
+  }, 900_000);
 });
