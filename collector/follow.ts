@@ -201,17 +201,21 @@ export class AuditFileFollower {
    */
   async #catchUpRotated(): Promise<void> {
     const path = this.#options.path;
-    let seen: string;
-    try {
-      const st = statSync(`${path}.1`);
-      seen = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      seen = 'none';
-    }
+    const seen = this.#rotatedKey();
     if (seen === this.#rotatedSeen) return;
     const since = lastCheckpointTime(this.#store, path) ?? this.#followedSince;
     await this.#readRotated(unreadRotatedFiles(this.#store, path, since));
     this.#rotatedSeen = seen;
+  }
+
+  /** What `PATH.1` is now (identity, size, time), to tell whether rotated files changed. */
+  #rotatedKey(): string {
+    try {
+      const st = statSync(`${this.#options.path}.1`);
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'none';
+    }
   }
 
   /** Read rotated files to their ends (they are no longer written), oldest first. */
@@ -351,7 +355,9 @@ export class AuditFileFollower {
     const truncated = !replaced && (headChanged || st.size < this.#position);
     if (!replaced && !truncated) return;
     if (replaced) this.#readAvailable(true); // drain what was written before the rename
-    if (truncated) this.#drainCopy(); // copytruncate: the unread tail is only in the copy
+    // copytruncate: the unread tail is only in the copy. A copy of our own file, drained
+    // here, is not read again by the catch-up between files; anything else in PATH.1 is.
+    this.#rotatedSeen = truncated && this.#drainCopy() ? this.#rotatedKey() : undefined;
     // The old file is done: its open events are complete as far as it goes.
     (this.#stream as AuditStream).end();
     this.#retiring = replaced ? 'rotated' : 'truncated';
@@ -372,7 +378,6 @@ export class AuditFileFollower {
     );
     this.#retiring = undefined;
     // Between files: what rotated past us is read first, then the new file is opened.
-    this.#rotatedSeen = undefined;
     await this.#catchUpRotated();
     this.#open();
   }
@@ -380,28 +385,27 @@ export class AuditFileFollower {
   /**
    * After copytruncate, the bytes we had not read yet live only in the copy (path.1). If
    * its first bytes match the source we were reading, read it from our position to its end.
+   * True when path.1 is that copy (drained, or holding nothing we had not read).
    */
-  #drainCopy(): void {
+  #drainCopy(): boolean {
     const copy = `${this.#options.path}.1`;
     let fd: number;
     try {
       fd = openSync(copy, 'r');
     } catch {
-      return;
+      return false;
     }
     try {
       const source = this.#source;
-      if (!source) return;
-      const st = fstatSync(fd);
-      if (st.size <= this.#position || headHashOfFd(fd, source.headBytes) !== source.headHash) return;
+      if (!source || headHashOfFd(fd, source.headBytes) !== source.headHash) return false;
       const buf = Buffer.allocUnsafe(CHUNK);
-      let at = this.#position;
-      for (;;) {
+      for (let at = this.#position; ;) {
         const n = readSync(fd, buf, 0, CHUNK, at);
         if (n === 0) break;
         at += n;
         (this.#stream as AuditStream).push(buf.subarray(0, n));
       }
+      return true;
     } finally {
       closeSync(fd);
     }
