@@ -76,11 +76,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
-  app.setErrorHandler((thrown: FastifyError, request, reply) => {
-    const domain = storeErrorOf(thrown) ?? thrown;
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const domain = storeErrorOf(error) ?? error;
     if (isSvirtAuditError(domain))
       return reply.code(DOMAIN_STATUS[domain.code]).send(errorBody(domain.code, domain.message, domain.hint));
-    const error = thrown;
     if (error.validation) {
       return reply
         .code(400)

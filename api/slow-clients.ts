@@ -9,6 +9,8 @@
  */
 
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { errorBody } from './errors.js';
 
 export interface SlowClientLimits {
   /** A client that has not read for this long while we wait to write is dropped (ms). */
@@ -97,4 +99,17 @@ export class SlowClientGuard {
     if (socket && !socket.destroyed) socket.resetAndDestroy();
     else res.destroy();
   }
+}
+
+/** Refuse a client (or every client) past the limit of open streams and reports. */
+export function refuseTooMany(reply: FastifyReply, { limits }: SlowClientGuard): FastifyReply {
+  return reply
+    .code(429)
+    .send(
+      errorBody(
+        'TOO_MANY_STREAMS',
+        `at most ${limits.perClient} streams and reports are open per client, ${limits.total} in all`,
+        'close one, or retry later',
+      ),
+    );
 }

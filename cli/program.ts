@@ -160,9 +160,10 @@ Never fails a VM start: errors are logged to stderr (libvirt's log) and the hook
 Reads each file from where the last run stopped (its checkpoint), so running it again
 stores nothing new. A last line without its newline in a file auditd may still be
 writing (a plain file not named NAME.N) is a record cut mid-write: it is left for the
-next run, which reads it whole (--finished reads it as it is). Records from other hosts (node=) keep their host; --host names the
-host of records without one (default: this host). Lines that are not audit records are
-kept with the reason. A progress bar shows on a terminal; --json prints a summary.
+next run, which reads it whole (--finished reads it as it is). Records from other
+hosts (node=) keep their host; --host names the host of records without one (default:
+this host). Lines that are not audit records are kept with the reason. A progress bar
+shows on a terminal; --json prints a summary.
 
 Examples:
   svirt-audit ingest /var/log/audit/audit.log*

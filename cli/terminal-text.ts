@@ -8,9 +8,8 @@
 
 import { showControlCharacters } from '../core/control-characters.js';
 
-export function visible(text: string): string {
-  return showControlCharacters(text);
-}
+/** Text from the log as a terminal shows it: the one escaping every output uses. */
+export const visible = showControlCharacters;
 
 /** A table cell of our own words and the colour to give it once it is padded. */
 export interface StyledCell {

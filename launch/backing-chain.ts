@@ -19,7 +19,7 @@
  */
 
 import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
 
 /** The image formats `launch` and the hook tell apart: only qcow2 names a backing file. */
 export type ImageFormat = 'raw' | 'qcow2';
@@ -64,7 +64,7 @@ export function backingChain(image: string, rules: ChainRules): BackingChain {
   const layers: string[] = [];
   if (rules.format !== 'qcow2') return { layers };
   const top = resolve(image);
-  const allowed = [dirname(top), ...(rules.allowedDirs ?? [])].map(realDirectory);
+  const allowed = [dirname(top), ...(rules.allowedDirs ?? [])].map((dir) => realOrLexical(resolve(dir)));
   const seen = new Set<string>([top]);
   let current = top;
   while (layers.length < MAX_CHAIN_DEPTH) {
@@ -156,15 +156,11 @@ function realOrLexical(path: string): string {
   } catch {
     // A missing layer: its directory may still be a link out of the allowed tree.
     try {
-      return resolve(realpathSync(dirname(path)), path.slice(dirname(path).length + 1));
+      return resolve(realpathSync(dirname(path)), basename(path));
     } catch {
       return path;
     }
   }
-}
-
-function realDirectory(dir: string): string {
-  return realOrLexical(resolve(dir));
 }
 
 function isInside(path: string, dir: string): boolean {

@@ -16,8 +16,7 @@ import { openStore } from '../../store/store.js';
 import { clientKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
-import type { SlowClientGuard } from '../slow-clients.js';
-import { tooManyOpen } from './stream.js';
+import { refuseTooMany, type SlowClientGuard } from '../slow-clients.js';
 
 const PIECE_CHARS = 64 * 1024;
 
@@ -72,7 +71,7 @@ export async function reportRoutes(
         version,
       });
       const release = guard.tryOpen(clientKey(request));
-      if (!release) return tooManyOpen(reply, guard);
+      if (!release) return refuseTooMany(reply, guard);
       let reader: ReturnType<typeof openStore>;
       try {
         reader = openStore(dbPath, { readonly: true });

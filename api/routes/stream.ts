@@ -8,14 +8,14 @@
  * is dropped once it stalls past the bound, and other requests are answered meanwhile.
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { denialsAfter, latestDenialId } from '../../store/denial-query.js';
 import { clientKey } from '../auth.js';
 import type { ApiContext } from '../context.js';
-import { errorBody } from '../errors.js';
-import type { SlowClientGuard } from '../slow-clients.js';
+import { refuseTooMany, type SlowClientGuard } from '../slow-clients.js';
 
 const KEEPALIVE_MS = 15_000;
 /** Denials read and written per turn of the event loop. */
@@ -41,19 +41,6 @@ function resumePoint(request: FastifyRequest<{ Querystring: { lastEventId?: numb
   return request.query.lastEventId;
 }
 
-/** Refuse a client (or the server) past its limit of open streams and reports. */
-export function tooManyOpen(reply: FastifyReply, { limits }: SlowClientGuard): FastifyReply {
-  return reply
-    .code(429)
-    .send(
-      errorBody(
-        'TOO_MANY_STREAMS',
-        `at most ${limits.perClient} streams and reports are open per client, ${limits.total} in all`,
-        'close one, or retry later',
-      ),
-    );
-}
-
 export async function streamRoutes(app: FastifyInstance, { ctx, guard }: StreamRouteOptions): Promise<void> {
   app.get<{ Querystring: { lastEventId?: number } }>(
     '/v1/stream',
@@ -70,7 +57,7 @@ export async function streamRoutes(app: FastifyInstance, { ctx, guard }: StreamR
       const asked = resumePoint(request);
       const newest = latestDenialId(ctx.store);
       const release = guard.tryOpen(clientKey(request));
-      if (!release) return tooManyOpen(reply, guard);
+      if (!release) return refuseTooMany(reply, guard);
       // Without a resume point, start from now: the stream is for what arrives. An id past
       // the newest (another database, or a forged one) also starts from now, and says so.
       let last = asked === undefined || asked > newest ? newest : asked;
@@ -106,8 +93,7 @@ export async function streamRoutes(app: FastifyInstance, { ctx, guard }: StreamR
               last = (batch[batch.length - 1] as { id: number }).id;
               if (!(await guard.write(res, text))) return;
               if (batch.length < PAGE) break;
-              // Let other requests in between pages.
-              await new Promise((resolve) => setImmediate(resolve));
+              await nextTurn(); // other requests in between pages
             }
           } while (more);
         } catch (error) {

@@ -6,23 +6,13 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import {
-  appendFileSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditFileFollower } from '../../collector/follow.js';
 import { openStore, type Store } from '../../store/store.js';
+import { rotateByCopyTruncate, rotateByRename, storedKeys } from '../helpers/log-rotation.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -33,11 +23,6 @@ beforeEach(() => {
   log = join(t.dir, 'audit.log');
 });
 afterEach(() => t.cleanup());
-
-const stored = (store: Store) =>
-  (
-    store.db.prepare('SELECT time, serial FROM event ORDER BY time, serial').all() as { time: number; serial: number }[]
-  ).map((r) => `${r.time}:${r.serial}`);
 
 /** A follower, and a promise for "at least N events stored" resolved from its callback. */
 function follower(store: Store) {
@@ -74,20 +59,6 @@ function follower(store: Store) {
   return { f, storedAtLeast, warned, warnings };
 }
 
-/** auditd's rotation: audit.log.N → .N+1, …, audit.log → audit.log.1, new empty audit.log. */
-function rotateByRename(): void {
-  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
-  renameSync(log, `${log}.1`);
-  writeFileSync(log, '');
-}
-
-/** logrotate's copytruncate. */
-function rotateByCopyTruncate(): void {
-  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
-  copyFileSync(log, `${log}.1`);
-  truncateSync(log, 0);
-}
-
 /** Append events first..last, 10 per tick, letting the follower run between ticks. */
 async function write(first: number, last: number, onEvent?: (serial: number) => void): Promise<void> {
   for (let s = first; s <= last; s += 10) {
@@ -115,12 +86,12 @@ describe('following audit.log', () => {
     const { f, storedAtLeast } = follower(t.store);
     await f.start();
     await write(1, 1500, (serial) => {
-      if (serial === 300 || serial === 600 || serial === 900) rotateByRename();
-      if (serial === 1200) rotateByCopyTruncate();
+      if (serial === 300 || serial === 600 || serial === 900) rotateByRename(log);
+      if (serial === 1200) rotateByCopyTruncate(log);
     });
     await storedAtLeast(1500);
     await f.stop();
-    expect(stored(t.store)).toEqual(eventKeys(1, 1500));
+    expect(storedKeys(t.store)).toEqual(eventKeys(1, 1500));
   }, 30_000);
 
   it('stopped during two rotations and restarted: catches up on the rotated files first', async () => {
@@ -130,19 +101,19 @@ describe('following audit.log', () => {
     await write(1, 200);
     await first.storedAtLeast(150);
     await first.f.stop();
-    const before = stored(t.store).length;
+    const before = storedKeys(t.store).length;
     // While it is stopped: two rotations and more writing.
     await write(201, 400);
-    rotateByRename();
+    rotateByRename(log);
     await write(401, 600);
-    rotateByRename();
+    rotateByRename(log);
     await write(601, 700);
     const second = follower(t.store);
     await second.f.start();
     await write(701, 800);
     await second.storedAtLeast(800 - before);
     await second.f.stop();
-    expect(stored(t.store)).toEqual(eventKeys(1, 800));
+    expect(storedKeys(t.store)).toEqual(eventKeys(1, 800));
   }, 30_000);
 
   it('a rotation while the database is busy: the old file is finished under its own source before the new one is read', async () => {
@@ -158,7 +129,7 @@ describe('following audit.log', () => {
       holder.db.exec('BEGIN IMMEDIATE');
       await write(101, 150);
       const rotatedSize = statSync(log).size;
-      rotateByRename();
+      rotateByRename(log);
       await write(151, 200);
       // Several failed commits, the rotation among them, backing off and said once.
       await warned(/cannot write to the database/, 1);
@@ -170,7 +141,7 @@ describe('following audit.log', () => {
       await f.stop();
       expect(warnings.filter((w) => /takes writes again after \d+ failed attempt/.test(w))).toHaveLength(1);
       expect(oldSize).toBeLessThan(rotatedSize);
-      expect(stored(store)).toEqual(eventKeys(1, 200));
+      expect(storedKeys(store)).toEqual(eventKeys(1, 200));
       const sources = store.db.prepare('SELECT id, inode, offset FROM source ORDER BY id').all() as {
         id: number;
         inode: number;
@@ -231,7 +202,7 @@ describe('following audit.log', () => {
         rmSync(filler);
         await storedAtLeast(1050);
         await f.stop();
-        expect(stored(store)).toEqual(eventKeys(1, 1050));
+        expect(storedKeys(store)).toEqual(eventKeys(1, 1050));
       } finally {
         store.close();
         spawnSync('umount', [mount]);
@@ -247,6 +218,6 @@ describe('following audit.log', () => {
     appendFileSync(log, `${eventsText(1, 1).split('\n')[0]}\n`);
     await storedAtLeast(1);
     await f.stop();
-    expect(stored(t.store)).toEqual(eventKeys(1, 1));
+    expect(storedKeys(t.store)).toEqual(eventKeys(1, 1));
   });
 });

@@ -6,7 +6,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,30 +14,13 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { AuditFileFollower } from '../../collector/follow.js';
 import { openStore, type Store } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
+import { rotateByCopyTruncate, rotateByRename, storedKeys } from '../helpers/log-rotation.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const scratch = tempDir();
 beforeAll(() => requireBuilt());
 afterAll(() => scratch.cleanup());
-
-const storedKeys = (store: Store) =>
-  (
-    store.db.prepare('SELECT time, serial FROM event ORDER BY time, serial').all() as { time: number; serial: number }[]
-  ).map((r) => `${r.time}:${r.serial}`);
-
-/** auditd's rotation: NAME.N → NAME.N+1, …, NAME → NAME.1, a new empty NAME. */
-function rotateByRename(log: string): void {
-  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
-  renameSync(log, `${log}.1`);
-  writeFileSync(log, '');
-}
-
-function rotateByCopyTruncate(log: string): void {
-  for (let n = 8; n >= 1; n--) if (existsSync(`${log}.${n}`)) renameSync(`${log}.${n}`, `${log}.${n + 1}`);
-  copyFileSync(log, `${log}.1`);
-  truncateSync(log, 0);
-}
 
 function countIn(db: string): number {
   const store = openStore(db, { readonly: true });
