@@ -1,6 +1,7 @@
 /** What the routes share: the store, the tokens, live notifications, collector status. */
 
 import type { FollowerStatus } from '../collector/follow.js';
+import type { RetentionStatus } from '../retention/runner.js';
 import type { Store } from '../store/store.js';
 import type { Answerer } from './answer-pool.js';
 import type { DenialNotifier } from './denial-notifier.js';
@@ -19,4 +20,6 @@ export interface ApiContext {
   answers: Answerer;
   /** The in-process collector's status, when serve follows a log. */
   collector?: () => FollowerStatus;
+  /** What serve's retention keeps and has removed, when it runs one. */
+  retention?: () => RetentionStatus;
 }

@@ -31,6 +31,7 @@ export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   NO_OPEN_ALLOCATION: 404,
   UNKNOWN_VM: 404,
   UNKNOWN_DENIAL: 404,
+  UNKNOWN_HOLD: 404,
   DB_BUSY: 503,
   DB_TOO_NEW: 500,
   DB_OPEN: 500,

@@ -4,6 +4,7 @@
  */
 
 import type { AttributedDenial } from '../core/attributed-denial.js';
+import type { RetentionStatus } from '../retention/runner.js';
 
 export class Metrics {
   readonly #denials = new Map<string, number>();
@@ -17,7 +18,15 @@ export class Metrics {
     this.#denials.set(key, (this.#denials.get(key) ?? 0) + 1);
   }
 
-  render(gauges: { lagBytes: number; lagSeconds: number; allocationsOpen: number; storedDenials: number }): string {
+  render(gauges: {
+    lagBytes: number;
+    lagSeconds: number;
+    allocationsOpen: number;
+    storedDenials: number;
+    eventsBelowHorizon: number;
+    retention?: RetentionStatus;
+  }): string {
+    const r = gauges.retention;
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [
       '# HELP svirt_audit_denials_total Denials stored since start, by kind and source VM ("" when unattributed).',
@@ -47,6 +56,28 @@ export class Metrics {
       '# HELP svirt_audit_denials_stored Denials in the store.',
       '# TYPE svirt_audit_denials_stored gauge',
       `svirt_audit_denials_stored ${gauges.storedDenials}`,
+      '# HELP svirt_audit_events_below_horizon_total Events read again from an old log after they were pruned, not stored.',
+      '# TYPE svirt_audit_events_below_horizon_total counter',
+      `svirt_audit_events_below_horizon_total ${gauges.eventsBelowHorizon}`,
+      ...(r
+        ? [
+            '# HELP svirt_audit_store_used_bytes Bytes the database pages in use take (what pruning reduces).',
+            '# TYPE svirt_audit_store_used_bytes gauge',
+            `svirt_audit_store_used_bytes ${r.usedBytes}`,
+            '# HELP svirt_audit_store_file_bytes Size of the database file.',
+            '# TYPE svirt_audit_store_file_bytes gauge',
+            `svirt_audit_store_file_bytes ${r.fileBytes}`,
+            '# HELP svirt_audit_store_max_bytes The bound serve keeps the store under (--max-size); absent without one.',
+            '# TYPE svirt_audit_store_max_bytes gauge',
+            ...(r.maxBytes === null ? [] : [`svirt_audit_store_max_bytes ${r.maxBytes}`]),
+            '# HELP svirt_audit_pruned_denials_total Denials removed by retention since start.',
+            '# TYPE svirt_audit_pruned_denials_total counter',
+            `svirt_audit_pruned_denials_total ${r.prunedDenials}`,
+            '# HELP svirt_audit_pruned_events_total Events removed by retention since start.',
+            '# TYPE svirt_audit_pruned_events_total counter',
+            `svirt_audit_pruned_events_total ${r.prunedEvents}`,
+          ]
+        : []),
     ];
     return `${lines.join('\n')}\n`;
   }

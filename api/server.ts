@@ -11,6 +11,8 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import { RetentionRunner } from '../retention/runner.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
 import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
@@ -37,6 +39,10 @@ export interface ServeOptions {
   reapIntervalMs?: number;
   /** Worker threads for the read answers (default one per core, at most 4; 0: this thread). */
   readThreads?: number;
+  /** What to keep and how large the store may grow (null: keep everything, as before). */
+  retention?: RetentionPolicy | null;
+  /** How often the retention checks usage (default 30 s). */
+  retentionCheckMs?: number;
   /** Where pino writes (default stdout). */
   logStream?: NodeJS.WritableStream;
 }
@@ -137,6 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metrics,
       localHost: options.localHost,
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
+      ...(options.retention && { retention: () => (retention as RetentionRunner).status }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
@@ -159,6 +166,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       store.close();
       throw error;
     }
+  }
+  let retention: RetentionRunner | undefined;
+  if (options.retention) {
+    retention = new RetentionRunner(store, {
+      policy: options.retention,
+      ...(options.retentionCheckMs !== undefined && { checkIntervalMs: options.retentionCheckMs }),
+      log: app.log,
+    });
+    retention.start();
   }
   // Denials stored by other processes (an ingest beside us) reach the stream within a second.
   const poll = setInterval(() => notifier.notify(), 1000);
@@ -237,6 +253,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(poll);
       clearInterval(reaper);
       clearInterval(saver);
+      await retention?.stop();
       if (unixServer) await new Promise<void>((resolve) => unixServer?.close(() => resolve()));
       await app.close();
       await saveSummaries('stopping');

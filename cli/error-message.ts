@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   NO_OPEN_ALLOCATION: 4,
   UNKNOWN_VM: 4,
   UNKNOWN_DENIAL: 4,
+  UNKNOWN_HOLD: 4,
   AMBIGUOUS_VM: 2,
   DB_TOO_NEW: 5,
   DB_BUSY: 5,

@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 import { normalizeUuid } from '../core/allocation.js';
 import { CategorySet } from '../core/category-set.js';
 import { isSvirtAuditError } from '../core/errors.js';
-import { parseTimeSpec } from '../core/time-spec.js';
+import { parseSize } from '../core/size-spec.js';
+import { parseSpan, parseTimeSpec } from '../core/time-spec.js';
 
 function asArgumentError<T>(fn: () => T): T {
   try {
@@ -43,4 +44,14 @@ export function parsePositiveInt(value: string): number {
 
 export function parseCategoryRange(value: string): CategorySet {
   return asArgumentError(() => CategorySet.parse(value.replace(/^s\d+:/, '')));
+}
+
+/** A span like 90d or 12h, as milliseconds. */
+export function parseSpanOption(value: string): number {
+  return asArgumentError(() => parseSpan(value));
+}
+
+/** A size like 2G, 500M or 1048576 (bytes), as bytes. */
+export function parseSizeOption(value: string): number {
+  return asArgumentError(() => parseSize(value));
 }

@@ -11,7 +11,15 @@ import { assertTimeWindow } from '../core/time-spec.js';
 import { parseBackingDir, parseDisk } from './disk-option.js';
 import { formatError } from './error-message.js';
 import type { CliIo } from './io.js';
-import { parseCategoryRange, parsePositiveInt, parseThreadCount, parseTime, parseUuid } from './option-parsers.js';
+import {
+  parseCategoryRange,
+  parsePositiveInt,
+  parseSizeOption,
+  parseSpanOption,
+  parseThreadCount,
+  parseTime,
+  parseUuid,
+} from './option-parsers.js';
 
 // Each command module types its own options; commander has validated them by the time
 // `run` is called, so the boundary takes any options shape (`never` accepts them all).
@@ -242,6 +250,13 @@ Examples:
     .option('--no-follow', 'serve the store without following a log')
     .option('--tokens <file>', 'bearer token file (default: tokens beside the database)')
     .option('--allow-remote', 'allow --listen beyond loopback (needs a token file)')
+    .option('--keep <span>', 'remove denials and events older than this (default 90d)', parseSpanOption)
+    .option(
+      '--max-size <size>',
+      'bound on the store (default: a tenth of its file system, 256M to 10G); the oldest records go first',
+      parseSizeOption,
+    )
+    .option('--keep-labels <span>', 'keep ended allocations and relabels this long (default 400d)', parseSpanOption)
     .option(
       '--read-threads <n>',
       'threads answering denial lists and summaries, each with its own read connection (default: one per core, at most 4; 0: on the main thread)',
@@ -259,6 +274,61 @@ Examples:
 API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
 /metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
 token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.`,
+    );
+
+  add(
+    'prune',
+    'remove old records now; serve does this on its own (--keep, --max-size)',
+    () => import('./commands/prune.js'),
+  )
+    .option('--older-than <span>', 'remove denials and events older than this (e.g. 90d)', parseSpanOption)
+    .option(
+      '--max-size <size>',
+      'then remove the oldest until the store uses less than 90% of this (e.g. 2G)',
+      parseSizeOption,
+    )
+    .option(
+      '--keep-labels <span>',
+      'keep ended allocations and relabels this long (default 400d; never less than --older-than)',
+      parseSpanOption,
+    )
+    .option('--compact', 'rewrite the file without its free pages (once, for a file made by an older release)')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Records under a hold (svirt-audit hold) are kept. Each step is a short transaction, so
+the collector and the libvirt hook go on while it runs. Events older than what was
+pruned are not stored again when an old log is read (ingest reports them as skipped).
+
+Examples:
+  svirt-audit prune --older-than 90d
+  svirt-audit prune --max-size 2G --json`,
+    );
+
+  add(
+    'hold',
+    "keep a VM's records out of pruning (an incident), list or release holds",
+    () => import('./commands/hold.js'),
+  )
+    .option('--vm <name|uuid>', 'the VM whose records to keep')
+    .option('--reason <text>', 'why (a ticket or incident id); required with --vm')
+    .option('--since <T>', 'keep from this time (default: all of its history)', parseTime)
+    .option('--until <T>', 'keep up to this time (default: on, including what comes)', parseTime)
+    .option('--list', 'list the active holds')
+    .option('--all', 'with --list: released holds too')
+    .option('--release <id>', 'release a hold', parsePositiveInt)
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+A hold keeps the VM's denials (as source or target), their events and raw records, its
+allocations and relabels. Reports list the holds covering them.
+
+Examples:
+  svirt-audit hold --vm web1 --reason "INC-1234" --since 2026-11-01
+  svirt-audit hold --list
+  svirt-audit hold --release 3`,
     );
 
   const token = program.command('token').description('manage API bearer tokens');

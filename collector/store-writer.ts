@@ -10,6 +10,7 @@ import type { AuditStreamSink } from './audit-stream.js';
 import type { EventFindings } from './denial.js';
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
 import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
+import { loadHorizons } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
 export interface WriterCounts extends LearnCounts {
@@ -19,6 +20,8 @@ export interface WriterCounts extends LearnCounts {
   alreadyStored: number;
   /** Records that arrived after their event was stored, added to it. */
   lateRecordsAdded: number;
+  /** Events older than their host's prune horizon: pruned once, not stored again. */
+  belowHorizon: number;
   denials: number;
   unparsed: number;
   batches: number;
@@ -36,6 +39,7 @@ export class StoreWriter implements AuditStreamSink {
     stored: 0,
     alreadyStored: 0,
     lateRecordsAdded: 0,
+    belowHorizon: 0,
     denials: 0,
     unparsed: 0,
     batches: 0,
@@ -87,8 +91,14 @@ export class StoreWriter implements AuditStreamSink {
     const stored: StoredEvent[] = [];
     const counts = { ...this.counts };
     this.#store.transaction(() => {
+      // Read in the batch's transaction: a prune in another process moves it.
+      const horizons = loadHorizons(this.#store);
       for (const { event, findings } of events) {
         const host = event.node ?? this.#localHost;
+        if (horizons.size > 0 && event.time < (horizons.get(host) ?? -1)) {
+          counts.belowHorizon++;
+          continue;
+        }
         const first = event.records[0];
         const row = {
           host,

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   NO_OPEN_ALLOCATION: 'the VM has no open allocation on that host',
   UNKNOWN_VM: 'no VM with that name or uuid is recorded',
   UNKNOWN_DENIAL: 'no denial with that id is stored',
+  UNKNOWN_HOLD: 'no active hold with that id',
   AMBIGUOUS_VM: 'more than one VM matches that name',
   DB_TOO_NEW: 'the database was written by a newer svirt-audit',
   DB_BUSY: 'the database stayed locked longer than the timeout',

@@ -128,7 +128,12 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
           // A new file gets 16 KiB pages: a quarter of the page splits and WAL frames per
           // denial stored (bench/ingest: writes 20% faster), and answers measured the same
           // (bench/query). An existing file keeps its page size (changing it means VACUUM).
-          if (db.pragma('page_count', { simple: true }) === 0) db.pragma('page_size = 16384');
+          // Incremental vacuum lets pruning hand freed pages back to the file system in short
+          // steps (store/retention.ts); it can only be switched on before the first table.
+          if (db.pragma('page_count', { simple: true }) === 0) {
+            db.pragma('page_size = 16384');
+            db.pragma('auto_vacuum = INCREMENTAL');
+          }
           // WAL lets readers (the API, `denials`) run while the collector writes.
           if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
           db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);

@@ -3,7 +3,20 @@
 import type { FastifyInstance } from 'fastify';
 import { countOpenAllocations } from '../../store/allocations.js';
 import { countTrail } from '../../store/audit-trail.js';
+import { SIZE_WARNING } from '../../retention/policy.js';
+import type { RetentionStatus } from '../../retention/runner.js';
 import type { ApiContext } from '../context.js';
+
+function storeHealth(r: RetentionStatus) {
+  return {
+    usedBytes: r.usedBytes,
+    fileBytes: r.fileBytes,
+    maxBytes: r.maxBytes,
+    nearBound: r.maxBytes !== null && r.usedBytes > r.maxBytes * SIZE_WARNING,
+    prunedDenials: r.prunedDenials,
+    lastPrunedAt: r.lastRunAt === null ? null : new Date(r.lastRunAt).toISOString(),
+  };
+}
 
 export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   app.get('/healthz', async (_request, reply) => {
@@ -26,8 +39,10 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
             lagSeconds: c.lagSeconds,
             failedCommits: c.failedCommits,
             eventsStored: c.writer.stored,
+            eventsBelowHorizon: c.writer.belowHorizon,
           }
         : null,
+      store: ctx.retention ? storeHealth(ctx.retention()) : null,
     };
     return reply.code(writable ? 200 : 503).send(body);
   });
@@ -39,6 +54,8 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       ctx.metrics.unparsedLines = c.writer.unparsed;
     }
     const text = ctx.metrics.render({
+      ...(ctx.retention && { retention: ctx.retention() }),
+      eventsBelowHorizon: c?.writer.belowHorizon ?? 0,
       lagBytes: c?.lagBytes ?? 0,
       lagSeconds: c?.lagSeconds ?? 0,
       allocationsOpen: countOpenAllocations(ctx.store),

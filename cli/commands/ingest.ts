@@ -74,6 +74,7 @@ export async function run(options: IngestCommandOptions, files: string[], io: Cl
         eventsStored: w.stored,
         eventsAlreadyStored: w.alreadyStored,
         lateRecordsAdded: w.lateRecordsAdded,
+        eventsBelowHorizon: w.belowHorizon,
         denialsStored: w.denials,
         unparsedLines: w.unparsed,
         allocationsLearned: w.opened,
@@ -85,7 +86,8 @@ export async function run(options: IngestCommandOptions, files: string[], io: Cl
       io.stdout.write(
         `ingested ${summary.files} file(s), ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(1)} s: ` +
           `${summary.records} records, ${w.stored} new events (${w.alreadyStored} already stored` +
-          `${w.lateRecordsAdded > 0 ? `, ${w.lateRecordsAdded} late records added to their events` : ''}), ` +
+          `${w.lateRecordsAdded > 0 ? `, ${w.lateRecordsAdded} late records added to their events` : ''}` +
+          `${w.belowHorizon > 0 ? `, ${w.belowHorizon} older than what was pruned, skipped` : ''}), ` +
           `${w.denials} denials, ${w.unparsed} unreadable lines kept, ${w.opened} allocations learned from libvirt records\n`,
       );
     }

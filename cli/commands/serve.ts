@@ -2,6 +2,8 @@
 
 import { existsSync } from 'node:fs';
 import { startServer } from '../../api/server.js';
+import { formatSize } from '../../core/size-spec.js';
+import { DEFAULT_KEEP_LABELS_MS, DEFAULT_KEEP_MS, defaultMaxBytes } from '../../retention/policy.js';
 import { defaultTokenPath } from '../../api/tokens.js';
 import { type CommonOptions, databasePath, localHost } from '../command-context.js';
 import type { CliIo } from '../io.js';
@@ -15,6 +17,9 @@ interface ServeCliOptions extends CommonOptions {
   allowRemote?: boolean;
   logLevel: string;
   readThreads?: number;
+  keep?: number;
+  maxSize?: number;
+  keepLabels?: number;
 }
 
 export async function run(options: ServeCliOptions, _args: string[], io: CliIo): Promise<number> {
@@ -28,6 +33,11 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
         : existsSync(DEFAULT_AUDIT_LOG)
           ? DEFAULT_AUDIT_LOG
           : null;
+  const retention = {
+    keepMs: options.keep ?? DEFAULT_KEEP_MS,
+    keepLabelsMs: Math.max(options.keepLabels ?? DEFAULT_KEEP_LABELS_MS, options.keep ?? DEFAULT_KEEP_MS),
+    maxBytes: options.maxSize ?? defaultMaxBytes(db),
+  };
   const server = await startServer({
     dbPath: db,
     listen: options.listen,
@@ -39,9 +49,10 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     version: io.version,
     logLevel: options.logLevel,
     ...(options.readThreads !== undefined && { readThreads: options.readThreads }),
+    retention,
   });
   io.stderr.write(
-    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}\n`,
+    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
   await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { up as answerCache } from './0004-answer-cache.js';
 import { up as leanerDenialIndexes } from './0005-leaner-denial-indexes.js';
 import { up as allocationByProfile } from './0006-allocation-by-profile.js';
 import { up as followedPath } from './0007-followed-path.js';
+import { up as retention } from './0008-retention.js';
 
 export interface Migration {
   readonly name: string;
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   { name: '0005-leaner-denial-indexes', up: leanerDenialIndexes },
   { name: '0006-allocation-by-profile', up: allocationByProfile },
   { name: '0007-followed-path', up: followedPath },
+  { name: '0008-retention', up: retention },
 ];
