@@ -160,6 +160,18 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
       );
   }
   line();
+  line('## Retention');
+  line();
+  for (const hold of h.retention.holds)
+    line(
+      `- Held (hold ${hold.id}): ${mdText(hold.reason)}, ${hold.since ?? 'from the start'} to ${hold.until ?? 'open'}`,
+    );
+  if (h.retention.windowPruned)
+    line(
+      `- **Records before ${h.retention.prunedBefore} were pruned**: the start of this window may be missing, except what a hold kept.`,
+    );
+  if (h.retention.holds.length === 0 && !h.retention.windowPruned) line('No hold; nothing in this window was pruned.');
+  line();
   line('## Relabel and restore actions');
   line();
   if (h.relabels.length === 0) line('None recorded.');
@@ -320,6 +332,17 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
         `<li>${esc(e.host)}: ${p.enforcing === null ? 'unknown' : p.enforcing ? 'enforcing' : '<b>permissive</b>'} from ${esc(p.from)}${p.to ? ` to ${esc(p.to)}` : ''}</li>\n`,
       );
   }
+  w.write('</ul>\n<h2>Retention</h2>\n<ul>\n');
+  for (const hold of h.retention.holds)
+    w.write(
+      `<li>Held (hold ${hold.id}): ${esc(hold.reason)}, ${esc(hold.since ?? 'from the start')} to ${esc(hold.until ?? 'open')}</li>\n`,
+    );
+  if (h.retention.windowPruned)
+    w.write(
+      `<li><b>Records before ${esc(h.retention.prunedBefore)} were pruned</b>: the start of this window may be missing, except what a hold kept.</li>\n`,
+    );
+  if (h.retention.holds.length === 0 && !h.retention.windowPruned)
+    w.write('<li>No hold; nothing in this window was pruned.</li>\n');
   w.write('</ul>\n<h2>Relabel and restore actions</h2>\n');
   if (h.relabels.length === 0) w.write('<p>None recorded.</p>\n');
   else {

@@ -12,6 +12,7 @@ import { listAllocations, resolveVm } from '../store/allocations.js';
 import { macStatusHistory } from '../store/audit-trail.js';
 import { explainStoredDenial, iterateVmDenials, summarizeVm, vmDenialSpan } from '../store/denial-query.js';
 import { listRelabels } from '../store/relabels.js';
+import { holdsCovering, prunedBefore } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
 export const REPORT_SCHEMA = 'svirt-audit-report/1';
@@ -41,6 +42,14 @@ export interface ReportHeader {
     periods: { from: string; to: string | null; enforcing: boolean | null }[];
     unknownUntil: string | null;
   }[];
+  /** What retention did to this VM's records: holds covering the window, and whether part of it was pruned. */
+  retention: {
+    holds: { id: number; reason: string; since: string | null; until: string | null; createdAt: string }[];
+    /** Records older than this were pruned (except those under a hold); null if nothing ever was. */
+    prunedBefore: string | null;
+    /** True when the report's window starts before prunedBefore: its oldest part may be missing. */
+    windowPruned: boolean;
+  };
   relabels: {
     time: string;
     path: string;
@@ -161,6 +170,19 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
     };
   });
 
+  const pruned = prunedBefore(store);
+  const retention = {
+    holds: holdsCovering(store, vm.uuid, windowFrom, windowTo).map((h) => ({
+      id: h.id,
+      reason: h.reason,
+      since: h.since === null ? null : formatTime(h.since),
+      until: h.until === null ? null : formatTime(h.until),
+      createdAt: formatTime(h.createdAt),
+    })),
+    prunedBefore: pruned === null ? null : formatTime(pruned),
+    windowPruned: pruned !== null && windowFrom < pruned,
+  };
+
   const relabels = allocations
     .flatMap((a) => listRelabels(store, a.id))
     .filter((r) => (since === undefined || r.at >= since) && (until === undefined || r.at < until))
@@ -187,6 +209,7 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
     vm: { name: vm.name, uuid: vm.uuid, hosts },
     allocations: allocations.map(allocationJson),
     enforcing,
+    retention,
     relabels,
     findings,
     timeline: {

@@ -16,7 +16,7 @@ export type Flavour = 'selinux' | 'apparmor';
 
 const LAB = join(REPO_ROOT, 'test', 'lab');
 export const LAB_CACHE = process.env.SVIRT_AUDIT_LAB_CACHE ?? '/var/cache/svirt-audit-lab';
-const BOOT_DEADLINE_MS = 10 * 60_000;
+const BOOT_DEADLINE_MS = 15 * 60_000;
 
 /** Why the lab cannot run here (undefined: it can). */
 export function labUnavailable(): string | undefined {
@@ -141,22 +141,31 @@ export async function runScenario(image: string, flavour: Flavour, scenario: str
     const seconds = (Date.now() - started) / 1000;
     stageTimes.push({ stage: `boot + ${scenario}`, seconds });
     const consoleText = existsSync(join(work, 'console.log')) ? readFileSync(join(work, 'console.log'), 'utf8') : '';
+    const files = readGuestFiles(work);
     if (code !== 0)
-      throw new Error(`qemu exited with ${code} after ${seconds} s; console:\n${consoleText.slice(-3000)}`);
-    const mount = join(work, 'mnt');
-    mkdirSync(mount);
-    execFileSync('mount', ['-o', 'loop,ro', join(work, 'lab.img'), mount]);
-    const files: Record<string, string> = {};
-    try {
-      const out = join(mount, 'out');
-      if (existsSync(out)) for (const f of readdirSync(out)) files[f] = readFileSync(join(out, f), 'utf8');
-    } finally {
-      execFileSync('umount', [mount]);
-    }
+      throw new Error(
+        `qemu exited with ${code} after ${seconds} s; the scenario said:\n${(files['scenario.log'] ?? '').slice(-3000)}\nconsole:\n${consoleText.slice(-2000)}`,
+      );
     return { files, console: consoleText, seconds };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What the guest left in out/ on the scenario disk (also after a guest killed at its deadline). */
+function readGuestFiles(work: string): Record<string, string> {
+  const mount = join(work, 'mnt');
+  mkdirSync(mount);
+  // noload: a guest killed mid-write leaves a journal that a read-only mount must not replay.
+  execFileSync('mount', ['-o', 'loop,ro,noload', join(work, 'lab.img'), mount]);
+  const files: Record<string, string> = {};
+  try {
+    const out = join(mount, 'out');
+    if (existsSync(out)) for (const f of readdirSync(out)) files[f] = readFileSync(join(out, f), 'utf8');
+  } finally {
+    execFileSync('umount', [mount]);
+  }
+  return files;
 }
 
 /** Keep a log the lab produced as a fixture (with its provenance beside it). */

@@ -12,6 +12,8 @@ import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { verifyReport } from '../../report/verify-report.js';
+import { resolveVm } from '../../store/allocations.js';
+import { addHold, pruneSteps } from '../../store/retention.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -115,5 +117,35 @@ describe('report.schema.json', () => {
     for (const e of doc.evidence) check(e, schema.properties.evidence.items, '$.evidence[]');
     for (const f of doc.report.findings)
       check(f, schema.properties.report.properties.findings.items, '$.report.findings[]');
+  });
+});
+
+describe('reports and retention', () => {
+  it('a report names the holds covering its VM and says when part of its window was pruned', async () => {
+    const own = openTempStore();
+    try {
+      const log = buildDemo(own.store, own.dir, NOW);
+      await ingestFiles(own.store, [log], { localHost: DEMO_HOST });
+      const db1 = resolveVm(own.store, 'db1');
+      addHold(own.store, { vmUuid: db1.uuid, vmName: db1.name, reason: 'INC-7 | <b>', since: null, until: null });
+      const header = () => collectReportHeader(own.store, { vm: 'db1', dbPath: 'x.db', version: 'TEST', now: NOW });
+      expect(header().retention).toEqual({
+        holds: [expect.objectContaining({ reason: 'INC-7 | <b>', since: null })],
+        prunedBefore: null,
+        windowPruned: false,
+      });
+      const steps = pruneSteps(own.store, { before: NOW, labelsBefore: 0 });
+      while (!steps.next().done);
+      const after = header();
+      expect(after.retention).toMatchObject({ prunedBefore: '2026-11-21T12:00:00.000Z', windowPruned: true });
+      // Held: db1's denials are all still there.
+      expect(after.totals.denials).toBe(4);
+      let md = '';
+      renderReport(own.store, after, 'md', { write: (s) => (md += s) });
+      expect(md).toContain('Held (hold 1): INC-7 \\| \\<b\\>, from the start to open');
+      expect(md).toContain('**Records before 2026-11-21T12:00:00.000Z were pruned**');
+    } finally {
+      own.cleanup();
+    }
   });
 });
