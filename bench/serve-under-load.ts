@@ -38,7 +38,23 @@ export function copyQueryStore(prefix: string): ServeBench {
 export async function startServe(bench: ServeBench): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--db', bench.db, '--listen', '127.0.0.1:0', '--follow', bench.log, '--log-level', 'error'],
+    // No retention: the bench measures answers over all 1,000,000 denials.
+    [
+      CLI,
+      'serve',
+      '--db',
+      bench.db,
+      '--listen',
+      '127.0.0.1:0',
+      '--follow',
+      bench.log,
+      '--log-level',
+      'error',
+      '--keep',
+      '36500d',
+      '--max-size',
+      '1T',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';

@@ -10,6 +10,7 @@ import type { AuditStreamSink } from './audit-stream.js';
 import type { EventFindings } from './denial.js';
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
 import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
+import { packRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
 import { loadHorizons } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -93,7 +94,10 @@ export class StoreWriter implements AuditStreamSink {
     this.#store.transaction(() => {
       // Read in the batch's transaction: a prune in another process moves it.
       const horizons = loadHorizons(this.#store);
-      for (const { event, findings } of events) {
+      const texts = events.map(({ event }) => event.records.map((r) => r.raw).join('\n'));
+      const packed = events.length > 0 ? packRawBlock(this.#store, texts) : undefined;
+      let inBlock = 0;
+      for (const [i, { event, findings }] of events.entries()) {
         const host = event.node ?? this.#localHost;
         if (horizons.size > 0 && event.time < (horizons.get(host) ?? -1)) {
           counts.belowHorizon++;
@@ -109,7 +113,13 @@ export class StoreWriter implements AuditStreamSink {
           sourceId: this.#sourceId,
           sourceOffset: first && first.offset >= 0 ? first.offset : null,
         };
-        let eventId = insertEvent(this.#store, row, findings.denials);
+        let eventId = insertEvent(
+          this.#store,
+          row,
+          findings.denials,
+          packed && { block: packed.block, at: packed.at[i] as number, length: (texts[i] as string).length },
+        );
+        if (eventId !== null) inBlock++;
         if (eventId === null) {
           // Its key is stored: a re-read (every line stored already: nothing new), or records
           // that came after their event was complete and stored. Asked of the store for
@@ -135,6 +145,8 @@ export class StoreWriter implements AuditStreamSink {
         learnAllocations(this.#store, host, event.time, findings.facts, counts);
         stored.push({ eventId, event, findings });
       }
+      if (packed && inBlock < texts.length)
+        releaseRawBlocks(this.#store, new Map([[packed.block, texts.length - inBlock]]));
       for (const u of unparsed) {
         insertUnparsed(this.#store, this.#sourceId, u.offset >= 0 ? u.offset : null, u.reason, u.detail, u.line);
         counts.unparsed++;

@@ -7,6 +7,8 @@
 import type { DenialFacts } from '../core/denial.js';
 import { allocationLabelMatch } from './denial-query.js';
 import { hostId } from './hosts.js';
+import { contextToStore } from './implied-context.js';
+import { eventRawText, RAW_COLUMNS, type RawRef, releaseRawBlocks } from './raw-blocks.js';
 import type { Store } from './store.js';
 
 export interface SourceIdentity {
@@ -85,21 +87,30 @@ export interface NewEvent {
  * Store an event and its denials. Returns the event id, or null when an event with the
  * same (host, time, serial) is already stored: then nothing is written (exactly once).
  */
-export function insertEvent(store: Store, event: NewEvent, denials: readonly DenialFacts[]): number | null {
+export function insertEvent(
+  store: Store,
+  event: NewEvent,
+  denials: readonly DenialFacts[],
+  /** Where its records are in a block packed for its batch (raw-blocks.ts); else stored inline. */
+  inBlock?: { block: number; at: number; length: number },
+): number | null {
   const host = hostId(store, event.host);
   const result = store
     .statement(
-      `INSERT INTO event (host_id, time, serial, types, raw, source_id, source_offset)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_id, time, serial) DO NOTHING`,
+      `INSERT INTO event (host_id, time, serial, types, raw, source_id, source_offset, raw_block, raw_at, raw_len)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_id, time, serial) DO NOTHING`,
     )
     .run(
       host,
       event.time,
       event.serial,
       event.types.join(','),
-      event.raw.join('\n'),
+      inBlock ? '' : event.raw.join('\n'),
       event.sourceId,
       event.sourceOffset,
+      inBlock?.block ?? null,
+      inBlock?.at ?? null,
+      inBlock?.length ?? null,
     );
   if (result.changes === 0) return null;
   const eventId = Number(result.lastInsertRowid);
@@ -124,19 +135,22 @@ export function addLateRecords(
 ): { eventId: number; recordsAdded: number; denialsStored: number } | null {
   const host = hostId(store, event.host);
   const stored = store
-    .statement('SELECT id, types, raw FROM event WHERE host_id = ? AND time = ? AND serial = ?')
-    .get(host, event.time, event.serial) as { id: number; types: string; raw: string } | undefined;
+    .statement(`SELECT e.id, e.types, ${RAW_COLUMNS} FROM event e WHERE host_id = ? AND time = ? AND serial = ?`)
+    .get(host, event.time, event.serial) as ({ id: number; types: string } & RawRef) | undefined;
   if (!stored) return null;
-  const have = new Set(stored.raw.split('\n'));
+  const storedRaw = eventRawText(store, stored);
+  const have = new Set(storedRaw.split('\n'));
   const fresh = event.raw.map((line, i) => ({ line, type: event.types[i] as string })).filter((r) => !have.has(r.line));
   if (fresh.length === 0) return null;
+  // The grown event keeps its records inline: rare, and a block is never rewritten.
   store
-    .statement('UPDATE event SET types = ?, raw = ? WHERE id = ?')
+    .statement('UPDATE event SET types = ?, raw = ?, raw_block = NULL, raw_at = NULL, raw_len = NULL WHERE id = ?')
     .run(
       [stored.types, ...fresh.map((r) => r.type)].join(','),
-      [stored.raw, ...fresh.map((r) => r.line)].join('\n'),
+      [storedRaw, ...fresh.map((r) => r.line)].join('\n'),
       stored.id,
     );
+  if (stored.raw_block !== null) releaseRawBlocks(store, new Map([[stored.raw_block, 1]]));
   const freshDenials = denials.filter((_, i) => !have.has(denialLines[i] as string));
   insertDenials(store, stored.id, host, event, freshDenials);
   return { eventId: stored.id, recordsAdded: fresh.length, denialsStored: freshDenials.length };
@@ -174,13 +188,13 @@ function insertDenials(
       d.permissive ? 1 : 0,
       d.perms.join(' '),
       d.tclass,
-      d.source.context,
+      contextToStore('source', d.source.context, d.source.type, d.source.categories),
       d.source.type,
       d.source.categories,
       d.source.pid,
       d.source.comm,
       d.source.exe,
-      d.target.context,
+      contextToStore('target', d.target.context, d.target.type, d.target.categories),
       d.target.type,
       d.target.categories,
       d.target.path,
@@ -264,26 +278,25 @@ export interface EventEvidence {
 }
 
 /** One event row with its host and source, as both evidence queries select it. */
-const SELECT_EVENT_EVIDENCE = `SELECT e.id, h.name AS host, e.time, e.serial, e.raw, s.path, e.source_offset
+const SELECT_EVENT_EVIDENCE = `SELECT e.id, h.name AS host, e.time, e.serial, ${RAW_COLUMNS}, s.path, e.source_offset
   FROM event e JOIN host h ON h.id = e.host_id LEFT JOIN source s ON s.id = e.source_id`;
 
-interface EventEvidenceRow {
+interface EventEvidenceRow extends RawRef {
   id: number;
   host: string;
   time: number;
   serial: number;
-  raw: string;
   path: string | null;
   source_offset: number | null;
 }
 
-function toEventEvidence(row: EventEvidenceRow): EventEvidence {
+function toEventEvidence(store: Store, row: EventEvidenceRow): EventEvidence {
   return {
     eventId: row.id,
     host: row.host,
     time: row.time,
     serial: row.serial,
-    records: row.raw.split('\n'),
+    records: eventRawText(store, row).split('\n'),
     sourcePath: row.path,
     sourceOffset: row.source_offset,
   };
@@ -292,7 +305,7 @@ function toEventEvidence(row: EventEvidenceRow): EventEvidence {
 /** An event's raw records and where they came from (report evidence). */
 export function eventEvidence(store: Store, eventId: number): EventEvidence | undefined {
   const row = store.statement(`${SELECT_EVENT_EVIDENCE} WHERE e.id = ?`).get(eventId) as EventEvidenceRow | undefined;
-  return row && toEventEvidence(row);
+  return row && toEventEvidence(store, row);
 }
 
 export interface MacStatusChange {
@@ -341,6 +354,6 @@ export function* iterateVmEvidence(
       from: r.from,
       to: r.to,
     }) as IterableIterator<EventEvidenceRow>;
-    for (const row of rows) yield toEventEvidence(row);
+    for (const row of rows) yield toEventEvidence(store, row);
   }
 }

@@ -17,6 +17,8 @@ import {
   KIND_SEVERITY,
 } from '../core/denial-kind.js';
 import { getAllocation, listAllocations, listExpectedDisks } from './allocations.js';
+import { eventRawText, RAW_COLUMNS, type RawRef } from './raw-blocks.js';
+import { impliedContext } from './implied-context.js';
 import { listRelabelsForPath } from './relabels.js';
 import type { Statement, Store } from './store.js';
 
@@ -417,7 +419,7 @@ function toAttributed(store: Store, row: DenialTuple, cache: Map<number, Allocat
     perms: permList,
     tclass,
     source: {
-      context: scontext,
+      context: scontext ?? impliedContext('source', stype, scategories),
       type: stype,
       categories: scategories,
       pid: spid,
@@ -426,7 +428,7 @@ function toAttributed(store: Store, row: DenialTuple, cache: Map<number, Allocat
       allocation: source,
     },
     target: {
-      context: tcontext,
+      context: tcontext ?? impliedContext('target', ttype, tcategories),
       type: ttype,
       categories: tcategories,
       path: tpath,
@@ -473,9 +475,10 @@ export interface DenialExplanation {
 export function explainStoredDenial(store: Store, id: number): DenialExplanation | undefined {
   const denial = getDenial(store, id);
   if (!denial) return undefined;
-  const raw = (store.statement('SELECT raw FROM event WHERE id = ?').get(denial.eventId) as { raw: string }).raw.split(
-    '\n',
-  );
+  const raw = eventRawText(
+    store,
+    store.statement(`SELECT ${RAW_COLUMNS} FROM event e WHERE id = ?`).get(denial.eventId) as RawRef,
+  ).split('\n');
   const path = denial.target.path;
   const relabels = path ? listRelabelsForPath(store, path) : [];
   const expected =

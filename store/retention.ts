@@ -11,6 +11,7 @@
  */
 
 import { SvirtAuditError } from '../core/errors.js';
+import { releaseRawBlocks } from './raw-blocks.js';
 import type { Store } from './store.js';
 
 export interface Hold {
@@ -234,15 +235,18 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
           .all(hostId, from, end) as { event_id: number }[])
           keptEvents.add(r.event_id);
         const events = store
-          .statement('SELECT id FROM event WHERE host_id = ? AND time >= ? AND time < ?')
+          .statement('SELECT id, raw_block FROM event WHERE host_id = ? AND time >= ? AND time < ?')
           .raw(true)
-          .all(hostId, from, end) as [number][];
+          .all(hostId, from, end) as [number, number | null][];
         const removeEvent = store.statement('DELETE FROM event WHERE id = ?');
-        for (const [id] of events) {
+        const fromBlocks = new Map<number, number>();
+        for (const [id, block] of events) {
           if (keptEvents.has(id)) continue;
           removeEvent.run(id);
           counts.events++;
+          if (block !== null) fromBlocks.set(block, (fromBlocks.get(block) ?? 0) + 1);
         }
+        releaseRawBlocks(store, fromBlocks);
         store
           .statement(
             `INSERT INTO prune_horizon (host_id, horizon) VALUES (?, ?)

@@ -9,6 +9,7 @@ import { up as leanerDenialIndexes } from './0005-leaner-denial-indexes.js';
 import { up as allocationByProfile } from './0006-allocation-by-profile.js';
 import { up as followedPath } from './0007-followed-path.js';
 import { up as retention } from './0008-retention.js';
+import { up as rawBlocks } from './0009-raw-blocks.js';
 
 export interface Migration {
   readonly name: string;
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { name: '0006-allocation-by-profile', up: allocationByProfile },
   { name: '0007-followed-path', up: followedPath },
   { name: '0008-retention', up: retention },
+  { name: '0009-raw-blocks', up: rawBlocks },
 ];

@@ -41,7 +41,8 @@ beforeAll(async () => {
   store.close();
   child = spawn(
     process.execPath,
-    [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'warn'],
+    // --keep: the synthetic events are from 2025, older than the default 90 days.
+    [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'warn', '--keep', '36500d'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles, rotationOrder } from '../../collector/backfill.js';
 import { allocateLabel } from '../../launch/allocate.js';
 import { listAllocations } from '../../store/allocations.js';
-import { countTrail } from '../../store/audit-trail.js';
+import { countTrail, eventEvidence } from '../../store/audit-trail.js';
 import { CORPUS, corpusAvailable } from '../helpers/fixtures.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -90,12 +90,25 @@ describe('ingest', () => {
     expect(s.writer.stored).toBe(3);
   });
 
+  it('stores the raw records compressed in blocks, and gives them back byte for byte', async () => {
+    const text = eventsText(1, 2000);
+    const file = join(t.dir, 'many.log');
+    writeFileSync(file, text);
+    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const blockBytes = t.store.db.prepare('SELECT sum(length(data)) FROM raw_block').pluck().get() as number;
+    expect(blockBytes).toBeLessThan(Buffer.byteLength(text) / 5);
+    expect(t.store.db.prepare("SELECT count(*) FROM event WHERE raw <> ''").pluck().get()).toBe(0);
+    const ids = t.store.db.prepare('SELECT id FROM event ORDER BY time').pluck().all() as number[];
+    const back = ids.map((id) => eventEvidence(t.store, id)?.records.join('\n'));
+    expect(`${back.join('\n')}\n`).toBe(text);
+  });
+
   it('keeps the raw records verbatim and every unreadable line with its reason', async () => {
     const file = join(t.dir, 'mixed.log');
     writeFileSync(file, `${eventsText(1, 2)}garbage line\ntype=AVC msg=audit(17637\n`);
     await ingestFiles(t.store, [file], { localHost: 'hv1' });
-    const raw = (t.store.db.prepare('SELECT raw FROM event ORDER BY serial LIMIT 1').get() as { raw: string }).raw;
-    expect(raw).toBe(eventsText(1, 1).trimEnd());
+    const first = t.store.db.prepare('SELECT id FROM event ORDER BY serial LIMIT 1').pluck().get() as number;
+    expect(eventEvidence(t.store, first)?.records.join('\n')).toBe(eventsText(1, 1).trimEnd());
     const unparsed = t.store.db.prepare('SELECT reason, line FROM unparsed_line ORDER BY offset').all();
     expect(unparsed).toEqual([
       { reason: 'not-audit', line: 'garbage line' },
@@ -115,13 +128,15 @@ describe('ingest', () => {
     writeFileSync(file, `${lines.join('\n')}\n`);
     const first = await ingestFiles(t.store, [file], { localHost: 'hv1' });
     expect(first.writer).toMatchObject({ stored: 2, lateRecordsAdded: 2, denials: 3 });
-    const five = t.store.db.prepare('SELECT id, types, raw FROM event WHERE serial = 5').get() as {
+    const five = t.store.db.prepare('SELECT id, types FROM event WHERE serial = 5').get() as {
       id: number;
       types: string;
-      raw: string;
     };
     expect(five.types).toBe('AVC,SYSCALL,AVC');
-    expect(five.raw).toBe([lines[0], lines[2], lines[3]].join('\n'));
+    expect(eventEvidence(t.store, five.id)?.records).toEqual([lines[0], lines[2], lines[3]]);
+    // Event 6 shares the batch's compressed block with event 5's first part: still whole.
+    const six = t.store.db.prepare('SELECT id FROM event WHERE serial = 6').pluck().get() as number;
+    expect(eventEvidence(t.store, six)?.records).toEqual([lines[1]]);
     const names = t.store.db.prepare('SELECT tname FROM denial WHERE event_id = ? ORDER BY id').all(five.id);
     expect(names).toEqual([{ tname: 'a' }, { tname: 'c' }]);
 

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { AuditFileFollower } from '../../collector/follow.js';
+import { queryDenials } from '../../store/denial-query.js';
 import { openStore, type Store } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { rotateByCopyTruncate, rotateByRename, storedKeys } from '../helpers/log-rotation.js';
@@ -106,9 +107,11 @@ describe('ingest of the file auditd is writing', () => {
     const second = await runIngest(db, log);
     expect(second.json).toMatchObject({ eventsStored: 1, unparsedLines: 0, denialsStored: 1 });
     const store = openStore(db, { readonly: true });
-    const scontexts = store.db.prepare('SELECT scontext FROM denial ORDER BY id').all() as { scontext: string }[];
+    const scontexts = queryDenials(store, {})
+      .sort((a, b) => a.id - b.id)
+      .map((d) => d.source.context);
     store.close();
-    expect(scontexts.map((d) => d.scontext)).toEqual([
+    expect(scontexts).toEqual([
       'system_u:system_r:svirt_t:s0:c1,c501',
       'system_u:system_r:svirt_t:s0:c2,c502',
       'system_u:system_r:svirt_t:s0:c3,c503',

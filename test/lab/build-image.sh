@@ -8,9 +8,11 @@ flavour=${1:?usage: build-image.sh selinux|apparmor}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SVIRT_AUDIT_LAB_CACHE:-/var/cache/svirt-audit-lab}
 
-packages=(linux-image-amd64 systemd-sysv auditd attr libstdc++6 ca-certificates)
+packages=(linux-image-amd64 systemd-sysv auditd attr libstdc++6 ca-certificates procps)
+# libvirt and QEMU as a hypervisor host has them: the guests' own guests run under TCG.
+packages+=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils)
 case "$flavour" in
-  selinux) packages+=(selinux-policy-default selinux-basics policycoreutils selinux-utils) ;;
+  selinux) packages+=(selinux-policy-default selinux-basics policycoreutils selinux-utils selinux-policy-dev checkpolicy make) ;;
   apparmor) packages+=(apparmor apparmor-utils) ;;
   *) echo "unknown flavour $flavour (selinux or apparmor)" >&2; exit 2 ;;
 esac

@@ -142,6 +142,13 @@ export async function runScenario(image: string, flavour: Flavour, scenario: str
     stageTimes.push({ stage: `boot + ${scenario}`, seconds });
     const consoleText = existsSync(join(work, 'console.log')) ? readFileSync(join(work, 'console.log'), 'utf8') : '';
     const files = readGuestFiles(work);
+    if (process.env.SVIRT_AUDIT_LAB_DEBUG) {
+      const keep = join(LAB_CACHE, 'debug', scenario);
+      mkdirSync(keep, { recursive: true });
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(keep, name), text);
+      writeFileSync(join(keep, 'console.log'), consoleText);
+      console.log(`lab: the guest's files are in ${keep}`);
+    }
     if (code !== 0)
       throw new Error(
         `qemu exited with ${code} after ${seconds} s; the scenario said:\n${(files['scenario.log'] ?? '').slice(-3000)}\nconsole:\n${consoleText.slice(-2000)}`,

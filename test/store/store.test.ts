@@ -38,6 +38,8 @@ describe('openStore', () => {
       { version: 5, name: '0005-leaner-denial-indexes' },
       { version: 6, name: '0006-allocation-by-profile' },
       { version: 7, name: '0007-followed-path' },
+      { version: 8, name: '0008-retention' },
+      { version: 9, name: '0009-raw-blocks' },
     ]);
   });
 

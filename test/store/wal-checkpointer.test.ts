@@ -53,10 +53,11 @@ describe('WalCheckpointer', () => {
       );
     }
     writeFileSync(file, `${lines.join('\n')}\n`);
+    const empty = statSync(t.path).size;
     const summary = await ingestFiles(t.store, [file], { localHost: 'hv1', batchEvents: 100 });
     expect(summary.writer.denials).toBe(3000);
     // The writer's own bound (40 MiB of WAL) was never reached: only the thread checkpointed.
-    expect(statSync(t.path).size).toBeGreaterThan(1_500_000);
+    expect(statSync(t.path).size - empty).toBeGreaterThan(500_000);
     // And a second connection sees every row.
     const reader = openStore(t.path, { readonly: true });
     expect(reader.db.prepare('SELECT count(*) AS n FROM denial').get()).toEqual({ n: 3000 });
