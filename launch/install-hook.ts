@@ -4,6 +4,7 @@
  * arguments. The `qemu.d` form is the default because it never displaces another hook.
  */
 
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +81,26 @@ export function installHook(options: InstallHookOptions): string {
   chmodSync(tmp, 0o755);
   renameSync(tmp, path);
   return path;
+}
+
+/**
+ * On an SELinux host, give the script a type libvirtd may execute. Debian's policy labels
+ * everything under /etc/libvirt/hooks virt_etc_rw_t, which virtd_t may not execute: the
+ * hook then fails with status 126 and libvirt refuses every VM start (found in the lab,
+ * test/lab). bin_t runs in libvirtd's own domain. docs/selinux/svirt-audit.cil keeps that
+ * label across relabels. Returns what to tell the admin, or undefined without SELinux.
+ */
+export function labelHookForLibvirt(path: string, selinuxfs = '/sys/fs/selinux'): string | undefined {
+  if (!existsSync(join(selinuxfs, 'enforce'))) return undefined;
+  const chcon = spawnSync('chcon', ['-t', 'bin_t', path], { encoding: 'utf8' });
+  if (chcon.status === 0)
+    return `labelled it bin_t so that libvirtd may run it; keep that across relabels with: semodule -i ${shellQuote(policyModulePath())}`;
+  return `could not label it bin_t (${(chcon.stderr || chcon.error?.message || 'chcon failed').trim()}): libvirtd may not run it and then refuses every VM start; run: chcon -t bin_t ${shellQuote(path)}`;
+}
+
+/** docs/selinux/svirt-audit.cil of this installation. */
+export function policyModulePath(): string {
+  return join(dirname(dirname(defaultCliPath())), 'docs', 'selinux', 'svirt-audit.cil');
 }
 
 /** bin/svirt-audit.js of this installation, whether we run from dist/ or from source. */

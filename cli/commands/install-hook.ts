@@ -1,6 +1,6 @@
 /** `svirt-audit install-hook`: write the libvirt hook script. */
 
-import { type HookStyle, installHook } from '../../launch/install-hook.js';
+import { type HookStyle, installHook, labelHookForLibvirt } from '../../launch/install-hook.js';
 import { type CommonOptions, databasePath } from '../command-context.js';
 import type { CliIo } from '../io.js';
 
@@ -21,8 +21,9 @@ export function run(options: InstallHookCliOptions, _args: string[], io: CliIo):
     requireEnforcing: options.requireEnforcing ?? false,
     force: options.force ?? false,
   });
+  const label = labelHookForLibvirt(path, io.env.SVIRT_AUDIT_SELINUXFS);
   io.stdout.write(
-    `wrote ${path}\nlibvirtd reads hooks when it starts: restart it, or send it SIGHUP (systemctl reload libvirtd)\n`,
+    `wrote ${path}\n${label ? `${label}\n` : ''}libvirtd reads hooks when it starts: restart it, or send it SIGHUP (systemctl reload libvirtd)\n`,
   );
-  return 0;
+  return label?.startsWith('could not') ? 1 : 0;
 }

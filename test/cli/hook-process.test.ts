@@ -158,6 +158,30 @@ describe('install-hook', () => {
     store.close();
   });
 
+  it('on an SELinux host it must label the script for libvirtd, and says so loudly when it cannot', async () => {
+    // This kernel has no SELinux: chcon fails as it would where the label cannot be set.
+    // (The lab, test/lab, checks the labelled hook under a real enforcing libvirtd.)
+    const selinuxfs = join(scratch.dir, 'selinuxfs');
+    mkdirSync(selinuxfs);
+    writeFileSync(join(selinuxfs, 'enforce'), '1\n');
+    const hooks = join(scratch.dir, 'hooks-selinux');
+    const r = await cli(['install-hook', '--dir', hooks, '--db', join(scratch.dir, 'x.db')], {
+      env: { SVIRT_AUDIT_SELINUXFS: selinuxfs },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /could not label it bin_t .*libvirtd may not run it and then refuses every VM start; run: chcon -t bin_t /,
+    );
+    const plain = await cli([
+      'install-hook',
+      '--dir',
+      join(scratch.dir, 'hooks-plain'),
+      '--db',
+      join(scratch.dir, 'x.db'),
+    ]);
+    expect(plain.stdout).not.toMatch(/bin_t/);
+  });
+
   it("refuses to replace someone else's qemu script unless --force", async () => {
     const hooks = join(scratch.dir, 'hooks-foreign');
     mkdirSync(hooks);
