@@ -56,7 +56,9 @@ export function hookScript(options: InstallHookOptions): string {
     ...(options.strict ? ['SVIRT_AUDIT_HOOK_STRICT=1', 'export SVIRT_AUDIT_HOOK_STRICT'] : []),
     ...(options.requireEnforcing ? ['SVIRT_AUDIT_REQUIRE_ENFORCING=1', 'export SVIRT_AUDIT_REQUIRE_ENFORCING'] : []),
     `SVIRT_AUDIT_NODE=${shellQuote(node)}`,
-    'export SVIRT_AUDIT_NODE',
+    // Without the JIT, and without reading SELinux booleans to decide (bin/svirt-audit).
+    'SVIRT_AUDIT_JIT=off',
+    'export SVIRT_AUDIT_NODE SVIRT_AUDIT_JIT',
     `exec ${run} hook qemu "$@"`,
     '',
   ].join('\n');

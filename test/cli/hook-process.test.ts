@@ -138,7 +138,7 @@ describe('install-hook', () => {
     expect(text).toMatch(/^#!\/bin\/sh\n/);
     expect(text).toContain("SVIRT_AUDIT_DB='/var/lib/svirt-audit/x.db'");
     expect(text).toMatch(
-      /SVIRT_AUDIT_NODE='.*node'\nexport SVIRT_AUDIT_NODE\nexec '.*bin\/svirt-audit' hook qemu "\$@"/,
+      /SVIRT_AUDIT_NODE='.*node'\nSVIRT_AUDIT_JIT=off\nexport SVIRT_AUDIT_NODE SVIRT_AUDIT_JIT\nexec '.*bin\/svirt-audit' hook qemu "\$@"/,
     );
     expect(r.stdout).toMatch(/SIGHUP/);
   });

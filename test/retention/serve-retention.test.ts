@@ -9,7 +9,7 @@ import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../api/server.js';
+import { type RunningServer, type ServeOptions, startServer } from '../../api/server.js';
 import { addHold } from '../../store/retention.js';
 import { openStore } from '../../store/store.js';
 import { allocateSelinux } from '../helpers/allocations.js';
@@ -84,6 +84,21 @@ async function caughtUp(server: RunningServer): Promise<void> {
   }
 }
 
+/** serve (in this process) on `db`, following `log`, its log lines to `logStream`. */
+const serveFollowing = (db: string, log: string, logStream: NodeJS.WritableStream, extra: Partial<ServeOptions> = {}) =>
+  startServer({
+    dbPath: db,
+    listen: '127.0.0.1:0',
+    follow: log,
+    tokensPath: join(scratch.dir, 'tokens'),
+    allowRemote: false,
+    localHost: 'hv1',
+    version: 'test',
+    readThreads: 0,
+    logStream,
+    ...extra,
+  });
+
 const hookStart = (db: string) =>
   cliProcess(['hook', 'qemu', 'web1', 'started', 'begin', '-'], {
     env: { SVIRT_AUDIT_DB: db, SVIRT_AUDIT_HOOK_STRICT: '1' },
@@ -101,16 +116,7 @@ describe('serve keeps the store bounded while it collects', () => {
     setup.close();
     const bound = 3 * 1024 * 1024;
     const logs = logCapture();
-    const server = await startServer({
-      dbPath: db,
-      listen: '127.0.0.1:0',
-      follow: log,
-      tokensPath: join(scratch.dir, 'tokens'),
-      allowRemote: false,
-      localHost: 'hv1',
-      version: 'test',
-      readThreads: 0,
-      logStream: logs.stream,
+    const server = await serveFollowing(db, log, logs.stream, {
       retention: { keepMs: FOREVER, keepLabelsMs: FOREVER, maxBytes: bound },
       retentionCheckMs: 200,
     });
@@ -161,17 +167,7 @@ describe('serve keeps the store bounded while it collects', () => {
         const db = join(mount, 'audit.db');
         const log = join(scratch.dir, 'audit.log');
         writeFileSync(log, '');
-        server = await startServer({
-          dbPath: db,
-          listen: '127.0.0.1:0',
-          follow: log,
-          tokensPath: join(scratch.dir, 'tokens'),
-          allowRemote: false,
-          localHost: 'hv1',
-          version: 'test',
-          readThreads: 0,
-          logStream: logs.stream,
-        });
+        server = await serveFollowing(db, log, logs.stream);
         appendFileSync(log, eventsText(1, 300));
         await caughtUp(server);
         // Fill the file system to the last byte.
