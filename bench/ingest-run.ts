@@ -1,6 +1,6 @@
 /** One backfill of a file into a fresh database, in a process of its own (bench/ingest.ts starts it). */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingestFiles } from '../collector/backfill.js';
@@ -18,6 +18,9 @@ const summary = await ingestFiles(store, [file], {
   },
 });
 const ms = Number(process.hrtime.bigint() - start) / 1e6;
+// What the store takes on disk for these records (bench/README.md: store ÷ log).
+store.db.pragma('wal_checkpoint(TRUNCATE)');
+const storeBytes = statSync(join(dir, 'audit.db')).size;
 store.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
@@ -28,5 +31,6 @@ console.log(
     stored: summary.writer.stored,
     denials: summary.writer.denials,
     peakRss,
+    storeBytes,
   }),
 );

@@ -2,7 +2,7 @@
  * bench/ingest: backfill of a 200 MB log into a fresh database (parse + store, all
  * indexes), records/s and MB/s, against `aureport --avc` on the same file in the same run
  * (it extracts the same denials and stores nothing); `ausearch -m AVC --raw` as a second
- * column; peak RSS. Target: ours / aureport >= 0.5, memory flat in file size.
+ * column; peak RSS; the store's size ÷ the log's. Target: ours / aureport >= 0.5, memory flat in file size.
  *
  * Run: npm run build && node dist/bench/ingest.js [megabytes=200]
  */
@@ -19,7 +19,14 @@ const file = await largeLog(megabytes);
 const size = statSync(file).size;
 const r = spawnSync(process.execPath, [join(import.meta.dirname, 'ingest-run.js'), file], { encoding: 'utf8' });
 if (r.status !== 0) throw new Error(r.stderr);
-const ours = JSON.parse(r.stdout) as { ms: number; records: number; stored: number; denials: number; peakRss: number };
+const ours = JSON.parse(r.stdout) as {
+  ms: number;
+  records: number;
+  stored: number;
+  denials: number;
+  peakRss: number;
+  storeBytes: number;
+};
 const report = aureportAvc(file);
 const search = ausearchAvc(file);
 const mbps = (ms: number) => size / 1e6 / (ms / 1000);
@@ -48,5 +55,8 @@ if (report.ms)
 else console.log(`aureport: skipped: ${report.skipped}`);
 if (search.ms)
   console.log(formatRow(['ausearch -m AVC --raw', mbps(search.ms).toFixed(0), '-', '-', '-', '1.000'], widths));
+console.log(
+  `store: ${(ours.storeBytes / 1e6).toFixed(1)} MB, ${(ours.storeBytes / ours.denials).toFixed(0)} bytes per denial, store ÷ log ${(ours.storeBytes / size).toFixed(2)} (goal <= 1.0)`,
+);
 console.log('target: ÷ aureport >= 0.5');
 console.log(systemLine());

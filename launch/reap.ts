@@ -1,6 +1,6 @@
 /**
- * `svirt-audit reap`: close the allocations whose QEMU is gone (or whose pid now belongs to
- * a later process), restoring the remembered labels of their disks and recording each
+ * `svirt-audit reap`: close the allocations `launch` made whose QEMU is gone (or whose pid
+ * now belongs to a later process), restoring the remembered labels of their disks and recording each
  * restore. Safe beside launches and other reapers: an allocation is claimed by ending it
  * in a transaction that first checks it is still open; only the claimant restores.
  */
@@ -53,7 +53,11 @@ export function reapAllocations(
 ): ReapOutcome[] {
   const outcomes: ReapOutcome[] = [];
   for (const candidate of listAllocations(store, { host, openOnly: true })) {
-    if (allocationProcessAlive(candidate)) continue;
+    // Only what `launch` started: its allocation is recorded just before the exec, so a
+    // later-started pid is a reused one. libvirt's guests end through the hook (or
+    // libvirt's own audit records), and their QEMU starts well after the hook's `start`
+    // on a busy host: the lab saw serve end a running guest's allocation that way.
+    if (candidate.source !== 'launch' || allocationProcessAlive(candidate)) continue;
     const claimed = store.immediate(() => {
       const current = getAllocation(store, candidate.id);
       if (!current || current.endedAt !== null) return undefined;

@@ -83,6 +83,12 @@ export interface GuestRun {
  * guest runs on a copy-on-write overlay.
  */
 export async function runScenario(image: string, flavour: Flavour, scenario: string, pkg: string): Promise<GuestRun> {
+  // SVIRT_AUDIT_LAB_REPLAY=1: assert on what the last SVIRT_AUDIT_LAB_DEBUG run kept, without booting.
+  if (process.env.SVIRT_AUDIT_LAB_REPLAY) {
+    const kept = join(LAB_CACHE, 'debug', scenario);
+    const files = Object.fromEntries(readdirSync(kept).map((f) => [f, readFileSync(join(kept, f), 'utf8')]));
+    return { files, console: files['console.log'] ?? '', seconds: 0 };
+  }
   mkdirSync(LAB_CACHE, { recursive: true });
   const work = mkdtempSync(join(LAB_CACHE, 'run-'));
   try {

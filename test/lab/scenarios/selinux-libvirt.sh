@@ -1,10 +1,11 @@
 # Scenario (SELinux, enforcing, real libvirtd and QEMU): svirt-audit installed as an admin
 # would (install-hook, serve under the shipped systemd unit, collecting live); guests
-# started by libvirt under TCG; the kernel refuses their QEMU processes real accesses:
-# another guest's disk (cross-vm), a disk with a non-virt label (unlabeled-target), a file
-# still carrying a stopped guest's categories (stale-label), the same cross-VM access with
-# svirt_t permissive; a guest started with the hook removed is learned from libvirt's own
-# audit records. Each step writes what it saw to out/; the test asserts on it.
+# started by libvirt under TCG (paused: QEMU runs and holds its disks, using no CPU); the
+# kernel refuses their QEMU processes real accesses: another guest's disk (cross-vm), a
+# disk with a non-virt label (unlabeled-target), a file still carrying a stopped guest's
+# categories (stale-label), the same cross-VM access with svirt_t permissive; a guest
+# started with the hook removed is learned from libvirt's own audit records. Each step
+# writes what it saw to out/; the test asserts on it.
 set -u
 out=/mnt/lab/out
 lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
@@ -66,13 +67,17 @@ XML
 categories_of() { virsh dominfo "$1" | sed -n 's/^Security label: *[^ ]*:s0:\([^ ]*\) .*/\1/p'; }
 
 step "install: svirt-audit's policy module, serve under the shipped unit, the hook"
-# virsh is the admin's client, not under test: started from this boot service it runs as
-# virsh_t, which may not write the lab disk (unlabeled) nor map memory executable. An
-# admin's login shell is not refused that; here virsh_t is made permissive (in the same
-# policy build as our module, docs/selinux/svirt-audit.cil, installed as docs/lab.md says).
-echo '(typepermissive virsh_t)' > /tmp/permissive_virsh_t.cil
+# Debian's policy has gaps for libvirt itself (each found here, one run at a time:
+# virsh_t may not write the lab disk nor map memory executable; virtd_t may not unmount in
+# QEMU's mount namespace, talk to systemd-machined over D-Bus, nor create the BPF map of
+# the cgroup device controller). Not ours to fix: libvirt's own domains (virsh_t, virtd_t,
+# virtlogd_t) run permissive. Their denials are still logged, so any the hook (which runs
+# in virtd_t) would cause is still counted below; the guests' svirt_t stays enforcing.
+# One policy build for that and our module (docs/selinux/svirt-audit.cil, installed as
+# docs/libvirt-hook.md says).
+printf '(typepermissive %s)\n' virsh_t virtd_t virtlogd_t > /tmp/permissive_libvirt.cil
 t0=$(date +%s)
-semodule -i /tmp/permissive_virsh_t.cil "$lib/docs/selinux/svirt-audit.cil"
+semodule -i /tmp/permissive_libvirt.cil "$lib/docs/selinux/svirt-audit.cil"
 echo "semodule: $(( $(date +%s) - t0 )) s"
 ln -sf "$lib/bin/svirt-audit" /usr/local/bin/svirt-audit
 cp "$lib/docs/systemd/svirt-audit.service" /etc/systemd/system/
@@ -81,10 +86,16 @@ systemctl start svirt-audit
 svirt-audit install-hook --db "$DB"
 restorecon -RF /etc/libvirt/hooks /var/lib/svirt-audit
 ls -Z /etc/libvirt/hooks/qemu.d/ /var/lib/svirt-audit
-# libvirt's private mount namespace for QEMU needs unmounts Debian's policy refuses
-# virtd_t (tmpfs, devpts, hugetlbfs: "Cannot delete directory …shm: Device or resource
-# busy", every start fails): a gap between libvirt and the policy, not ours. Turned off.
-echo 'namespaces = [ ]' >> /etc/libvirt/qemu.conf
+# TCG guests run as svirt_tcg_t, whose JIT needs execmem: off by default (virt_use_execmem),
+# on for a host that runs TCG guests, as this nested lab must.
+setsebool virt_use_execmem 1
+# libvirt registers each guest with systemd-machined, which (itself enforcing) times the
+# registration out here: without machined on the bus, libvirt places QEMU in its cgroup
+# itself.
+systemctl stop systemd-machined
+systemctl mask systemd-machined
+rm -f /usr/share/dbus-1/system-services/org.freedesktop.machine1.service
+systemctl reload dbus
 systemctl restart libvirtd
 systemctl is-active svirt-audit libvirtd > "$out/services.txt"
 
@@ -93,7 +104,7 @@ define_guest vm-a 11111111-2222-4333-8444-555555555555
 define_guest vm-b 66666666-7777-4888-8999-aaaaaaaaaaaa
 define_guest vm-c 0c0c0c0c-1111-4222-8333-444444444444
 define_guest vm-d 0d0d0d0d-1111-4222-8333-444444444444
-virsh start vm-a && virsh start vm-b
+virsh start --paused vm-a && virsh start --paused vm-b
 for vm in vm-a vm-b; do virsh dominfo "$vm" | grep -E '^(Name|Security)'; done > "$out/dominfo.txt"
 ps -eZ | grep qemu-system > "$out/ps-z.txt"
 ls -Z "$img" > "$out/images-z.txt"
@@ -113,7 +124,7 @@ plug vm-a /srv/disks/plain.img vdc
 await_denial unlabeled plain.img "$start"
 
 step "4. stale label: a file still labelled with stopped vm-c's categories"
-virsh start vm-c
+virsh start --paused vm-c
 stale=$(categories_of vm-c)
 echo "vm-c held $stale"
 virsh destroy vm-c
@@ -127,28 +138,30 @@ await_denial stale stale.img "$start"
 step "6. learned: vm-d started while the hook is removed"
 mv /etc/libvirt/hooks/qemu.d/svirt-audit /root/svirt-audit.hook
 systemctl restart libvirtd
-virsh start vm-d
+virsh start --paused vm-d
 start=$(date +%s%N)
 plug vm-d "$img/vm-b.img" vdb
-await_denial learned "svirt_t:s0:$(categories_of vm-d)\"" "$start"
+await_denial learned ":s0:$(categories_of vm-d)\"" "$start"
 sa allocations --db "$DB" --vm vm-d --json > "$out/allocations-learned.json"
 mv /root/svirt-audit.hook /etc/libvirt/hooks/qemu.d/svirt-audit
 systemctl restart libvirtd
 virsh destroy vm-d
-virsh start vm-d
+virsh start --paused vm-d
 sleep 1
 sa allocations --db "$DB" --vm vm-d --json > "$out/allocations-restarted.json"
 virsh dominfo vm-d | grep '^Security label' > "$out/dominfo-d.txt"
 
-step "5. permissive: svirt_t permissive, the same cross-VM access"
+step "5. permissive: the guests' domain permissive, the same cross-VM access"
 t0=$(date +%s)
-echo '(typepermissive svirt_t)' > /tmp/permissive_svirt_t.cil
-semodule -i /tmp/permissive_svirt_t.cil
+# The guests' domain (svirt_tcg_t for TCG guests, svirt_t for KVM ones), as vm-a runs.
+domain=$(virsh dominfo vm-a | sed -n 's/^Security label: *[^:]*:[^:]*:\([^:]*\):.*/\1/p')
+echo "(typepermissive $domain)" > /tmp/permissive_guests.cil
+semodule -i /tmp/permissive_guests.cil
 echo "semodule: $(( $(date +%s) - t0 )) s"
 start=$(date +%s%N)
 plug vm-a "$img/vm-b.img" vde
 await_denial permissive '"permissive": *true' "$start"
-semodule -r permissive_svirt_t
+semodule -r permissive_guests
 
 step "9. the incident report"
 sa report --db "$DB" --vm vm-a --format json --out "$out/report.json"
@@ -161,5 +174,6 @@ journalctl -u svirt-audit -u libvirtd --no-pager > "$out/journal.txt" 2>&1
 sa allocations --db "$DB" --json > "$out/allocations.json"
 # Every AVC whose source is not a guest's QEMU, for the note; those of svirt-audit's own
 # processes (the hook and serve run as node) must be none.
-grep -E 'type=(AVC|USER_AVC)' /var/log/audit/audit.log | grep -v 'scontext=system_u:system_r:svirt_t' > "$out/other-avcs.log"
-grep -E 'comm="(node|svirt-audit)"' "$out/other-avcs.log" > "$out/own-avcs.log" || true
+grep -E 'type=(AVC|USER_AVC)' /var/log/audit/audit.log | grep -Ev 'scontext=system_u:system_r:svirt_(tcg_)?t' > "$out/other-avcs.log"
+grep -E 'comm="(node|svirt-audit)"|svirt-audit' "$out/other-avcs.log" > "$out/own-avcs.log" || true
+grep -Ec 'scontext=system_u:system_r:svirt_(tcg_)?t' /var/log/audit/audit.log > "$out/guest-avc-count.txt"
