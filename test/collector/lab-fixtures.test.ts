@@ -56,6 +56,34 @@ describe('logs from the lab', () => {
     ).toBe(true);
   });
 
+  it("selinux-libvirt: from the log alone (allocations learned from libvirt's own records) every real denial of the guests gets its kind and its VMs", async () => {
+    const log = join(LAB, 'selinux-libvirt.audit.log');
+    expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/enforcing: Enforcing/);
+    const summary = await ingestFiles(t.store, [log], { localHost: 'lab-selinux' });
+    expect(summary.unparsed).toBe(0);
+    expect(summary.writer.opened).toBe(5); // vm-a, vm-b, vm-c, vm-d twice
+    const seen = queryDenials(t.store)
+      .filter((d) => d.kind !== 'policy')
+      .map((d) => [
+        d.kind,
+        d.permissive,
+        d.source.allocation?.name,
+        d.target.allocation?.name ?? null,
+        (d.target.name ?? d.target.path)?.replace(/.*\//, ''),
+      ]);
+    expect(new Set(seen.map((x) => JSON.stringify(x)))).toEqual(
+      new Set(
+        [
+          ['cross-vm', false, 'vm-a', 'vm-b', 'vm-b.img'],
+          ['cross-vm', false, 'vm-d', 'vm-b', 'vm-b.img'],
+          ['cross-vm', true, 'vm-a', 'vm-b', 'vm-b.img'],
+          ['stale-label', false, 'vm-a', null, 'stale.img'],
+          ['unlabeled-target', false, 'vm-a', null, 'plain.img'],
+        ].map((x) => JSON.stringify(x)),
+      ),
+    );
+  });
+
   it('apparmor-profile: the kernel refused libvirt-<uuid> a host file; the denial is apparmor-profile for that VM', async () => {
     const log = join(LAB, 'apparmor-profile.audit.log');
     expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/apparmor 3\./);
