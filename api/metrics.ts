@@ -29,56 +29,80 @@ export class Metrics {
     const r = gauges.retention;
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [
-      '# HELP svirt_audit_denials_total Denials stored since start, by kind and source VM ("" when unattributed).',
-      '# TYPE svirt_audit_denials_total counter',
-      ...[...this.#denials].map(([key, n]) => {
-        const [kind, vm] = key.split('\u0000');
-        return `svirt_audit_denials_total{kind="${esc(kind ?? '')}",vm="${esc(vm ?? '')}"} ${n}`;
-      }),
-      '# HELP svirt_audit_records_ingested_total Audit records read by the collector since start.',
-      '# TYPE svirt_audit_records_ingested_total counter',
-      `svirt_audit_records_ingested_total ${this.recordsIngested}`,
-      '# HELP svirt_audit_unparsed_lines_total Lines the collector could not read, kept with a reason.',
-      '# TYPE svirt_audit_unparsed_lines_total counter',
-      `svirt_audit_unparsed_lines_total ${this.unparsedLines}`,
-      '# HELP svirt_audit_slow_clients_dropped_total Streams and reports dropped because the client stopped reading.',
-      '# TYPE svirt_audit_slow_clients_dropped_total counter',
-      `svirt_audit_slow_clients_dropped_total ${this.slowClientsDropped}`,
-      '# HELP svirt_audit_collector_lag_bytes Bytes of the followed log not yet stored.',
-      '# TYPE svirt_audit_collector_lag_bytes gauge',
-      `svirt_audit_collector_lag_bytes ${gauges.lagBytes}`,
-      '# HELP svirt_audit_collector_lag_seconds Age of the newest stored event while bytes are unread.',
-      '# TYPE svirt_audit_collector_lag_seconds gauge',
-      `svirt_audit_collector_lag_seconds ${gauges.lagSeconds}`,
-      '# HELP svirt_audit_allocations_open Allocations open now.',
-      '# TYPE svirt_audit_allocations_open gauge',
-      `svirt_audit_allocations_open ${gauges.allocationsOpen}`,
-      '# HELP svirt_audit_denials_stored Denials in the store.',
-      '# TYPE svirt_audit_denials_stored gauge',
-      `svirt_audit_denials_stored ${gauges.storedDenials}`,
-      '# HELP svirt_audit_events_below_horizon_total Events read again from an old log after they were pruned, not stored.',
-      '# TYPE svirt_audit_events_below_horizon_total counter',
-      `svirt_audit_events_below_horizon_total ${gauges.eventsBelowHorizon}`,
+      ...metric(
+        'denials_total',
+        'counter',
+        'Denials stored since start, by kind and source VM ("" when unattributed).',
+        [...this.#denials].map(([key, n]) => {
+          const [kind, vm] = key.split('\u0000');
+          return [`{kind="${esc(kind ?? '')}",vm="${esc(vm ?? '')}"}`, n] as const;
+        }),
+      ),
+      ...metric(
+        'records_ingested_total',
+        'counter',
+        'Audit records read by the collector since start.',
+        this.recordsIngested,
+      ),
+      ...metric(
+        'unparsed_lines_total',
+        'counter',
+        'Lines the collector could not read, kept with a reason.',
+        this.unparsedLines,
+      ),
+      ...metric(
+        'slow_clients_dropped_total',
+        'counter',
+        'Streams and reports dropped because the client stopped reading.',
+        this.slowClientsDropped,
+      ),
+      ...metric('collector_lag_bytes', 'gauge', 'Bytes of the followed log not yet stored.', gauges.lagBytes),
+      ...metric(
+        'collector_lag_seconds',
+        'gauge',
+        'Age of the newest stored event while bytes are unread.',
+        gauges.lagSeconds,
+      ),
+      ...metric('allocations_open', 'gauge', 'Allocations open now.', gauges.allocationsOpen),
+      ...metric('denials_stored', 'gauge', 'Denials in the store.', gauges.storedDenials),
+      ...metric(
+        'events_below_horizon_total',
+        'counter',
+        'Events read again from an old log after they were pruned, not stored.',
+        gauges.eventsBelowHorizon,
+      ),
       ...(r
         ? [
-            '# HELP svirt_audit_store_used_bytes Bytes the database pages in use take (what pruning reduces).',
-            '# TYPE svirt_audit_store_used_bytes gauge',
-            `svirt_audit_store_used_bytes ${r.usedBytes}`,
-            '# HELP svirt_audit_store_file_bytes Size of the database file.',
-            '# TYPE svirt_audit_store_file_bytes gauge',
-            `svirt_audit_store_file_bytes ${r.fileBytes}`,
-            '# HELP svirt_audit_store_max_bytes The bound serve keeps the store under (--max-size); absent without one.',
-            '# TYPE svirt_audit_store_max_bytes gauge',
-            ...(r.maxBytes === null ? [] : [`svirt_audit_store_max_bytes ${r.maxBytes}`]),
-            '# HELP svirt_audit_pruned_denials_total Denials removed by retention since start.',
-            '# TYPE svirt_audit_pruned_denials_total counter',
-            `svirt_audit_pruned_denials_total ${r.prunedDenials}`,
-            '# HELP svirt_audit_pruned_events_total Events removed by retention since start.',
-            '# TYPE svirt_audit_pruned_events_total counter',
-            `svirt_audit_pruned_events_total ${r.prunedEvents}`,
+            ...metric(
+              'store_used_bytes',
+              'gauge',
+              'Bytes the database pages in use take (what pruning reduces).',
+              r.usedBytes,
+            ),
+            ...metric('store_file_bytes', 'gauge', 'Size of the database file.', r.fileBytes),
+            ...metric(
+              'store_max_bytes',
+              'gauge',
+              'The bound serve keeps the store under (--max-size); absent without one.',
+              r.maxBytes === null ? [] : r.maxBytes,
+            ),
+            ...metric('pruned_denials_total', 'counter', 'Denials removed by retention since start.', r.prunedDenials),
+            ...metric('pruned_events_total', 'counter', 'Events removed by retention since start.', r.prunedEvents),
           ]
         : []),
     ];
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** One metric in the Prometheus text format: HELP, TYPE, then a sample per label set (or one without labels). */
+function metric(
+  name: string,
+  type: 'counter' | 'gauge',
+  help: string,
+  samples: number | readonly (readonly [labels: string, value: number])[],
+): string[] {
+  const full = `svirt_audit_${name}`;
+  const rows = typeof samples === 'number' ? [['', samples] as const] : samples;
+  return [`# HELP ${full} ${help}`, `# TYPE ${full} ${type}`, ...rows.map(([labels, v]) => `${full}${labels} ${v}`)];
 }
