@@ -90,8 +90,9 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
       // TCG guests (nested here) run as svirt_tcg_t, KVM ones as svirt_t.
       expect(label, log).toMatch(/^system_u:system_r:svirt(_tcg)?_t:s0:c\d+,c\d+$/);
       expect(run.files['ps-z.txt'], log).toContain(label);
-      // One open allocation with that label: from the hook, or learned from libvirt's
-      // VIRT_MACHINE_ID record when the hook's write did not get through (printed below).
+      // One open allocation with that label. libvirt logs VIRT_MACHINE_ID ~0.4 s before it
+      // calls the `start` hook: whichever serve or the hook stores first opens it, the other
+      // finds it open (source printed below).
       const open = started.filter((a) => a.name === vm && a.endedAt === null);
       expect(open, log).toEqual([expect.objectContaining({ label })]);
       console.log(`lab: ${vm}'s allocation recorded by ${open.map((a) => a.source).join(', ')}`);
