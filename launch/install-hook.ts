@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SvirtAuditError } from '../core/errors.js';
 import { shellQuote } from '../core/shell-quote.js';
+import { type HostFiles, hostConfinement } from './enforcing-gate.js';
 
 export type HookStyle = 'qemu.d' | 'qemu';
 
@@ -92,8 +93,8 @@ export function installHook(options: InstallHookOptions): string {
  * test/lab). bin_t runs in libvirtd's own domain. docs/selinux/svirt-audit.cil keeps that
  * label across relabels. Returns what to tell the admin, or undefined without SELinux.
  */
-export function labelHookForLibvirt(path: string, selinuxfs = '/sys/fs/selinux'): string | undefined {
-  if (!existsSync(join(selinuxfs, 'enforce'))) return undefined;
+export function labelHookForLibvirt(path: string, files: HostFiles = {}): string | undefined {
+  if (hostConfinement('selinux', files) === 'off') return undefined;
   const chcon = spawnSync('chcon', ['-t', 'bin_t', path], { encoding: 'utf8' });
   if (chcon.status === 0)
     return `labelled it bin_t so that libvirtd may run it; keep that across relabels with: semodule -i ${shellQuote(policyModulePath())}`;

@@ -54,15 +54,18 @@ export function run(options: HoldCliOptions, _args: string[], io: CliIo): number
       else for (const h of holds) io.stdout.write(`${describe(h)}\n`);
       return 0;
     }
-    const hold =
-      options.release !== undefined
-        ? releaseHold(store, options.release)
-        : addHold(store, {
-            ...((vm) => ({ vmUuid: vm.uuid, vmName: vm.name }))(resolveVm(store, options.vm as string)),
-            reason: (options.reason as string).trim(),
-            since: options.since ?? null,
-            until: options.until ?? null,
-          });
+    let hold: Hold;
+    if (options.release !== undefined) hold = releaseHold(store, options.release);
+    else {
+      const vm = resolveVm(store, options.vm as string);
+      hold = addHold(store, {
+        vmUuid: vm.uuid,
+        vmName: vm.name,
+        reason: (options.reason as string).trim(),
+        since: options.since ?? null,
+        until: options.until ?? null,
+      });
+    }
     if (options.json) printJson(io, holdJson(hold));
     else io.stdout.write(`${options.release !== undefined ? 'released ' : ''}${describe(hold)}\n`);
     return 0;

@@ -1,5 +1,6 @@
 /** `svirt-audit install-hook`: write the libvirt hook script. */
 
+import { hostFilesFromEnv } from '../../launch/enforcing-gate.js';
 import { type HookStyle, installHook, labelHookForLibvirt } from '../../launch/install-hook.js';
 import { type CommonOptions, databasePath } from '../command-context.js';
 import type { CliIo } from '../io.js';
@@ -21,7 +22,7 @@ export function run(options: InstallHookCliOptions, _args: string[], io: CliIo):
     requireEnforcing: options.requireEnforcing ?? false,
     force: options.force ?? false,
   });
-  const label = labelHookForLibvirt(path, io.env.SVIRT_AUDIT_SELINUXFS);
+  const label = labelHookForLibvirt(path, hostFilesFromEnv(io.env));
   io.stdout.write(
     `wrote ${path}\n${label ? `${label}\n` : ''}libvirtd reads hooks when it starts: restart it, or send it SIGHUP (systemctl reload libvirtd)\n`,
   );
