@@ -7,7 +7,7 @@
 import type { DenialFacts } from '../core/denial.js';
 import { allocationLabelMatch } from './denial-query.js';
 import { hostId } from './hosts.js';
-import { contextToStore } from './implied-context.js';
+import { shapeIdFor, shapeOf } from './denial-shape.js';
 import { eventRawText, RAW_COLUMNS, type RawRef, releaseRawBlocks } from './raw-blocks.js';
 import type { Store } from './store.js';
 
@@ -163,59 +163,29 @@ function insertDenials(
   event: NewEvent,
   denials: readonly DenialFacts[],
 ): void {
-  // Optimization: positional parameters; binding 37 named ones from an object per row
+  // Optimization: positional parameters; binding named ones from an object per row
   // showed in the ingest profile.
   const insert = store.statement(
-    `INSERT INTO denial (event_id, host_id, time, serial, model, record_type, granted, permissive, perms, tclass,
-       scontext, stype, scategories, spid, scomm, sexe,
-       tcontext, ttype, tcategories, tpath, tname, tdev, tinode,
-       aa_profile, aa_child, aa_operation, aa_requested, aa_denied, aa_fsuid, aa_ouid, aa_info, aa_error,
-       syscall, syscall_success, syscall_exit, auid, uid, proctitle)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?, ?,
-             ?, ?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO denial_row (event_id, host_id, time, serial, granted, permissive, shape_id,
+       scategories, tcategories, aa_profile, spid, tinode)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const d of denials) {
     const aa = d.apparmor;
-    const sc = d.syscall;
+    const shape = shapeIdFor(store, shapeOf(d), event.time);
     insert.run(
       eventId,
       host,
       event.time,
       event.serial,
-      d.model,
-      d.recordType,
       d.granted ? 1 : 0,
       d.permissive ? 1 : 0,
-      d.perms.join(' '),
-      d.tclass,
-      contextToStore('source', d.source.context, d.source.type, d.source.categories),
-      d.source.type,
+      shape,
       d.source.categories,
-      d.source.pid,
-      d.source.comm,
-      d.source.exe,
-      contextToStore('target', d.target.context, d.target.type, d.target.categories),
-      d.target.type,
       d.target.categories,
-      d.target.path,
-      d.target.name,
-      d.target.dev,
-      d.target.inode,
       aa?.profile ?? null,
-      aa?.child ?? null,
-      aa?.operation ?? null,
-      aa?.requestedMask ?? null,
-      aa?.deniedMask ?? null,
-      aa?.fsuid ?? null,
-      aa?.ouid ?? null,
-      aa?.info ?? null,
-      aa?.error ?? null,
-      sc?.syscall ?? null,
-      sc === null || sc.success === null ? null : sc.success ? 1 : 0,
-      sc?.exit ?? null,
-      sc?.auid ?? null,
-      sc?.uid ?? null,
-      d.proctitle,
+      d.source.pid,
+      d.target.inode,
     );
   }
 }
@@ -345,7 +315,7 @@ export function* iterateVmEvidence(
   for (const r of ranges) {
     const stmt = store.statement(
       `${SELECT_EVENT_EVIDENCE}
-       WHERE e.id IN (SELECT d.event_id FROM denial d WHERE ${allocationLabelMatch(r.apparmor)} AND d.time >= @from AND d.time < @to AND d.granted = 0)
+       WHERE e.id IN (SELECT d.event_id FROM denial_row d WHERE ${allocationLabelMatch(r.apparmor)} AND d.time >= @from AND d.time < @to AND d.granted = 0)
        ORDER BY e.time, e.id`,
     );
     const rows = stmt.iterate({

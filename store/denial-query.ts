@@ -324,7 +324,7 @@ export function getDenial(store: Store, id: number): AttributedDenial | undefine
 
 /** The newest denial id (for live streams: what has been stored since). */
 export function latestDenialId(store: Store): number {
-  return (store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial').get() as { id: number }).id;
+  return (store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial_row').get() as { id: number }).id;
 }
 
 /** Denials stored after `afterId`, oldest first, attributed (the live stream's feed). */
@@ -582,15 +582,21 @@ export function summarizeVm(
     if (from >= to || (a.model === 'selinux' && a.categories === '') || a.model === 'none') continue;
     const params = { key: a.model === 'apparmor' ? a.label : a.categories, host: a.host, from, to, granted };
     const where = allocationLabelMatch(a.model === 'apparmor');
-    // For SELinux, every column here is in denial_by_source: an index-only scan in order.
+    // Counted by shape first: for SELinux an index-only scan of denial_by_source, then
+    // one read per distinct shape.
     const rows = store
       .statement(
-        `SELECT d.perms, d.tclass, d.ttype, COALESCE(d.tpath, d.tname, '?') AS target,
-                count(*) AS n, sum(d.permissive) AS permissive, min(d.time) AS first_seen, max(d.time) AS last_seen, min(d.id) AS example
-         FROM denial d
-         WHERE ${where} AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)
-           AND (d.tcategories IS NULL OR d.tcategories = '')
-         GROUP BY d.perms, d.tclass, d.ttype, target`,
+        `SELECT s.perms, s.tclass, s.ttype, COALESCE(s.tpath, s.tname, '?') AS target,
+                sum(g.n) AS n, sum(g.permissive) AS permissive, min(g.first_seen) AS first_seen,
+                max(g.last_seen) AS last_seen, min(g.example) AS example
+         FROM (SELECT d.shape_id, count(*) AS n, sum(d.permissive) AS permissive, min(d.time) AS first_seen,
+                      max(d.time) AS last_seen, min(d.id) AS example
+               FROM denial_row d
+               WHERE ${where} AND d.time >= @from AND d.time < @to AND (@granted = 1 OR d.granted = 0)
+                 AND (d.tcategories IS NULL OR d.tcategories = '')
+               GROUP BY d.shape_id) g
+         JOIN denial_shape s ON s.id = g.shape_id
+         GROUP BY s.perms, s.tclass, s.ttype, target`,
       )
       .all(params) as GroupRow[];
     for (const r of rows) {

@@ -11,6 +11,7 @@
  */
 
 import { SvirtAuditError } from '../core/errors.js';
+import { deleteUnusedShapes } from './denial-shape.js';
 import { releaseRawBlocks } from './raw-blocks.js';
 import type { Store } from './store.js';
 
@@ -182,13 +183,15 @@ export interface PruneCounts {
   events: number;
   allocations: number;
   relabels: number;
+  /** Denial shapes no denial left uses (store/denial-shape.ts). */
+  shapes: number;
   /** Denials kept because a hold covers them. */
   held: number;
   /** Records older than this are gone (or held); null when nothing was old enough. */
   reached: number | null;
 }
 
-const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategories, aa_profile FROM denial
+const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategories, aa_profile FROM denial_row
   WHERE time >= ? AND time < ? ORDER BY time LIMIT ?`;
 
 /**
@@ -198,7 +201,7 @@ const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategor
  */
 export function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneCounts, PruneCounts> {
   const batch = options.batchSize ?? 2000;
-  const counts: PruneCounts = { denials: 0, events: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+  const counts: PruneCounts = { denials: 0, events: 0, shapes: 0, allocations: 0, relabels: 0, held: 0, reached: null };
   const { ranges, uuids } = heldRanges(store);
   let from = 0;
   while (from < options.before && !options.enough?.()) {
@@ -219,7 +222,7 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
         }
       }
       const keptEvents = new Set<number>();
-      const remove = store.statement('DELETE FROM denial WHERE id = ?');
+      const remove = store.statement('DELETE FROM denial_row WHERE id = ?');
       for (const row of rows) {
         if (isHeld(row, ranges)) {
           keptEvents.add(row[1]);
@@ -254,6 +257,7 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
           )
           .run(hostId, end);
       }
+      counts.shapes += deleteUnusedShapes(store, end);
       // Cached answers (summaries, pages) counted what is gone: the generation tells them.
       if (rows.length > 0) store.statement('UPDATE allocation_generation SET n = n + 1 WHERE id = 1').run();
       return end;

@@ -32,8 +32,14 @@ export class Store {
   readonly db: Database.Database;
   readonly path: string;
   readonly #statements = new Map<string, Statement>();
-  /** Host ids seen on this connection (store/hosts.ts); cleared when a transaction fails. */
+  /**
+   * Ids of rows this connection found or wrote: hosts (store/hosts.ts) and denial shapes
+   * (store/denial-shape.ts). Cleared when a transaction fails, since its rows are gone.
+   */
   readonly hostIds = new Map<string, number>();
+  readonly shapeIds = new Map<string, { id: number; lastTime: number }>();
+  /** PRAGMA data_version when shapeIds was last checked: another connection's prune may delete shapes. */
+  shapeIdsVersion = -1;
 
   constructor(db: Database.Database, path: string) {
     this.db = db;
@@ -69,6 +75,7 @@ export class Store {
       return fn();
     } catch (error) {
       this.hostIds.clear();
+      this.shapeIds.clear();
       throw error;
     }
   }

@@ -163,12 +163,12 @@ export class VmAnswerCache {
       this.#clear();
       this.#generation = generation;
       this.#lastDenialId = (
-        store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial').get() as { id: number }
+        store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial_row').get() as { id: number }
       ).id;
       return;
     }
     const fresh = store
-      .statement('SELECT id, host_id, scategories, aa_profile FROM denial WHERE id > ? ORDER BY id')
+      .statement('SELECT id, host_id, scategories, aa_profile FROM denial_row WHERE id > ? ORDER BY id')
       .raw(true)
       .all(this.#lastDenialId) as [id: number, hostId: number, scategories: string | null, profile: string | null][];
     for (const [id, hostId, scategories, profile] of fresh) {

@@ -10,6 +10,7 @@ import { up as allocationByProfile } from './0006-allocation-by-profile.js';
 import { up as followedPath } from './0007-followed-path.js';
 import { up as retention } from './0008-retention.js';
 import { up as rawBlocks } from './0009-raw-blocks.js';
+import { up as denialShapes } from './0010-denial-shapes.js';
 
 export interface Migration {
   readonly name: string;
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { name: '0007-followed-path', up: followedPath },
   { name: '0008-retention', up: retention },
   { name: '0009-raw-blocks', up: rawBlocks },
+  { name: '0010-denial-shapes', up: denialShapes },
 ];

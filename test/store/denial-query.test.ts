@@ -254,8 +254,17 @@ describe('query plans', () => {
       `SELECT d.id FROM denial d WHERE d.host_id = 1 AND d.scategories = 'c1,c2' AND d.time >= 0 AND d.time < 10`,
     );
     expect(byVm).toMatch(
-      /SEARCH d USING (COVERING )?INDEX denial_by_source \(host_id=\? AND scategories=\? AND time>\? AND time<\?\)/,
+      /SEARCH r USING (COVERING )?INDEX denial_by_source \(host_id=\? AND scategories=\? AND time>\? AND time<\?\)/,
     );
+    // The view `denial` reads each occurrence's shape by its id (migration 0010).
+    expect(byVm).toMatch(/SEARCH s USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    // A summary counts by shape from the index alone, then reads one shape per group.
+    const summary = plan(
+      `SELECT d.shape_id, count(*) FROM denial_row d
+       WHERE d.host_id = 1 AND d.scategories = 'c1,c2' AND d.time >= 0 AND d.time < 10 AND d.granted = 0
+         AND (d.tcategories IS NULL OR d.tcategories = '') GROUP BY d.shape_id`,
+    );
+    expect(summary).toMatch(/SEARCH d USING COVERING INDEX denial_by_source/);
     // The profile index holds AppArmor denials only (migration 0005); a profile match still uses it.
     const byProfile = plan(
       `SELECT d.id FROM denial d WHERE ${allocationLabelMatch(true)} AND d.time >= 0 AND d.time < 10`,
@@ -265,8 +274,8 @@ describe('query plans', () => {
     const ofEvent = plan(
       `SELECT d.id FROM denial d JOIN host h ON h.id = d.host_id WHERE h.name = 'hv1' AND d.time = 5 AND d.serial = 7`,
     );
-    expect(ofEvent).toMatch(/SEARCH d USING INDEX denial_by_time \(time=\?\)/);
-    expect(byProfile).toMatch(/SEARCH d USING INDEX denial_by_profile \(aa_profile=\? AND time>\? AND time<\?\)/);
+    expect(ofEvent).toMatch(/SEARCH r USING INDEX denial_by_time \(time=\?\)/);
+    expect(byProfile).toMatch(/SEARCH r USING INDEX denial_by_profile \(aa_profile=\? AND time>\? AND time<\?\)/);
     // AppArmor attribution: the holder of the profile, through allocation_by_profile (migration 0006).
     const aaAttribution = plan(
       `SELECT (SELECT a.id FROM allocation a WHERE a.host_id = d.host_id AND a.model = 'apparmor' AND a.label = d.aa_profile

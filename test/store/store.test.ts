@@ -40,6 +40,7 @@ describe('openStore', () => {
       { version: 7, name: '0007-followed-path' },
       { version: 8, name: '0008-retention' },
       { version: 9, name: '0009-raw-blocks' },
+      { version: 10, name: '0010-denial-shapes' },
     ]);
   });
 
