@@ -67,7 +67,7 @@ export async function applyRetention(
   const now = options.now ?? Date.now();
   const pause = options.pause ?? (() => yieldToEventLoop());
   const usedBytesBefore = storeUsage(store).usedBytes;
-  const total: PruneCounts = { denials: 0, events: 0, shapes: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+  const total: PruneCounts = { denials: 0, events: 0, shapes: 0, unparsed: 0, allocations: 0, relabels: 0, held: 0, reached: null };
   const run = async (before: number, enough?: () => boolean) => {
     const steps = pruneSteps(store, { before, labelsBefore: now - policy.keepLabelsMs, ...(enough && { enough }) });
     let last: PruneCounts | undefined;
@@ -79,6 +79,7 @@ export async function applyRetention(
     total.denials += last.denials;
     total.events += last.events;
     total.shapes += last.shapes;
+    total.unparsed += last.unparsed;
     total.allocations += last.allocations;
     total.relabels += last.relabels;
     total.held += last.held;

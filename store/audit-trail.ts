@@ -198,13 +198,14 @@ export function insertUnparsed(
   reason: string,
   detail: string,
   line: string,
+  now: number = Date.now(),
 ): void {
   store
     .statement(
-      `INSERT INTO unparsed_line (source_id, offset, reason, detail, line) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO unparsed_line (source_id, offset, reason, detail, line, stored_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (source_id, offset) DO NOTHING`,
     )
-    .run(sourceId, offset, reason, detail, line);
+    .run(sourceId, offset, reason, detail, line, now);
 }
 
 /** Record an enforcing/permissive change seen in a MAC_STATUS record. */

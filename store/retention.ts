@@ -185,6 +185,8 @@ export interface PruneCounts {
   relabels: number;
   /** Denial shapes no denial left uses (store/denial-shape.ts). */
   shapes: number;
+  /** Lines the collector could not read, stored before the cutoff. */
+  unparsed: number;
   /** Denials kept because a hold covers them. */
   held: number;
   /** Records older than this are gone (or held); null when nothing was old enough. */
@@ -201,7 +203,16 @@ const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategor
  */
 export function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneCounts, PruneCounts> {
   const batch = options.batchSize ?? 2000;
-  const counts: PruneCounts = { denials: 0, events: 0, shapes: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+  const counts: PruneCounts = {
+    denials: 0,
+    events: 0,
+    shapes: 0,
+    unparsed: 0,
+    allocations: 0,
+    relabels: 0,
+    held: 0,
+    reached: null,
+  };
   const { ranges, uuids } = heldRanges(store);
   let from = 0;
   while (from < options.before && !options.enough?.()) {
@@ -264,6 +275,23 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
     });
     from = end;
     counts.reached = end;
+    yield { ...counts };
+  }
+  // Unreadable lines have no event time: they go by when they were stored, with the
+  // records of that age (a size-bound run: up to where its windows reached).
+  const unparsedBefore = options.enough ? counts.reached : options.before;
+  while (unparsedBefore !== null) {
+    const removed = store.immediate(
+      () =>
+        store
+          .statement(
+            `DELETE FROM unparsed_line WHERE id IN
+               (SELECT id FROM unparsed_line WHERE stored_at IS NULL OR stored_at < ? LIMIT ?)`,
+          )
+          .run(unparsedBefore, batch).changes,
+    );
+    if (removed === 0) break;
+    counts.unparsed += removed;
     yield { ...counts };
   }
   for (;;) {

@@ -2,7 +2,7 @@
  * Denials kept as shapes and occurrences (store/denial-shape.ts): denial_shape holds what
  * a denial loop repeats, once; denial_row one narrow row per denial; the view `denial`
  * joins them into the columns the table had, so readers are unchanged. On the 1,000,000-
- * denial bench store the denial table and its indexes went from 220 MB to about 80 MB.
+ * denial bench store the denial table and its indexes went from 220 MB to 118 MB.
  *
  * Existing denials are copied with their ids (live streams resume by id).
  */

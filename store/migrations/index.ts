@@ -11,6 +11,7 @@ import { up as followedPath } from './0007-followed-path.js';
 import { up as retention } from './0008-retention.js';
 import { up as rawBlocks } from './0009-raw-blocks.js';
 import { up as denialShapes } from './0010-denial-shapes.js';
+import { up as unparsedLineTime } from './0011-unparsed-line-time.js';
 
 export interface Migration {
   readonly name: string;
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   { name: '0008-retention', up: retention },
   { name: '0009-raw-blocks', up: rawBlocks },
   { name: '0010-denial-shapes', up: denialShapes },
+  { name: '0011-unparsed-line-time', up: unparsedLineTime },
 ];

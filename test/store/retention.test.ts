@@ -6,7 +6,7 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { releaseAllocation } from '../../launch/allocate.js';
 import { applyRetention } from '../../retention/policy.js';
 import { listAllocations } from '../../store/allocations.js';
-import { eventEvidence } from '../../store/audit-trail.js';
+import { eventEvidence, insertUnparsed } from '../../store/audit-trail.js';
 import { insertRelabel } from '../../store/relabels.js';
 import { addHold, listHolds, pruneSteps, releaseHold, storeUsage } from '../../store/retention.js';
 import { openStore } from '../../store/store.js';
@@ -153,6 +153,20 @@ describe('pruning', () => {
     let last = steps.next();
     while (!last.done) last = steps.next();
     expect(count('SELECT count(*) FROM denial')).toBe(0);
+  });
+});
+
+describe('unreadable lines', () => {
+  it('go when they were stored before the cutoff; newer ones stay', async () => {
+    const day = 86_400_000;
+    const now = Date.UTC(2026, 0, 100);
+    insertUnparsed(t.store, null, null, 'no-type', 'x', 'garbage 1', now - 100 * day);
+    insertUnparsed(t.store, null, null, 'no-type', 'x', 'garbage 2', now - 10 * day);
+    t.store.db
+      .prepare("INSERT INTO unparsed_line (reason, detail, line) VALUES ('no-type', 'x', 'from before 0011')")
+      .run();
+    expect(prune(now - 90 * day)).toMatchObject({ unparsed: 2 });
+    expect(t.store.db.prepare('SELECT line FROM unparsed_line').pluck().all()).toEqual(['garbage 2']);
   });
 });
 

@@ -41,6 +41,7 @@ describe('openStore', () => {
       { version: 8, name: '0008-retention' },
       { version: 9, name: '0009-raw-blocks' },
       { version: 10, name: '0010-denial-shapes' },
+      { version: 11, name: '0011-unparsed-line-time' },
     ]);
   });
 
