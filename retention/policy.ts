@@ -67,7 +67,16 @@ export async function applyRetention(
   const now = options.now ?? Date.now();
   const pause = options.pause ?? (() => yieldToEventLoop());
   const usedBytesBefore = storeUsage(store).usedBytes;
-  const total: PruneCounts = { denials: 0, events: 0, shapes: 0, unparsed: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+  const total: PruneCounts = {
+    denials: 0,
+    events: 0,
+    shapes: 0,
+    unparsed: 0,
+    allocations: 0,
+    relabels: 0,
+    held: 0,
+    reached: null,
+  };
   const run = async (before: number, enough?: () => boolean) => {
     const steps = pruneSteps(store, { before, labelsBefore: now - policy.keepLabelsMs, ...(enough && { enough }) });
     let last: PruneCounts | undefined;
