@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/fixtures.js';
+import { packTarball } from '../helpers/npm-pack.js';
 
 export type Flavour = 'selinux' | 'apparmor';
 
@@ -53,8 +54,7 @@ export function installedPackage(): string {
   return timed('npm pack + install', () => {
     const packDir = mkdtempSync(join(LAB_CACHE, 'pack-'));
     try {
-      execFileSync('npm', ['pack', '--pack-destination', packDir], { cwd: REPO_ROOT, stdio: 'ignore' });
-      const tarball = join(packDir, readdirSync(packDir)[0] as string);
+      const tarball = packTarball(packDir);
       const key = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
       const prefix = join(LAB_CACHE, `svirt-audit-${key}`);
       if (!existsSync(join(prefix, 'node_modules', 'svirt-audit', 'bin'))) {
