@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Build the RPM from the staged layout (packaging/stage.sh) with rpmbuild (on Debian:
+# apt-get install rpm). Usage: packaging/build-rpm.sh [OUTDIR]; prints the .rpm's path.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+out=$(cd "${1:-$root}" && pwd)
+version=$(node -p "require('$root/package.json').version")
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+
+top=$(mktemp -d)
+trap 'rm -rf "$top"' EXIT
+mkdir -p "$top"/{SOURCES,SPECS,BUILD,RPMS,SRPMS,tree}
+"$here/stage.sh" "$top/tree"
+install -D -m 0644 "$here/debian/copyright" "$top/tree/usr/share/doc/svirt-audit/copyright"
+tar -C "$top/tree" -czf "$top/SOURCES/svirt-audit-tree.tar.gz" .
+rpmbuild --quiet -bb "$here/rpm/svirt-audit.spec" \
+  --define "_topdir $top" --define "pkg_version $version" \
+  --define "node_major $node_major" --define "node_next $((node_major + 1))" \
+  --define '_build_id_links none' > /dev/null
+rpm=$(find "$top/RPMS" -name '*.rpm' | head -1)
+cp "$rpm" "$out/"
+echo "$out/$(basename "$rpm")"
