@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,13 +60,35 @@ function addonPath(): string | undefined {
 
 let cached: NativeBinding | undefined;
 
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// Linux gives ENOTSUP and EOPNOTSUPP one number; callers test for both, and glibc names it so.
+ERRNO_NAMES.set(constants.errno.EOPNOTSUPP, 'EOPNOTSUPP');
+
+/** The addon with each thrown error's errno named in `code` (the addon sets only `errno`). */
+function withErrnoNames(binding: NativeBinding): NativeBinding {
+  const named = {} as Record<string, unknown>;
+  for (const [key, fn] of Object.entries(binding) as [string, (...args: unknown[]) => unknown][]) {
+    named[key] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        const error = e as Partial<NativeError> | null;
+        if (error && error.code === undefined && typeof error.errno === 'number')
+          error.code = ERRNO_NAMES.get(error.errno) ?? 'EUNKNOWN';
+        throw e;
+      }
+    };
+  }
+  return named as unknown as NativeBinding;
+}
+
 /** The addon, loaded once; a stand-in that throws ENOTBUILT for every call if it was not built. */
 export function loadNative(): NativeBinding {
   if (cached) return cached;
   const path = addonPath();
   if (path) {
     try {
-      cached = createRequire(import.meta.url)(path) as NativeBinding;
+      cached = withErrnoNames(createRequire(import.meta.url)(path) as NativeBinding);
       return cached;
     } catch {
       // fall through to the stand-in

@@ -12,7 +12,7 @@ top=$(mktemp -d)
 trap 'rm -rf "$top"' EXIT
 mkdir -p "$top"/{SOURCES,SPECS,BUILD,RPMS,SRPMS,tree}
 "$here/stage.sh" "$top/tree"
-install -D -m 0644 "$here/debian/copyright" "$top/tree/usr/share/doc/svirt-audit/copyright"
+install -m 0644 "$here/debian/copyright" "$top/tree/copyright"
 tar -C "$top/tree" -czf "$top/SOURCES/svirt-audit-tree.tar.gz" .
 rpmbuild --quiet -bb "$here/rpm/svirt-audit.spec" \
   --define "_topdir $top" --define "pkg_version $version" \

@@ -37,7 +37,20 @@ install -D -m 0644 "$sqlite_addon" "$lib/node_modules/better-sqlite3/build/Relea
 install -D -m 0644 "$native_addon" "$lib/native/build/Release/svirt_native.node"
 rm -rf "$lib/docs" "$lib/README.md" "$lib/package-lock.json" "$lib/node_modules/.package-lock.json"
 rm -rf "$lib/node_modules/better-sqlite3/deps" "$lib/node_modules/better-sqlite3/src"
-find "$lib" -name '*.md' -path '*/node_modules/*' -delete
+# What the dependencies carry for their own development, and what only built the addons
+# (they are copied in built): not shipped. Modes normalised (some packages mark every
+# file executable).
+modules=$lib/node_modules
+rm -rf "$modules/node-addon-api" "$modules/prebuild-install"
+find "$modules" -depth -type d \( -name test -o -name tests -o -name benchmarks -o -name bench -o -name example \
+  -o -name examples -o -name .github -o -name .husky -o -name integration -o -name docs \) -exec rm -rf {} +
+find "$modules" -type f \( -name '*.md' -o -name '*.ts' ! -name '*.d.ts' -o -name '.*' -o -name '*.map' \) -delete
+find "$modules" -type f -empty -delete
+find "$modules" -type f ! -name '*.node' -exec chmod 0644 {} +
+rm -rf "$modules/.bin"
+find "$lib" -name '*.node' -exec strip --strip-unneeded {} +
+# Run by bin/svirt-audit with the node it chose; a direct run uses the distribution's node.
+sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$lib/bin/svirt-audit.js"
 
 mkdir -p "$dest/usr/bin"
 ln -sfn ../lib/svirt-audit/bin/svirt-audit "$dest/usr/bin/svirt-audit"

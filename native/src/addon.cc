@@ -1,8 +1,8 @@
 // svirt-audit's native face: libselinux and libapparmor opened at run time (dlopen), so
 // the addon builds and loads on hosts without either; plain xattrs; execve.
 //
-// Every failure is a JS Error with `code` (the errno name, or ENOTAVAILABLE when a library
-// or symbol is missing), `errno` and `call`. Bad arguments throw TypeError/RangeError;
+// Every failure is a JS Error with `errno` and `call`, and `code` ENOTAVAILABLE when a
+// library or symbol is missing (native/index.ts adds the errno's name as `code` otherwise). Bad arguments throw TypeError/RangeError;
 // nothing here may crash the process.
 
 #include <napi.h>
@@ -66,10 +66,10 @@ Napi::Error NotAvailable(Napi::Env env, const char* call, const char* library) {
   return e;
 }
 
+// No `code` here: native/index.ts names the errno from Node's table. glibc's
+// strerrorname_np would do it, but needs glibc 2.32 (RHEL 8 has 2.28, Debian 11 2.31).
 Napi::Error ErrnoError(Napi::Env env, const char* call, int err) {
-  const char* name = strerrorname_np(err);
   Napi::Error e = Napi::Error::New(env, std::string(call) + ": " + strerror(err));
-  e.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("call", Napi::String::New(env, call));
   return e;
