@@ -2,11 +2,8 @@
 # Build the Debian package from the staged layout (packaging/stage.sh) with dpkg-deb.
 # Usage: packaging/build-deb.sh [OUTDIR]   (default: the repository's root); prints the .deb's path.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
+. "$(dirname "$0")/package-vars.sh"
 out=$(cd "${1:-$root}" && pwd)
-version=$(node -p "require('$root/package.json').version")
-node_major=$(node -p 'process.versions.node.split(".")[0]')
 arch=$(dpkg --print-architecture)
 
 work=$(mktemp -d)

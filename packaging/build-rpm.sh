@@ -2,11 +2,8 @@
 # Build the RPM from the staged layout (packaging/stage.sh) with rpmbuild (on Debian:
 # apt-get install rpm). Usage: packaging/build-rpm.sh [OUTDIR]; prints the .rpm's path.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
+. "$(dirname "$0")/package-vars.sh"
 out=$(cd "${1:-$root}" && pwd)
-version=$(node -p "require('$root/package.json').version")
-node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 top=$(mktemp -d)
 trap 'rm -rf "$top"' EXIT

@@ -8,7 +8,14 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type PruneCounts, pruneSteps, recordPruneRun, shrinkStep, storeUsage } from '../store/retention.js';
+import {
+  noPruneCounts,
+  type PruneCounts,
+  pruneSteps,
+  recordPruneRun,
+  shrinkStep,
+  storeUsage,
+} from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
 const DAY_MS = 86_400_000;
@@ -67,16 +74,7 @@ export async function applyRetention(
   const now = options.now ?? Date.now();
   const pause = options.pause ?? (() => yieldToEventLoop());
   const usedBytesBefore = storeUsage(store).usedBytes;
-  const total: PruneCounts = {
-    denials: 0,
-    events: 0,
-    shapes: 0,
-    unparsed: 0,
-    allocations: 0,
-    relabels: 0,
-    held: 0,
-    reached: null,
-  };
+  const total = noPruneCounts();
   const run = async (before: number, enough?: () => boolean) => {
     const steps = pruneSteps(store, { before, labelsBefore: now - policy.keepLabelsMs, ...(enough && { enough }) });
     let last: PruneCounts | undefined;

@@ -193,6 +193,11 @@ export interface PruneCounts {
   reached: number | null;
 }
 
+/** Counts of a prune that removed nothing yet. */
+export function noPruneCounts(): PruneCounts {
+  return { denials: 0, events: 0, shapes: 0, unparsed: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+}
+
 const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategories, aa_profile FROM denial_row
   WHERE time >= ? AND time < ? ORDER BY time LIMIT ?`;
 
@@ -203,16 +208,7 @@ const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategor
  */
 export function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneCounts, PruneCounts> {
   const batch = options.batchSize ?? 2000;
-  const counts: PruneCounts = {
-    denials: 0,
-    events: 0,
-    shapes: 0,
-    unparsed: 0,
-    allocations: 0,
-    relabels: 0,
-    held: 0,
-    reached: null,
-  };
+  const counts = noPruneCounts();
   const { ranges, uuids } = heldRanges(store);
   let from = 0;
   while (from < options.before && !options.enough?.()) {

@@ -73,8 +73,8 @@ export function up(db: Database.Database): void {
   );
   const raiseLastTime = db.prepare('UPDATE denial_shape SET last_time = max(last_time, ?) WHERE id = ?');
   const insertRow = db.prepare(
-    `INSERT INTO denial_row (id, event_id, host_id, time, serial, granted, permissive, shape_id,
-       scategories, tcategories, aa_profile, spid, tinode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO denial_row (id, event_id, host_id, time, serial, granted, permissive,
+       scategories, tcategories, aa_profile, spid, tinode, shape_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // In pages: better-sqlite3 cannot write on a connection while it iterates a query.
   const page = db
@@ -87,20 +87,7 @@ export function up(db: Database.Database): void {
     const rows = page.all(after) as (string | number | null)[][];
     if (rows.length === 0) break;
     for (const row of rows) {
-      const [
-        id,
-        eventId,
-        hostId,
-        time,
-        serial,
-        granted,
-        permissive,
-        scategories,
-        tcategories,
-        aaProfile,
-        spid,
-        tinode,
-      ] = row;
+      const time = row[3] as number;
       const values = row.slice(12);
       const encoded = JSON.stringify(values);
       let shapeId = shapes.get(encoded);
@@ -108,22 +95,8 @@ export function up(db: Database.Database): void {
         shapeId = Number(insertShape.run(shapeKey(encoded), time, ...values).lastInsertRowid);
         shapes.set(encoded, shapeId);
       } else raiseLastTime.run(time, shapeId);
-      insertRow.run(
-        id,
-        eventId,
-        hostId,
-        time,
-        serial,
-        granted,
-        permissive,
-        shapeId,
-        scategories,
-        tcategories,
-        aaProfile,
-        spid,
-        tinode,
-      );
-      after = id as number;
+      insertRow.run(...row.slice(0, 12), shapeId);
+      after = row[0] as number;
     }
   }
   db.exec(`
