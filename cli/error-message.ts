@@ -6,23 +6,36 @@
 import { type ErrorCode, isSvirtAuditError } from '../core/errors.js';
 import { storeErrorOf } from '../store/store.js';
 
+/** The exit statuses README documents; a status never changes meaning. */
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  badInput: 2,
+  conflict: 3,
+  notFound: 4,
+  database: 5,
+  launchFailed: 6,
+  reportAltered: 7,
+} as const;
+
 const STATUS: Record<ErrorCode, number> = {
-  BAD_INPUT: 2,
-  BAD_CONTEXT: 2,
-  HOOK_INPUT: 2,
-  ALLOCATION_CONFLICT: 3,
-  RANGE_EXHAUSTED: 3,
-  NOT_ENFORCING: 3,
-  NO_OPEN_ALLOCATION: 4,
-  UNKNOWN_VM: 4,
-  UNKNOWN_DENIAL: 4,
-  UNKNOWN_HOLD: 4,
-  AMBIGUOUS_VM: 2,
-  DB_TOO_NEW: 5,
-  DB_BUSY: 5,
-  DB_OPEN: 5,
-  DB_DAMAGED: 5,
-  DB_WRITE: 5,
+  BAD_INPUT: EXIT.badInput,
+  BAD_CONTEXT: EXIT.badInput,
+  HOOK_INPUT: EXIT.badInput,
+  AMBIGUOUS_VM: EXIT.badInput,
+  ALLOCATION_CONFLICT: EXIT.conflict,
+  RANGE_EXHAUSTED: EXIT.conflict,
+  NOT_ENFORCING: EXIT.conflict,
+  NO_OPEN_ALLOCATION: EXIT.notFound,
+  UNKNOWN_VM: EXIT.notFound,
+  UNKNOWN_DENIAL: EXIT.notFound,
+  UNKNOWN_HOLD: EXIT.notFound,
+  DB_TOO_NEW: EXIT.database,
+  DB_BUSY: EXIT.database,
+  DB_OPEN: EXIT.database,
+  DB_DAMAGED: EXIT.database,
+  DB_WRITE: EXIT.database,
+  LAUNCH_FAILED: EXIT.launchFailed,
 };
 
 /** Errors of the file system on a path the user named (a file to read, an --out to write). */
@@ -48,12 +61,12 @@ export function formatError(thrown: unknown): { message: string; status: number 
   if (reason !== undefined && typeof sys.path === 'string') {
     return {
       message: `svirt-audit: cannot ${sys.syscall ?? 'use'} ${sys.path}: ${reason}\n  check the path and its permissions\n`,
-      status: 2,
+      status: EXIT.badInput,
     };
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
     message: `svirt-audit: unexpected error: ${text}\n  this is a bug; please report it with the command you ran\n`,
-    status: 1,
+    status: EXIT.unexpected,
   };
 }

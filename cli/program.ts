@@ -372,7 +372,7 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
     );
   reportCmd
     .command('verify')
-    .description('recompute the hashes of a report and say whether it was altered (exit 1 if so)')
+    .description('recompute the hashes of a report and say whether it was altered (exit 7 if so)')
     .argument('<file>', 'a json, md or html report, or a csv report with FILE.sha256 beside it')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

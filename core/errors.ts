@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   DB_WRITE: 'the database cannot be written: the disk is full, read-only or failing',
   HOOK_INPUT: 'the libvirt hook received something it cannot read',
   NOT_ENFORCING: 'enforcement was required and the host does not enforce the VM confinement',
+  LAUNCH_FAILED: 'a disk could not be relabelled, or the exec label or the program could not be set or started',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -249,7 +249,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
       else if (error !== null) {
         undo(store);
         throw new SvirtAuditError(
-          'BAD_INPUT',
+          'LAUNCH_FAILED',
           `cannot relabel ${disk.path} to ${target}: ${error}`,
           'the disks already relabelled were restored and the allocation released',
         );
@@ -267,7 +267,7 @@ export function prepareLaunch(store: Store, native: NativeBinding, request: Laun
         ? 'SELinux must be enabled to run a guest confined (use --model none to launch without labels); the disks were restored and the allocation released'
         : `the AppArmor profile ${allocation.label} must be loaded (use --model none to launch without confinement); the allocation was released`;
     throw new SvirtAuditError(
-      'BAD_INPUT',
+      'LAUNCH_FAILED',
       `cannot set the exec ${model === 'selinux' ? 'context' : 'profile'} ${allocation.label}: ${(e as Error).message}`,
       hint,
     );

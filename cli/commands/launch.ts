@@ -77,7 +77,7 @@ export function run(options: LaunchOptions, command: string[], io: CliIo): numbe
       again.close();
     }
     throw new SvirtAuditError(
-      'BAD_INPUT',
+      'LAUNCH_FAILED',
       `cannot exec ${file}: ${(error as Error).message}`,
       'the disks were restored and the allocation released',
     );

@@ -18,6 +18,7 @@ import { bufferedFileOut } from '../../report/report-writer.js';
 import { csvSidecar, reportFormat, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
 import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { EXIT } from '../error-message.js';
 import { visible } from '../terminal-text.js';
 
 interface ReportOptions extends CommonOptions {
@@ -86,17 +87,17 @@ export function verify(file: string, io: CliIo): number {
         ? `ok: ${file} is unaltered (csv; SHA-256 ${csv.actual.slice(0, 16)}…, as in ${sidecar})\n`
         : `ALTERED: ${file}: its SHA-256 ${csv.actual.slice(0, 16)}… is not the ${csv.expected.slice(0, 16)}… in ${sidecar}\n`,
     );
-    return csv.ok ? 0 : 1;
+    return csv.ok ? EXIT.ok : EXIT.reportAltered;
   }
   const r = verifyReport(bytes);
   if (r.evidenceOk && r.reportOk) {
     io.stdout.write(
       `ok: ${file} is unaltered (${r.format}; evidence ${r.actual.evidenceSha256.slice(0, 16)}…, report ${r.actual.reportSha256.slice(0, 16)}…)\n`,
     );
-    return 0;
+    return EXIT.ok;
   }
   io.stdout.write(
     `ALTERED: ${file}: ${[!r.evidenceOk && 'the evidence section', !r.reportOk && 'the report'].filter(Boolean).join(' and ')} no longer match${r.evidenceOk !== r.reportOk ? 'es' : ''} the hashes it carries\n`,
   );
-  return 1;
+  return EXIT.reportAltered;
 }

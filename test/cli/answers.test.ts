@@ -145,7 +145,7 @@ describe('report and report verify on the command line', () => {
     expect(ok.stdout).toMatch(/^ok: .* is unaltered \(html;/);
     writeFileSync(out, readFileSync(out, 'utf8').replace('pid=4101', 'pid=4102'));
     const bad = await cli(['report', 'verify', out]);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(7);
     expect(bad.stdout).toMatch(/ALTERED: .*the evidence section and the report no longer match/);
   });
 
@@ -167,7 +167,7 @@ describe('report and report verify on the command line', () => {
     expect(ok.stdout).toMatch(/^ok: .* is unaltered \(csv;/);
     writeFileSync(out, readFileSync(out, 'utf8').replace('web1', 'web2'));
     const bad = await cli(['report', 'verify', out]);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(7);
     expect(bad.stdout).toMatch(/ALTERED: .*web1\.csv: its SHA-256 .* is not the .* in .*web1\.csv\.sha256/);
     rmSync(`${out}.sha256`);
     const lost = await cli(['report', 'verify', out]);
@@ -200,7 +200,7 @@ describe('report and report verify on the command line', () => {
     };
     writeFileSync(out, fake(edited));
     const bad = await cli(['report', 'verify', out]);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(7);
     expect(bad.stdout).toMatch(/^ALTERED: /);
   });
 
