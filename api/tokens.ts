@@ -20,7 +20,6 @@ import { dirname, join } from 'node:path';
 import { SvirtAuditError } from '../core/errors.js';
 
 export type TokenRole = 'reader' | 'recorder';
-export const TOKEN_ROLES: readonly TokenRole[] = ['reader', 'recorder'];
 
 interface TokenEntry {
   role: TokenRole;

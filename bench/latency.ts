@@ -11,7 +11,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditFileFollower } from '../collector/follow.js';
-import { denialsOfEvent } from '../store/denials.js';
+import { denialsAfter } from '../store/denial-query.js';
 import { openStore } from '../store/store.js';
 import { formatRow, percentile, systemLine } from './system-line.js';
 
@@ -46,11 +46,16 @@ const load = setInterval(() => {
 }, 10);
 
 const latencies: number[] = [];
+let seen = 0;
 for (let i = 0; i < appends; i++) {
   const probe = event('probe');
   const t0 = performance.now();
   appendFileSync(log, probe.lines);
-  while (denialsOfEvent(reader, 'bench', probe.time, probe.serial).length === 0) {
+  // Through the query layer the answers use: the denials stored since the last look.
+  for (;;) {
+    const fresh = denialsAfter(reader, seen);
+    if (fresh.some((d) => d.serial === probe.serial && d.host === 'bench')) break;
+    seen = fresh.at(-1)?.id ?? seen;
     await new Promise((r) => setTimeout(r, 1));
   }
   latencies.push(performance.now() - t0);

@@ -31,16 +31,19 @@ Database: --db PATH, else $SVIRT_AUDIT_DB, else /var/lib/svirt-audit/audit.db (r
 or $XDG_STATE_HOME/svirt-audit/audit.db. Times (T): ISO 8601 (2026-11-21T10:00:00Z)
 or a span back from now (90m, 24h, 7d). Exit status: 0 ok, 1 unexpected error,
 2 bad usage or input, 3 conflict (label held, range exhausted), 4 not found,
-5 database unavailable (locked, too new, cannot be created).`;
+5 database unavailable (locked, too new, cannot be created), 6 launch failed
+(disks restored), 7 report verify found the report altered.`;
 
 /** Build the program. `io` carries stdout/stderr/stdin so tests run it in-process. */
 export function buildProgram(io: CliIo): Command {
+  // Help and usage errors go where the command's own output goes (tests capture both).
+  const output = { writeOut: (s: string) => io.stdout.write(s), writeErr: (s: string) => io.stderr.write(s) };
   const program = new Command('svirt-audit')
     .description('Which confined VM was denied what, when, and why: sVirt labels joined with the kernel audit log.')
     .version(io.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP_FOOTER)
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput(output)
     .exitOverride();
 
   const dbOption = () => new Option('--db <path>', 'database file').env('SVIRT_AUDIT_DB');
@@ -53,7 +56,7 @@ export function buildProgram(io: CliIo): Command {
       .description(description)
       .addOption(dbOption())
       .exitOverride()
-      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+      .configureOutput(output);
     cmd.action(async (...received: unknown[]) => {
       const command = received[received.length - 1] as Command;
       const options = command.opts();
@@ -344,7 +347,7 @@ Examples:
     .option('--label <text>', 'a note stored beside the hash')
     .addOption(dbOption())
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput(output)
     .action(async (_opts: unknown, command: Command) => {
       const mod = await import('./commands/token.js');
       io.exitCode = mod.run(command.opts() as never, command.args, io);
@@ -375,7 +378,7 @@ evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 
     .description('recompute the hashes of a report and say whether it was altered (exit 7 if so)')
     .argument('<file>', 'a json, md or html report, or a csv report with FILE.sha256 beside it')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput(output)
     .action(async (file: string) => {
       const mod = await import('./commands/report.js');
       io.exitCode = mod.verify(file, io);

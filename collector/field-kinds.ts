@@ -39,12 +39,3 @@ export function looksHex(value: string): boolean {
 export function decodeHex(value: string): string {
   return Buffer.from(value, 'hex').toString('utf8');
 }
-
-/** A hex proctitle is argv joined by NULs; return the arguments. */
-export function decodeProctitle(value: string, wasHex: boolean): string[] {
-  if (!wasHex) return [value];
-  const text = decodeHex(value);
-  const args = text.split('\0');
-  if (args.length > 1 && args[args.length - 1] === '') args.pop();
-  return args;
-}

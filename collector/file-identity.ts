@@ -5,7 +5,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import type { SourceIdentity } from '../store/audit-trail.js';
 
 /** How many leading bytes identify a file (a few records). */
@@ -16,15 +16,6 @@ export function identityOfFd(fd: number, path: string, headBytes = HEAD_BYTES): 
   const st = fstatSync(fd);
   const n = Math.min(headBytes, st.size);
   return { path, device: Number(st.dev), inode: Number(st.ino), headBytes: n, headHash: headHashOfFd(fd, n) };
-}
-
-export function identityOfPath(path: string, headBytes = HEAD_BYTES): SourceIdentity {
-  const fd = openSync(path, 'r');
-  try {
-    return identityOfFd(fd, path, headBytes);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Hash of the first `bytes` bytes of an open file (to match a stored identity that covered fewer bytes). */

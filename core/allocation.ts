@@ -4,8 +4,6 @@ export type SecurityModel = 'selinux' | 'apparmor' | 'none';
 export type AllocationSource = 'hook' | 'launch' | 'api' | 'cli' | 'audit';
 export type DiskMode = 'rw' | 'ro' | 'shared';
 
-export const SECURITY_MODELS: readonly SecurityModel[] = ['selinux', 'apparmor', 'none'];
-
 export interface Allocation {
   readonly id: number;
   readonly host: string;

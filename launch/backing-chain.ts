@@ -121,11 +121,6 @@ export function qcow2Backing(path: string): Qcow2Backing | null {
   }
 }
 
-/** The backing file name alone (see qcow2Backing). */
-export function qcow2BackingName(path: string): string | null {
-  return qcow2Backing(path)?.name ?? null;
-}
-
 /** The "backing file format name" header extension, read between the header and the name. */
 function backingFormat(fd: number, start: number, end: number): string | undefined {
   const length = Math.min(end, start + MAX_EXTENSION_BYTES) - start;

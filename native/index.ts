@@ -12,14 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeBinding {
   isSelinuxEnabled(): boolean;
-  securityGetenforce(): number;
-  getcon(): string;
-  getpidcon(pid: number): string;
   lgetfilecon(path: string): string;
   lsetfilecon(path: string, context: string): void;
   setexeccon(context: string): void;
-  selinuxVirtualDomainContextPath(): string;
-  selinuxVirtualImageContextPath(): string;
   aaChangeOnexec(profile: string): void;
   aaGetcon(): { label: string; mode: string | null };
   /** The value, or null when the file has no such attribute. */

@@ -273,12 +273,6 @@ function toEventEvidence(store: Store, row: EventEvidenceRow): EventEvidence {
   };
 }
 
-/** An event's raw records and where they came from (report evidence). */
-export function eventEvidence(store: Store, eventId: number): EventEvidence | undefined {
-  const row = store.statement(`${SELECT_EVENT_EVIDENCE} WHERE e.id = ?`).get(eventId) as EventEvidenceRow | undefined;
-  return row && toEventEvidence(store, row);
-}
-
 export interface MacStatusChange {
   host: string;
   time: number;

@@ -50,21 +50,6 @@ export const SHAPE_COLUMNS = [
   'proctitle',
 ] as const;
 
-/** The columns of denial_row besides id and shape_id. */
-export const OCCURRENCE_COLUMNS = [
-  'event_id',
-  'host_id',
-  'time',
-  'serial',
-  'granted',
-  'permissive',
-  'scategories',
-  'tcategories',
-  'aa_profile',
-  'spid',
-  'tinode',
-] as const;
-
 export type ShapeValues = (string | number | null)[];
 
 /** A denial's shape, in SHAPE_COLUMNS order. */

@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { allocationJson } from '../../core/allocation-json.js';
-import type { ExpectedDisk, SecurityModel } from '../../core/allocation.js';
+import { type ExpectedDisk, normalizeUuid, type SecurityModel } from '../../core/allocation.js';
 import { CategorySet } from '../../core/category-set.js';
 import { parseTimeSpec } from '../../core/time-spec.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
@@ -19,10 +19,8 @@ const UUID = {
 const HOST = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._-]+$' };
 const CONTEXT = { type: 'string', minLength: 1, maxLength: 4096 };
 
-const normalize = (u: string) => {
-  const hex = u.replace(/-/g, '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-};
+// The schema admits only uuids, so normalizeUuid always answers.
+const normalize = (u: string) => normalizeUuid(u) as string;
 
 /** GET /v1/allocations (readers). */
 export async function allocationReadRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {

@@ -92,27 +92,15 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what
 // ---- libselinux -----------------------------------------------------------------------
 
 using IntVoid = int (*)();
-using GetConFn = int (*)(char**);
-using GetPidConFn = int (*)(pid_t, char**);
 using GetFileConFn = int (*)(const char*, char**);
 using SetFileConFn = int (*)(const char*, const char*);
 using SetConFn = int (*)(const char*);
 using FreeConFn = void (*)(char*);
-using PathFn = const char* (*)();
 
 Napi::Value IsSelinuxEnabled(const Napi::CallbackInfo& info) {
   auto fn = Symbol<IntVoid>(Selinux(), "is_selinux_enabled");
   if (fn == nullptr) throw NotAvailable(info.Env(), "is_selinux_enabled", "libselinux");
   return Napi::Boolean::New(info.Env(), fn() == 1);
-}
-
-Napi::Value SecurityGetenforce(const Napi::CallbackInfo& info) {
-  auto fn = Symbol<IntVoid>(Selinux(), "security_getenforce");
-  if (fn == nullptr) throw NotAvailable(info.Env(), "security_getenforce", "libselinux");
-  errno = 0;
-  int r = fn();
-  if (r < 0) throw ErrnoError(info.Env(), "security_getenforce", errno != 0 ? errno : ENOENT);
-  return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Value ContextResult(Napi::Env env, const char* call, int r, char* con) {
@@ -121,29 +109,6 @@ Napi::Value ContextResult(Napi::Env env, const char* call, int r, char* con) {
   auto freecon = Symbol<FreeConFn>(Selinux(), "freecon");
   if (freecon != nullptr) freecon(con);
   return out;
-}
-
-Napi::Value Getcon(const Napi::CallbackInfo& info) {
-  auto fn = Symbol<GetConFn>(Selinux(), "getcon");
-  if (fn == nullptr) throw NotAvailable(info.Env(), "getcon", "libselinux");
-  char* con = nullptr;
-  errno = 0;
-  int r = fn(&con);
-  return ContextResult(info.Env(), "getcon", r, con);
-}
-
-Napi::Value Getpidcon(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "pid must be a number");
-  double pid = info[0].As<Napi::Number>().DoubleValue();
-  if (pid < 1 || pid > 4194304 || pid != static_cast<double>(static_cast<pid_t>(pid))) {
-    throw Napi::RangeError::New(info.Env(), "pid must be a whole number from 1 to 4194304");
-  }
-  auto fn = Symbol<GetPidConFn>(Selinux(), "getpidcon");
-  if (fn == nullptr) throw NotAvailable(info.Env(), "getpidcon", "libselinux");
-  char* con = nullptr;
-  errno = 0;
-  int r = fn(static_cast<pid_t>(pid), &con);
-  return ContextResult(info.Env(), "getpidcon", r, con);
 }
 
 Napi::Value Lgetfilecon(const Napi::CallbackInfo& info) {
@@ -173,22 +138,6 @@ Napi::Value Setexeccon(const Napi::CallbackInfo& info) {
   errno = 0;
   if (fn(ctx.c_str()) < 0) throw ErrnoError(info.Env(), "setexeccon", errno != 0 ? errno : EINVAL);
   return info.Env().Undefined();
-}
-
-Napi::Value PathCall(const Napi::CallbackInfo& info, const char* name) {
-  auto fn = Symbol<PathFn>(Selinux(), name);
-  if (fn == nullptr) throw NotAvailable(info.Env(), name, "libselinux");
-  const char* p = fn();
-  if (p == nullptr) throw ErrnoError(info.Env(), name, ENOENT);
-  return Napi::String::New(info.Env(), p);
-}
-
-Napi::Value VirtualDomainContextPath(const Napi::CallbackInfo& info) {
-  return PathCall(info, "selinux_virtual_domain_context_path");
-}
-
-Napi::Value VirtualImageContextPath(const Napi::CallbackInfo& info) {
-  return PathCall(info, "selinux_virtual_image_context_path");
 }
 
 // ---- libapparmor ----------------------------------------------------------------------
@@ -309,14 +258,9 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isSelinuxEnabled", Napi::Function::New(env, IsSelinuxEnabled));
-  exports.Set("securityGetenforce", Napi::Function::New(env, SecurityGetenforce));
-  exports.Set("getcon", Napi::Function::New(env, Getcon));
-  exports.Set("getpidcon", Napi::Function::New(env, Getpidcon));
   exports.Set("lgetfilecon", Napi::Function::New(env, Lgetfilecon));
   exports.Set("lsetfilecon", Napi::Function::New(env, Lsetfilecon));
   exports.Set("setexeccon", Napi::Function::New(env, Setexeccon));
-  exports.Set("selinuxVirtualDomainContextPath", Napi::Function::New(env, VirtualDomainContextPath));
-  exports.Set("selinuxVirtualImageContextPath", Napi::Function::New(env, VirtualImageContextPath));
   exports.Set("aaChangeOnexec", Napi::Function::New(env, AaChangeOnexec));
   exports.Set("aaGetcon", Napi::Function::New(env, AaGetcon));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles, rotationOrder } from '../../collector/backfill.js';
 import { allocateLabel } from '../../launch/allocate.js';
 import { listAllocations } from '../../store/allocations.js';
-import { countTrail, eventEvidence } from '../../store/audit-trail.js';
+import { countTrail } from '../../store/audit-trail.js';
+import { eventRecords } from '../helpers/event-records.js';
 import { CORPUS, corpusAvailable } from '../helpers/fixtures.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -99,7 +100,7 @@ describe('ingest', () => {
     expect(blockBytes).toBeLessThan(Buffer.byteLength(text) / 5);
     expect(t.store.db.prepare("SELECT count(*) FROM event WHERE raw <> ''").pluck().get()).toBe(0);
     const ids = t.store.db.prepare('SELECT id FROM event ORDER BY time').pluck().all() as number[];
-    const back = ids.map((id) => eventEvidence(t.store, id)?.records.join('\n'));
+    const back = ids.map((id) => eventRecords(t.store, id)?.join('\n'));
     expect(`${back.join('\n')}\n`).toBe(text);
   });
 
@@ -108,7 +109,7 @@ describe('ingest', () => {
     writeFileSync(file, `${eventsText(1, 2)}garbage line\ntype=AVC msg=audit(17637\n`);
     await ingestFiles(t.store, [file], { localHost: 'hv1' });
     const first = t.store.db.prepare('SELECT id FROM event ORDER BY serial LIMIT 1').pluck().get() as number;
-    expect(eventEvidence(t.store, first)?.records.join('\n')).toBe(eventsText(1, 1).trimEnd());
+    expect(eventRecords(t.store, first)?.join('\n')).toBe(eventsText(1, 1).trimEnd());
     const unparsed = t.store.db.prepare('SELECT reason, line FROM unparsed_line ORDER BY offset').all();
     expect(unparsed).toEqual([
       { reason: 'not-audit', line: 'garbage line' },
@@ -133,10 +134,10 @@ describe('ingest', () => {
       types: string;
     };
     expect(five.types).toBe('AVC,SYSCALL,AVC');
-    expect(eventEvidence(t.store, five.id)?.records).toEqual([lines[0], lines[2], lines[3]]);
+    expect(eventRecords(t.store, five.id)).toEqual([lines[0], lines[2], lines[3]]);
     // Event 6 shares the batch's compressed block with event 5's first part: still whole.
     const six = t.store.db.prepare('SELECT id FROM event WHERE serial = 6').pluck().get() as number;
-    expect(eventEvidence(t.store, six)?.records).toEqual([lines[1]]);
+    expect(eventRecords(t.store, six)).toEqual([lines[1]]);
     const names = t.store.db.prepare('SELECT tname FROM denial WHERE event_id = ? ORDER BY id').all(five.id);
     expect(names).toEqual([{ tname: 'a' }, { tname: 'c' }]);
 

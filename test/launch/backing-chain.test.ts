@@ -2,13 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type ChainRules,
-  backingChain,
-  MAX_CHAIN_DEPTH,
-  qcow2Backing,
-  qcow2BackingName,
-} from '../../launch/backing-chain.js';
+import { type ChainRules, backingChain, MAX_CHAIN_DEPTH, qcow2Backing } from '../../launch/backing-chain.js';
 import { writeQcow2Header } from '../helpers/qcow2-image.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -99,16 +93,16 @@ describe('backingChain', () => {
 
   it('reads no name from cut-short or absurd headers', () => {
     writeFileSync(join(T, 'short.qcow2'), Buffer.from('QFI\xfb\0\0\0\x03', 'latin1'));
-    expect(qcow2BackingName(join(T, 'short.qcow2'))).toBeNull();
+    expect(qcow2Backing(join(T, 'short.qcow2'))).toBeNull();
     writeQcow2Header(join(T, 'huge.qcow2'), 'x');
     const huge = readFileSync(join(T, 'huge.qcow2'));
     huge.writeUInt32BE(1 << 20, 16);
     writeFileSync(join(T, 'huge.qcow2'), huge);
-    expect(qcow2BackingName(join(T, 'huge.qcow2'))).toBeNull();
+    expect(qcow2Backing(join(T, 'huge.qcow2'))).toBeNull();
     huge.writeUInt32BE(50, 16); // names more bytes than the file holds
     writeFileSync(join(T, 'huge.qcow2'), huge);
-    expect(qcow2BackingName(join(T, 'huge.qcow2'))).toBeNull();
-    expect(qcow2BackingName(join(T, 'no-such-file'))).toBeNull();
+    expect(qcow2Backing(join(T, 'huge.qcow2'))).toBeNull();
+    expect(qcow2Backing(join(T, 'no-such-file'))).toBeNull();
   });
 
   it('reads no format from a cut-short or looping extension area', () => {

@@ -6,7 +6,8 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { releaseAllocation } from '../../launch/allocate.js';
 import { applyRetention } from '../../retention/policy.js';
 import { listAllocations } from '../../store/allocations.js';
-import { eventEvidence, insertUnparsed } from '../../store/audit-trail.js';
+import { insertUnparsed } from '../../store/audit-trail.js';
+import { eventRecords } from '../helpers/event-records.js';
 import { insertRelabel } from '../../store/relabels.js';
 import { addHold, listHolds, pruneSteps, releaseHold, storeUsage } from '../../store/retention.js';
 import { openStore } from '../../store/store.js';
@@ -92,7 +93,7 @@ describe('pruning', () => {
     expect(count("SELECT count(*) FROM denial WHERE tcategories = 'c1,c501'")).toBe(1);
     expect(count('SELECT count(*) FROM event')).toBe(3);
     const kept = t.store.db.prepare('SELECT id FROM event').pluck().all() as number[];
-    expect(kept.filter((id) => eventEvidence(t.store, id)?.records[0]?.includes('name="a.img"'))).toHaveLength(1);
+    expect(kept.filter((id) => eventRecords(t.store, id)?.[0]?.includes('name="a.img"'))).toHaveLength(1);
 
     releaseHold(t.store, hold.id);
     expect(() => releaseHold(t.store, hold.id)).toThrow(/released already/);
