@@ -12,7 +12,7 @@ import { isSvirtAuditError, SvirtAuditError, type ErrorCode } from '../core/erro
 import { storeErrorOf } from '../store/store.js';
 import { resolveVm } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
-import { type SavedAnswers, VmAnswerCache } from '../store/vm-answer-cache.js';
+import { type SavedAnswers, VmAnswerCache } from './vm-answer-cache.js';
 import { answerJson, type AnswerArgs, type AnswerName } from './answers.js';
 
 export interface Answerer {

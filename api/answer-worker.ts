@@ -6,7 +6,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/store.js';
-import { VmAnswerCache } from '../store/vm-answer-cache.js';
+import { VmAnswerCache } from './vm-answer-cache.js';
 import { type AnswerReply, type AnswerRequest, type AnswerWorkerData, errorReply, shardOf } from './answer-pool.js';
 import { answerJson } from './answers.js';
 

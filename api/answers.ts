@@ -9,9 +9,10 @@ import type { DenialKind } from '../core/denial-kind.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import { resolveVm } from '../store/allocations.js';
-import { queryDenials, summarizeVm } from '../store/denial-query.js';
+import { queryDenials } from '../store/denial-query.js';
+import { summarizeVm } from '../store/vm-summary.js';
 import type { Store } from '../store/store.js';
-import type { VmAnswerCache } from '../store/vm-answer-cache.js';
+import type { VmAnswerCache } from './vm-answer-cache.js';
 
 export interface DenialQuery {
   vm?: string;

@@ -7,7 +7,8 @@
 import { DENIAL_CSV_COLUMNS, csvLine, denialCsvRow, denialJson } from '../core/denial-json.js';
 import { DENIAL_KINDS, type DenialKind } from '../core/denial-kind.js';
 import { iterateVmEvidence } from '../store/audit-trail.js';
-import { iterateVmDenials, vmDenialRanges } from '../store/denial-query.js';
+import { iterateVmDenials } from '../store/denial-query.js';
+import { vmDenialRanges } from '../store/vm-denial-ranges.js';
 import type { Store } from '../store/store.js';
 import { mdCode, mdText } from './markdown-text.js';
 import { bucketMs, type ReportHeader } from './report-model.js';

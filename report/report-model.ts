@@ -10,7 +10,10 @@ import { DENIAL_KINDS, type DenialKind, type Explanation, KIND_SEVERITY } from '
 import { formatTime } from '../core/time-spec.js';
 import { listAllocations, resolveVm } from '../store/allocations.js';
 import { macStatusHistory } from '../store/audit-trail.js';
-import { explainStoredDenial, iterateVmDenials, summarizeVm, vmDenialSpan } from '../store/denial-query.js';
+import { explainStoredDenial } from '../store/denial-explanation.js';
+import { iterateVmDenials } from '../store/denial-query.js';
+import { vmDenialSpan } from '../store/vm-denial-ranges.js';
+import { summarizeVm } from '../store/vm-summary.js';
 import { listRelabels } from '../store/relabels.js';
 import { holdsCovering, prunedBefore } from '../store/retention.js';
 import type { Store } from '../store/store.js';

@@ -5,7 +5,7 @@
  */
 
 import type { DenialFacts } from '../core/denial.js';
-import { allocationLabelMatch } from './denial-query.js';
+import { allocationLabelMatch } from './label-match.js';
 import { hostId } from './hosts.js';
 import { shapeIdFor, shapeOf } from './denial-shape.js';
 import { eventRawText, RAW_COLUMNS, type RawRef, releaseRawBlocks } from './raw-blocks.js';

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { explainStoredDenial } from '../../store/denial-query.js';
+import { explainStoredDenial } from '../../store/denial-explanation.js';
 import { vmAnswerUuid } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';

@@ -3,7 +3,7 @@
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { formatTime } from '../../core/time-spec.js';
-import { explainStoredDenial } from '../../store/denial-query.js';
+import { explainStoredDenial } from '../../store/denial-explanation.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { colourKind } from '../kind-colour.js';

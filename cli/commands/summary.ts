@@ -3,7 +3,7 @@
 import { KIND_SEVERITY } from '../../core/denial-kind.js';
 import { formatTime } from '../../core/time-spec.js';
 import { listVms, resolveVm } from '../../store/allocations.js';
-import { summarizeVm, type VmSummaryAnswer } from '../../store/denial-query.js';
+import { summarizeVm, type VmSummaryAnswer } from '../../store/vm-summary.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { kindCell } from '../kind-colour.js';

@@ -1,6 +1,6 @@
 /**
  * VM summaries `serve` computed, saved when it stops so the next start answers at once
- * instead of recomputing every VM's summary (store/vm-answer-cache.ts). A row is used
+ * instead of recomputing every VM's summary (api/vm-answer-cache.ts). A row is used
  * only by the same svirt-audit version, at the same allocation generation, and only
  * after the denials stored since `last_denial_id` have been checked against its labels.
  */

@@ -3,13 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
 import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../launch/demo-scenario.js';
-import {
-  allocationLabelMatch,
-  explainStoredDenial,
-  getDenial,
-  queryDenials,
-  summarizeVm,
-} from '../../store/denial-query.js';
+import { explainStoredDenial } from '../../store/denial-explanation.js';
+import { getDenial, queryDenials } from '../../store/denial-query.js';
+import { allocationLabelMatch } from '../../store/label-match.js';
+import { summarizeVm } from '../../store/vm-summary.js';
 import { allocateSelinux } from '../helpers/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 

@@ -11,7 +11,7 @@ import { eventRecords } from '../helpers/event-records.js';
 import { insertRelabel } from '../../store/relabels.js';
 import { addHold, listHolds, pruneSteps, releaseHold, storeUsage } from '../../store/retention.js';
 import { openStore } from '../../store/store.js';
-import { VmAnswerCache } from '../../store/vm-answer-cache.js';
+import { VmAnswerCache } from '../../api/vm-answer-cache.js';
 import { allocateSelinux } from '../helpers/allocations.js';
 import { BASE_TIME, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

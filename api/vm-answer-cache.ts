@@ -6,10 +6,17 @@
  * collector storing thousands of denials a second does not empty the cache.
  */
 
-import { listAllocations } from './allocations.js';
-import { summarizeVm, type VmSummaryAnswer } from './denial-query.js';
-import { findHostId } from './hosts.js';
-import type { Store } from './store.js';
+import {
+  allocationGeneration,
+  denialLabelsAfter,
+  replaceSavedAnswers,
+  savedAnswers,
+} from '../store/answer-cache-rows.js';
+import { listAllocations } from '../store/allocations.js';
+import { latestDenialId } from '../store/denial-query.js';
+import { summarizeVm, type VmSummaryAnswer } from '../store/vm-summary.js';
+import { findHostId } from '../store/hosts.js';
+import type { Store } from '../store/store.js';
 
 const labelKey = (host: number | string, label: string) => `${host}\u0000${label}`;
 const SUMMARY = 'summary\u0000';
@@ -104,16 +111,11 @@ export class VmAnswerCache {
     // A VM asked about by name and by uuid may be cached by two threads: one row each.
     const rows = new Map<string, [SavedAnswers, SavedAnswers['entries'][number]]>();
     for (const c of caches) for (const e of c.entries) rows.set(`${e.uuid}\u0000${e.key}`, [c, e]);
-    store.transaction(() => {
-      store.statement('DELETE FROM answer_cache').run();
-      const insert = store.statement(
-        `INSERT INTO answer_cache (uuid, key, version, generation, last_denial_id, weight, answer)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const [c, e] of rows.values()) {
-        insert.run(e.uuid, e.key, version, c.generation, c.lastDenialId, e.weight, e.answer);
-      }
-    });
+    replaceSavedAnswers(
+      store,
+      version,
+      [...rows.values()].map(([c, e]) => ({ ...e, generation: c.generation, lastDenialId: c.lastDenialId })),
+    );
     return rows.size;
   }
 
@@ -134,19 +136,8 @@ export class VmAnswerCache {
    * `get`, as for answers computed here. Call before the first `get`. Returns how many.
    */
   load(store: Store, version: string, wanted: UuidFilter = () => true): number {
-    const generation = (store.statement('SELECT n FROM allocation_generation WHERE id = 1').get() as { n: number }).n;
-    const rows = store
-      .statement(
-        `SELECT uuid, key, last_denial_id AS lastDenialId, weight, answer FROM answer_cache
-         WHERE version = ? AND generation = ?`,
-      )
-      .all(version, generation) as {
-      uuid: string;
-      key: string;
-      lastDenialId: number;
-      weight: number;
-      answer: string;
-    }[];
+    const generation = allocationGeneration(store);
+    const rows = savedAnswers(store, version, generation);
     const mine = rows.filter((r) => wanted(r.uuid));
     if (mine.length === 0) return 0;
     this.#clear();
@@ -158,19 +149,14 @@ export class VmAnswerCache {
   }
 
   #invalidate(store: Store): void {
-    const generation = (store.statement('SELECT n FROM allocation_generation WHERE id = 1').get() as { n: number }).n;
+    const generation = allocationGeneration(store);
     if (generation !== this.#generation) {
       this.#clear();
       this.#generation = generation;
-      this.#lastDenialId = (
-        store.statement('SELECT COALESCE(max(id), 0) AS id FROM denial_row').get() as { id: number }
-      ).id;
+      this.#lastDenialId = latestDenialId(store);
       return;
     }
-    const fresh = store
-      .statement('SELECT id, host_id, scategories, aa_profile FROM denial_row WHERE id > ? ORDER BY id')
-      .raw(true)
-      .all(this.#lastDenialId) as [id: number, hostId: number, scategories: string | null, profile: string | null][];
+    const fresh = denialLabelsAfter(store, this.#lastDenialId);
     for (const [id, hostId, scategories, profile] of fresh) {
       this.#lastDenialId = id;
       const key = labelKey(hostId, profile !== null ? `aa:${profile}` : (scategories ?? ''));

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { releaseAllocation } from '../../launch/allocate.js';
 import { listVms } from '../../store/allocations.js';
-import { VmAnswerCache } from '../../store/vm-answer-cache.js';
+import { VmAnswerCache } from '../../api/vm-answer-cache.js';
 import { allocateSelinux } from '../helpers/allocations.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
