@@ -1,8 +1,8 @@
 /**
- * Which denials were made under one allocation's label: the condition every per-VM answer
- * and the report's evidence use matching the denials made under one allocation's label (table alias `d`,
- * parameters @host and @key: the AppArmor profile or the SELinux categories). Each is a
- * range of denial_by_profile or denial_by_source once @from/@to bound the time.
+ * Which denials were made under one allocation's label: the SQL condition every per-VM
+ * answer and the report's evidence use (table alias `d`, parameters @host and @key: the
+ * AppArmor profile or the SELinux categories). Each is a range of denial_by_profile or
+ * denial_by_source once @from/@to bound the time.
  */
 export function allocationLabelMatch(apparmor: boolean): string {
   return apparmor
