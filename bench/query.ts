@@ -12,7 +12,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ingestFiles } from '../collector/backfill.js';
-import { allocateLabel, releaseAllocation } from '../launch/allocate.js';
+import { allocateLabel, releaseAllocation } from '../allocation/allocate.js';
 import { queryDenials } from '../store/denial-query.js';
 import { summarizeVm } from '../store/vm-summary.js';
 import { openStore } from '../store/store.js';

@@ -12,7 +12,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ingestFiles } from '../collector/backfill.js';
 import { verifyReport } from '../report/verify-report.js';
-import { allocateLabel } from '../launch/allocate.js';
+import { allocateLabel } from '../allocation/allocate.js';
 import { openStore } from '../store/store.js';
 import { readFileSync } from 'node:fs';
 import { formatRow, systemLine } from './system-line.js';

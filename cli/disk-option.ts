@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError } from 'commander';
 import type { DiskMode } from '../core/allocation.js';
-import { type ImageFormat, IMAGE_FORMATS } from '../launch/backing-chain.js';
+import { type ImageFormat, IMAGE_FORMATS } from '../allocation/backing-chain.js';
 
 export interface DiskOption {
   path: string;

@@ -20,10 +20,10 @@ import { isNativeError, type NativeBinding } from '../native/index.js';
 import { replaceExpectedDisks } from '../store/allocations.js';
 import { insertRelabel } from '../store/relabels.js';
 import type { Store } from '../store/store.js';
-import { allocateLabel, releaseAllocation } from './allocate.js';
-import { backingChain, type ImageFormat } from './backing-chain.js';
-import { assertHostEnforces, type HostFiles } from './enforcing-gate.js';
-import type { LabelBases } from './label-bases.js';
+import { allocateLabel, releaseAllocation } from '../allocation/allocate.js';
+import { backingChain, type ImageFormat } from '../allocation/backing-chain.js';
+import { assertHostEnforces, type HostFiles } from '../allocation/enforcing-gate.js';
+import type { LabelBases } from '../allocation/label-bases.js';
 
 export const REMEMBER_XATTR = 'trusted.svirt-audit.label';
 /** What REMEMBER_XATTR holds for a file that had no label: restoring it removes ours. */
@@ -45,7 +45,7 @@ export interface LaunchRequest {
   disks: LaunchDisk[];
   tcg: boolean;
   bases: LabelBases;
-  /** Refuse unless the host enforces the model (the launch gate, launch/enforcing-gate.ts). */
+  /** Refuse unless the host enforces the model (the launch gate, allocation/enforcing-gate.ts). */
   requireEnforcing?: { files: HostFiles };
   /** Where backing files may be besides each image's own directory (see backing-chain.ts). */
   backingDirs: readonly string[];

@@ -3,8 +3,8 @@
 import type { SecurityModel } from '../../core/allocation.js';
 import { allocationJson } from '../../core/allocation-json.js';
 import type { CategorySet } from '../../core/category-set.js';
-import { allocateLabel } from '../../launch/allocate.js';
-import { loadLabelBases } from '../../launch/label-bases.js';
+import { allocateLabel } from '../../allocation/allocate.js';
+import { loadLabelBases } from '../../allocation/label-bases.js';
 import { type CommonOptions, localHost, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { formatTime } from '../../core/time-spec.js';

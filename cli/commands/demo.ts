@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingestFiles } from '../../collector/backfill.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
 import { listAllocations } from '../../store/allocations.js';
 import { openStore } from '../../store/store.js';
 import type { CommonOptions } from '../command-context.js';

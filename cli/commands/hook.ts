@@ -4,10 +4,10 @@
  * unless SVIRT_AUDIT_HOOK_STRICT=1 asks for failures to refuse the start.
  */
 
-import { domainConfinement, parseDomainXml } from '../../launch/domain-xml.js';
-import { assertHostEnforces, hostFilesFromEnv } from '../../launch/enforcing-gate.js';
-import { loadLabelBases } from '../../launch/label-bases.js';
-import { handleQemuHook } from '../../launch/qemu-hook.js';
+import { domainConfinement, parseDomainXml } from '../../libvirt-hook/domain-xml.js';
+import { assertHostEnforces, hostFilesFromEnv } from '../../allocation/enforcing-gate.js';
+import { loadLabelBases } from '../../allocation/label-bases.js';
+import { handleQemuHook } from '../../libvirt-hook/qemu-hook.js';
 import { type CommonOptions, localHost, openCommandStore } from '../command-context.js';
 import { formatError } from '../error-message.js';
 import type { CliIo } from '../io.js';
@@ -91,7 +91,7 @@ async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<st
  */
 async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): Promise<void> {
   const { postViaApi } = await import('../api-client.js');
-  const { domainConfinement, expectedDisks, parseDomainXml } = await import('../../launch/domain-xml.js');
+  const { domainConfinement, expectedDisks, parseDomainXml } = await import('../../libvirt-hook/domain-xml.js');
   const token = io.env.SVIRT_AUDIT_TOKEN;
   if (op === 'start' || op === 'started' || op === 'reconnect' || op === 'attach') {
     const def = parseDomainXml(xml);

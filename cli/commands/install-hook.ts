@@ -1,7 +1,7 @@
 /** `svirt-audit install-hook`: write the libvirt hook script. */
 
-import { hostFilesFromEnv } from '../../launch/enforcing-gate.js';
-import { type HookStyle, installHook, labelHookForLibvirt } from '../../launch/install-hook.js';
+import { hostFilesFromEnv } from '../../allocation/enforcing-gate.js';
+import { type HookStyle, installHook, labelHookForLibvirt } from '../../libvirt-hook/install-hook.js';
 import { type CommonOptions, databasePath } from '../command-context.js';
 import type { CliIo } from '../io.js';
 

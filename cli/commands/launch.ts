@@ -3,8 +3,8 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SvirtAuditError } from '../../core/errors.js';
-import { hostFilesFromEnv } from '../../launch/enforcing-gate.js';
-import { loadLabelBases } from '../../launch/label-bases.js';
+import { hostFilesFromEnv } from '../../allocation/enforcing-gate.js';
+import { loadLabelBases } from '../../allocation/label-bases.js';
 import { type LaunchDisk, prepareLaunch } from '../../launch/launcher.js';
 import { loadNative } from '../../native/index.js';
 import { type CommonOptions, localHost, openCommandStore } from '../command-context.js';

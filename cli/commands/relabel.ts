@@ -1,7 +1,7 @@
 /** `svirt-audit relabel`: record a relabel or restore against the VM's open allocation. */
 
 import { formatTime } from '../../core/time-spec.js';
-import { recordRelabel } from '../../launch/relabel-record.js';
+import { recordRelabel } from '../../allocation/relabel-record.js';
 import { type CommonOptions, localHost, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 

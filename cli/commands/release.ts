@@ -2,7 +2,7 @@
 
 import { allocationJson } from '../../core/allocation-json.js';
 import { formatTime } from '../../core/time-spec.js';
-import { releaseAllocation } from '../../launch/allocate.js';
+import { releaseAllocation } from '../../allocation/allocate.js';
 import { type CommonOptions, localHost, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 

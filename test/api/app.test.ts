@@ -9,7 +9,7 @@ import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
 import { createToken, TokenSet } from '../../api/tokens.js';
 import { ingestFiles } from '../../collector/backfill.js';
-import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
 import { countTrail } from '../../store/audit-trail.js';
 import { listAllocations } from '../../store/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

@@ -10,7 +10,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';

@@ -17,7 +17,7 @@ import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
 import { TokenSet } from '../../api/tokens.js';
 import { ingestFiles } from '../../collector/backfill.js';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { latestDenialId } from '../../store/denial-query.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { releaseAllocation } from '../../launch/allocate.js';
+import { releaseAllocation } from '../../allocation/allocate.js';
 import { listVms } from '../../store/allocations.js';
 import { VmAnswerCache } from '../../api/vm-answer-cache.js';
 import { allocateSelinux } from '../helpers/allocations.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';

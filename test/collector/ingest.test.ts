@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles, rotationOrder } from '../../collector/backfill.js';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { listAllocations } from '../../store/allocations.js';
 import { countTrail } from '../../store/audit-trail.js';
 import { eventRecords } from '../helpers/event-records.js';

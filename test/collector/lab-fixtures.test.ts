@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { queryDenials } from '../../store/denial-query.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

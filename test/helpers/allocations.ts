@@ -1,6 +1,6 @@
 /** Recording SELinux allocations in tests with the fields that vary spelled out. */
 
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import type { Store } from '../../store/store.js';
 
 export function allocateSelinux(

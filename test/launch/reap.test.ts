@@ -4,7 +4,7 @@
  */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allocateLabel } from '../../launch/allocate.js';
+import { allocateLabel } from '../../allocation/allocate.js';
 import { reapAllocations } from '../../launch/reap.js';
 import { loadNative } from '../../native/index.js';
 import { listAllocations } from '../../store/allocations.js';

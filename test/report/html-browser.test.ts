@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
 import { renderReport } from '../../report/render.js';
 import { collectReportHeader, type ReportHeader } from '../../report/report-model.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { buildDemo, DEMO_HOST } from '../../launch/demo-scenario.js';
+import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { verifyReport } from '../../report/verify-report.js';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
-import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../launch/demo-scenario.js';
+import { allocateLabel, releaseAllocation } from '../../allocation/allocate.js';
+import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../demo/demo-scenario.js';
 import { explainStoredDenial } from '../../store/denial-explanation.js';
 import { getDenial, queryDenials } from '../../store/denial-query.js';
 import { allocationLabelMatch } from '../../store/label-match.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { releaseAllocation } from '../../launch/allocate.js';
+import { releaseAllocation } from '../../allocation/allocate.js';
 import { applyRetention } from '../../retention/policy.js';
 import { listAllocations } from '../../store/allocations.js';
 import { insertUnparsed } from '../../store/audit-trail.js';

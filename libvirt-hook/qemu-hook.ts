@@ -19,10 +19,10 @@ import {
   setAllocationPid,
 } from '../store/allocations.js';
 import type { Store } from '../store/store.js';
-import { allocateLabel } from './allocate.js';
-import { backingChain } from './backing-chain.js';
+import { allocateLabel } from '../allocation/allocate.js';
+import { backingChain } from '../allocation/backing-chain.js';
 import { domainConfinement, expectedDisks, parseDomainXml } from './domain-xml.js';
-import type { LabelBases } from './label-bases.js';
+import type { LabelBases } from '../allocation/label-bases.js';
 
 export interface QemuHookCall {
   domain: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CategorySet } from '../../core/category-set.js';
 import type { SvirtAuditError } from '../../core/errors.js';
-import { chooseCategorySet, type RandomInt } from '../../launch/allocation-policy.js';
+import { chooseCategorySet, type RandomInt } from '../../allocation/allocation-policy.js';
 
 const seeded = (seed: number): RandomInt => {
   let s = seed >>> 0;

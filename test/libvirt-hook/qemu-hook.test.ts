@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allocateLabel } from '../../launch/allocate.js';
-import { DEFAULT_LABEL_BASES } from '../../launch/label-bases.js';
-import { handleQemuHook, type QemuHookCall } from '../../launch/qemu-hook.js';
+import { allocateLabel } from '../../allocation/allocate.js';
+import { DEFAULT_LABEL_BASES } from '../../allocation/label-bases.js';
+import { handleQemuHook, type QemuHookCall } from '../../libvirt-hook/qemu-hook.js';
 import { listAllocations, listExpectedDisks } from '../../store/allocations.js';
 import { fixture } from '../helpers/fixtures.js';
 import { writeQcow2Header } from '../helpers/qcow2-image.js';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CategorySet } from '../../core/category-set.js';
 import type { SvirtAuditError } from '../../core/errors.js';
-import { allocateLabel, releaseAllocation } from '../../launch/allocate.js';
-import { DEFAULT_LABEL_BASES } from '../../launch/label-bases.js';
-import { recordRelabel } from '../../launch/relabel-record.js';
+import { allocateLabel, releaseAllocation } from '../../allocation/allocate.js';
+import { DEFAULT_LABEL_BASES } from '../../allocation/label-bases.js';
+import { recordRelabel } from '../../allocation/relabel-record.js';
 import { listAllocations } from '../../store/allocations.js';
 import { listRelabels } from '../../store/relabels.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';

@@ -9,7 +9,7 @@ import type { DiskMode, ExpectedDisk } from '../core/allocation.js';
 import { firstOfEachPath, normalizeUuid } from '../core/allocation.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { formatSelinuxContext, parseLevel, parseSelinuxContext, withLevel } from '../core/selinux-context.js';
-import type { LabelBases } from './label-bases.js';
+import type { LabelBases } from '../allocation/label-bases.js';
 
 export interface SecLabel {
   /** `dynamic`, `static` or `none`. */

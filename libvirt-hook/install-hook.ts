@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SvirtAuditError } from '../core/errors.js';
 import { shellQuote } from '../core/shell-quote.js';
-import { type HostFiles, hostConfinement } from './enforcing-gate.js';
+import { type HostFiles, hostConfinement } from '../allocation/enforcing-gate.js';
 
 export type HookStyle = 'qemu.d' | 'qemu';
 

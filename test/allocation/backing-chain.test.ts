@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ChainRules, backingChain, MAX_CHAIN_DEPTH, qcow2Backing } from '../../launch/backing-chain.js';
+import { type ChainRules, backingChain, MAX_CHAIN_DEPTH, qcow2Backing } from '../../allocation/backing-chain.js';
 import { writeQcow2Header } from '../helpers/qcow2-image.js';
 import { tempDir } from '../helpers/temp-store.js';
 

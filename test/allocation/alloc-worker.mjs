@@ -2,7 +2,7 @@
 // through the compiled launch code. Prints the category sets it got, one per line.
 
 import { CategorySet } from '../../dist/core/category-set.js';
-import { allocateLabel } from '../../dist/launch/allocate.js';
+import { allocateLabel } from '../../dist/allocation/allocate.js';
 import { openStore } from '../../dist/store/store.js';
 
 const [path, worker, count] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { domainConfinement, expectedDisks, parseDomainXml } from '../../launch/domain-xml.js';
-import { DEFAULT_LABEL_BASES } from '../../launch/label-bases.js';
+import { domainConfinement, expectedDisks, parseDomainXml } from '../../libvirt-hook/domain-xml.js';
+import { DEFAULT_LABEL_BASES } from '../../allocation/label-bases.js';
 import { fixture } from '../helpers/fixtures.js';
 
 describe('parseDomainXml', () => {

@@ -9,10 +9,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
-import { allocateLabel, releaseAllocation } from './allocate.js';
-import { DEFAULT_LABEL_BASES } from './label-bases.js';
-import { handleQemuHook } from './qemu-hook.js';
-import { recordRelabel } from './relabel-record.js';
+import { allocateLabel, releaseAllocation } from '../allocation/allocate.js';
+import { DEFAULT_LABEL_BASES } from '../allocation/label-bases.js';
+import { handleQemuHook } from '../libvirt-hook/qemu-hook.js';
+import { recordRelabel } from '../allocation/relabel-record.js';
 
 export const DEMO_HOST = 'hv1';
 export const DEMO_VMS = {
