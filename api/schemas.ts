@@ -84,7 +84,7 @@ export const SCHEMAS = [
       host: str,
       model: str,
       label: nullable('string'),
-      imagelabel: nullable('string'),
+      imageLabel: nullable('string'),
       categories: str,
       pid: nullable('integer'),
       source: str,
@@ -92,7 +92,7 @@ export const SCHEMAS = [
       endedAt: nullable('string'),
       created: { type: 'boolean' },
     },
-    required: ['uuid', 'name', 'host', 'model', 'label', 'imagelabel', 'categories', 'startedAt'],
+    required: ['uuid', 'name', 'host', 'model', 'label', 'imageLabel', 'categories', 'startedAt'],
   },
   {
     $id: 'vm',

@@ -10,7 +10,7 @@ export interface AllocationJson {
   host: string;
   model: string;
   label: string | null;
-  imagelabel: string | null;
+  imageLabel: string | null;
   categories: string;
   pid: number | null;
   source: string;
@@ -26,7 +26,7 @@ export function allocationJson(a: Allocation): AllocationJson {
     host: a.host,
     model: a.model,
     label: a.label,
-    imagelabel: a.imageLabel,
+    imageLabel: a.imageLabel,
     categories: a.categories,
     pid: a.pid,
     source: a.source,

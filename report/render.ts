@@ -148,7 +148,7 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
   line('|---|---|---|---|---|---|---|---|');
   for (const a of h.allocations)
     line(
-      `| ${[mdCell(a.host), mdCell(a.model), mdCode(a.label, true), mdCode(a.imagelabel, true), ...[a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map(mdCell)].join(' | ')} |`,
+      `| ${[mdCell(a.host), mdCell(a.model), mdCode(a.label, true), mdCode(a.imageLabel, true), ...[a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map(mdCell)].join(' | ')} |`,
     );
   line();
   line('## Enforcing state');
@@ -322,7 +322,7 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
   );
   for (const a of h.allocations)
     w.write(
-      `<tr>${[a.host, a.model, a.label, a.imagelabel, a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>\n`,
+      `<tr>${[a.host, a.model, a.label, a.imageLabel, a.source, a.startedAt, a.endedAt ?? 'open', a.pid].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>\n`,
     );
   w.write('</table>\n<h2>Enforcing state</h2>\n<ul>\n');
   for (const e of h.enforcing) {

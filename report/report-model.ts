@@ -18,7 +18,7 @@ import { listRelabels } from '../store/relabels.js';
 import { holdsCovering, prunedBefore } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
-export const REPORT_SCHEMA = 'svirt-audit-report/1';
+export const REPORT_SCHEMA = 'svirt-audit-report/2';
 
 export interface ReportRequest {
   vm: string;

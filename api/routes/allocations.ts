@@ -65,6 +65,8 @@ interface AllocBody {
   pid?: number;
   label?: string;
   imageLabel?: string;
+  /** Deprecated spelling of imageLabel, accepted until 0.3. */
+  imagelabel?: string;
   started?: string;
   new?: boolean;
   /**
@@ -112,6 +114,8 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
             pid: { type: 'integer', minimum: 1, maximum: 4194304 },
             label: CONTEXT,
             imageLabel: CONTEXT,
+            // The name allocations were printed with before 0.2 (read back and posted again).
+            imagelabel: { ...CONTEXT, deprecated: true },
             started: TIME_PARAM,
             new: { type: 'boolean' },
             assigned: { type: 'boolean' },
@@ -136,7 +140,7 @@ export async function allocationWriteRoutes(app: FastifyInstance, { ctx }: { ctx
           style: b.single ? 'single' : 'pair',
           tcg: b.tcg ?? false,
           ...(b.label !== undefined && { label: b.label }),
-          ...(b.imageLabel !== undefined && { imageLabel: b.imageLabel }),
+          ...((b.imageLabel ?? b.imagelabel) !== undefined && { imageLabel: (b.imageLabel ?? b.imagelabel) as string }),
           pid: b.pid ?? null,
           ...(b.started !== undefined && { startedAt: parseTimeSpec(b.started) }),
           forceNew: b.new ?? false,

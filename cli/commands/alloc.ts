@@ -79,6 +79,6 @@ async function allocViaApi(options: AllocOptions, io: CliIo): Promise<number> {
     io.env.SVIRT_AUDIT_TOKEN,
   );
   if (options.json) printJson(io, body);
-  else io.stdout.write(`${body.label ?? '(no label)'}\n${body.imagelabel ?? '(no image label)'}\n`);
+  else io.stdout.write(`${body.label ?? '(no label)'}\n${body.imageLabel ?? '(no image label)'}\n`);
   return 0;
 }

@@ -270,7 +270,7 @@ describe('writes', () => {
       method: 'POST',
       url: '/v1/relabels',
       headers: as(recorder),
-      payload: { uuid, path: '/img/a', from: 'system_u:object_r:virt_image_t:s0', to: first.json().imagelabel },
+      payload: { uuid, path: '/img/a', from: 'system_u:object_r:virt_image_t:s0', to: first.json().imageLabel },
     });
     expect(rel.statusCode).toBe(201);
     const clash = await app.inject({
@@ -292,6 +292,22 @@ describe('writes', () => {
       (await app.inject({ method: 'POST', url: `/v1/allocations/${uuid}/release`, headers: as(recorder), payload: {} }))
         .statusCode,
     ).toBe(404);
+  });
+});
+
+describe('renamed fields', () => {
+  it('an allocation posted back with the old imagelabel spelling keeps its image label (accepted until 0.3)', async () => {
+    const label = 'system_u:system_r:svirt_t:s0:c960,c961';
+    const imageLabel = 'system_u:object_r:svirt_image_t:s0:c960,c961';
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/allocations',
+      headers: as(recorder),
+      payload: { uuid: '2f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', name: 'old-client', label, imagelabel: imageLabel },
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.json()).toMatchObject({ label, imageLabel });
+    expect(r.json()).not.toHaveProperty('imagelabel');
   });
 });
 

@@ -37,7 +37,7 @@ describe('alloc, release, relabel, vms, allocations', () => {
     ]);
     const body = JSON.parse(json.stdout);
     expect(Object.keys(body)).toEqual(
-      expect.arrayContaining(['uuid', 'name', 'host', 'model', 'label', 'imagelabel', 'categories', 'startedAt']),
+      expect.arrayContaining(['uuid', 'name', 'host', 'model', 'label', 'imageLabel', 'categories', 'startedAt']),
     );
     expect(body).toMatchObject({ uuid: U2, name: 'db1', host: 'hv1', model: 'apparmor', label: `libvirt-${U2}` });
   });
