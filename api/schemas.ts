@@ -1,14 +1,14 @@
 /**
- * Shared JSON schemas, registered once (addSchema) and referenced by `$id`: the denial of
- * DESIGN.md, an allocation, a VM, a summary, an error. Response schemas also serialize
+ * Shared JSON schemas, registered once (addSchema) and referenced by `$id`: the denial
+ * (core/denial-json.ts), an allocation, a VM, a summary, an error. Response schemas also serialize
  * (fast-json-stringify), which keeps fields we did not declare from leaking out.
  */
+
+import { DENIAL_JSON_SCHEMA } from '../core/denial-json.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const str = { type: 'string' };
 const int = { type: 'integer' };
-
-const vmRef = { type: ['object', 'null'], properties: { uuid: str, name: str }, required: ['uuid', 'name'] };
 
 export const SCHEMAS = [
   {
@@ -23,57 +23,7 @@ export const SCHEMAS = [
     },
     required: ['error'],
   },
-  {
-    $id: 'denial',
-    type: 'object',
-    properties: {
-      id: int,
-      time: str,
-      host: str,
-      serial: int,
-      model: str,
-      kind: str,
-      permissive: { type: 'boolean' },
-      perms: { type: 'array', items: str },
-      tclass: nullable('string'),
-      source: {
-        type: 'object',
-        properties: {
-          context: nullable('string'),
-          type: nullable('string'),
-          categories: nullable('string'),
-          pid: nullable('integer'),
-          comm: nullable('string'),
-          exe: nullable('string'),
-          vm: vmRef,
-        },
-      },
-      target: {
-        type: 'object',
-        properties: {
-          context: nullable('string'),
-          type: nullable('string'),
-          categories: nullable('string'),
-          path: nullable('string'),
-          name: nullable('string'),
-          dev: nullable('string'),
-          inode: nullable('integer'),
-          vm: vmRef,
-        },
-      },
-      apparmor: {
-        type: ['object', 'null'],
-        properties: {
-          profile: str,
-          child: nullable('string'),
-          operation: nullable('string'),
-          requestedMask: nullable('string'),
-          deniedMask: nullable('string'),
-        },
-      },
-    },
-    required: ['id', 'time', 'host', 'serial', 'model', 'kind', 'permissive', 'perms', 'source', 'target'],
-  },
+  { $id: 'denial', ...DENIAL_JSON_SCHEMA },
   {
     $id: 'allocation',
     type: 'object',

@@ -1,55 +1,101 @@
 /**
- * The JSON shape of a denial (DESIGN.md "A denial in JSON"), shared by the CLI's --json
+ * The JSON shape of a denial (docs/architecture.md, Contracts), shared by the CLI's --json
  * and the API. Field names are stable; `vm` is null when no allocation held the label.
  */
 
 import type { Allocation } from './allocation.js';
 import type { AttributedDenial } from './attributed-denial.js';
-import type { DenialKind } from './denial-kind.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { DENIAL_KINDS } from './denial-kind.js';
 import { formatTime } from './time-spec.js';
 
-export interface VmRefJson {
-  uuid: string;
-  name: string;
-}
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableInteger = { type: ['integer', 'null'] } as const;
+const vmRefSchema = {
+  type: ['object', 'null'],
+  properties: { uuid: { type: 'string' }, name: { type: 'string' } },
+  required: ['uuid', 'name'],
+  additionalProperties: false,
+} as const;
 
-export interface DenialJson {
-  id: number;
-  time: string;
-  host: string;
-  serial: number;
-  model: 'selinux' | 'apparmor';
-  kind: DenialKind;
-  permissive: boolean;
-  perms: string[];
-  tclass: string | null;
-  source: {
-    context: string | null;
-    type: string | null;
-    categories: string | null;
-    pid: number | null;
-    comm: string | null;
-    exe: string | null;
-    vm: VmRefJson | null;
-  };
-  target: {
-    context: string | null;
-    type: string | null;
-    categories: string | null;
-    path: string | null;
-    name: string | null;
-    dev: string | null;
-    inode: number | null;
-    vm: VmRefJson | null;
-  };
-  apparmor: {
-    profile: string;
-    child: string | null;
-    operation: string | null;
-    requestedMask: string | null;
-    deniedMask: string | null;
-  } | null;
-}
+/**
+ * The denial's JSON schema: the API registers it (api/schemas.ts), reports embed it
+ * (report/report.schema.json's $defs.denial, kept equal by a test), and DenialJson is
+ * derived from it, so the three cannot drift.
+ */
+export const DENIAL_JSON_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    time: { type: 'string' },
+    host: { type: 'string' },
+    serial: { type: 'integer' },
+    model: { enum: ['selinux', 'apparmor'] },
+    kind: { enum: DENIAL_KINDS },
+    permissive: { type: 'boolean' },
+    perms: { type: 'array', items: { type: 'string' } },
+    tclass: nullableString,
+    source: {
+      type: 'object',
+      properties: {
+        context: nullableString,
+        type: nullableString,
+        categories: nullableString,
+        pid: nullableInteger,
+        comm: nullableString,
+        exe: nullableString,
+        vm: vmRefSchema,
+      },
+      required: ['context', 'type', 'categories', 'pid', 'comm', 'exe', 'vm'],
+      additionalProperties: false,
+    },
+    target: {
+      type: 'object',
+      properties: {
+        context: nullableString,
+        type: nullableString,
+        categories: nullableString,
+        path: nullableString,
+        name: nullableString,
+        dev: nullableString,
+        inode: nullableInteger,
+        vm: vmRefSchema,
+      },
+      required: ['context', 'type', 'categories', 'path', 'name', 'dev', 'inode', 'vm'],
+      additionalProperties: false,
+    },
+    apparmor: {
+      type: ['object', 'null'],
+      properties: {
+        profile: { type: 'string' },
+        child: nullableString,
+        operation: nullableString,
+        requestedMask: nullableString,
+        deniedMask: nullableString,
+      },
+      required: ['profile', 'child', 'operation', 'requestedMask', 'deniedMask'],
+      additionalProperties: false,
+    },
+  },
+  required: [
+    'id',
+    'time',
+    'host',
+    'serial',
+    'model',
+    'kind',
+    'permissive',
+    'perms',
+    'tclass',
+    'source',
+    'target',
+    'apparmor',
+  ],
+  additionalProperties: false,
+} as const;
+
+export type DenialJson = FromSchema<typeof DENIAL_JSON_SCHEMA>;
+export type VmRefJson = NonNullable<DenialJson['source']['vm']>;
 
 const vmRef = (a: Allocation | null): VmRefJson | null => (a ? { uuid: a.uuid, name: a.name } : null);
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
+import { DENIAL_JSON_SCHEMA } from '../../core/denial-json.js';
 import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
@@ -113,10 +114,18 @@ describe('report.schema.json', () => {
     check(doc, schema, '$');
     check(doc.report, schema.properties.report, '$.report');
     check(doc.integrity, schema.properties.integrity, '$.integrity');
-    for (const d of doc.denials) check(d, schema.properties.denials.items, '$.denials[]');
+    for (const d of doc.denials) check(d, schema.$defs.denial, '$.denials[]');
     for (const e of doc.evidence) check(e, schema.properties.evidence.items, '$.evidence[]');
     for (const f of doc.report.findings)
       check(f, schema.properties.report.properties.findings.items, '$.report.findings[]');
+  });
+});
+
+describe('one schema for a denial', () => {
+  it("report.schema.json's denial is the schema the API serves and DenialJson is derived from", () => {
+    const schema = JSON.parse(readFileSync(join(FIXTURES, '..', '..', 'report', 'report.schema.json'), 'utf8'));
+    expect(schema.properties.denials.items).toEqual({ $ref: '#/$defs/denial' });
+    expect(schema.$defs.denial).toEqual(JSON.parse(JSON.stringify(DENIAL_JSON_SCHEMA)));
   });
 });
 
