@@ -9,7 +9,7 @@ import { DenialNotifier } from '../../api/denial-notifier.js';
 import { Metrics } from '../../api/metrics.js';
 import { createToken, TokenSet } from '../../api/tokens.js';
 import { ingestFiles } from '../../collector/backfill.js';
-import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
+import { buildIncidentScenario, INCIDENT_HOST } from '../helpers/incident-scenario.js';
 import { countTrail } from '../../store/audit-trail.js';
 import { listAllocations } from '../../store/allocations.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -24,8 +24,8 @@ const notifier = new DenialNotifier();
 
 beforeAll(async () => {
   t = openTempStore();
-  const log = buildDemo(t.store, t.dir);
-  await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+  const log = buildIncidentScenario(t.store, t.dir);
+  await ingestFiles(t.store, [log], { localHost: INCIDENT_HOST });
   tokensPath = join(t.dir, 'tokens');
   reader = createToken(tokensPath, 'reader', 'dashboard');
   recorder = createToken(tokensPath, 'recorder', 'hook');
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** What the routes share, over the demo store and its token file; metrics of its own. */
+/** What the routes share, over the incident scenario's store and its token file; metrics of its own. */
 function newContext(): ApiContext {
   return {
     store: t.store,
@@ -48,7 +48,7 @@ function newContext(): ApiContext {
     tokens: () => TokenSet.load(tokensPath),
     notifier,
     metrics: new Metrics(),
-    localHost: DEMO_HOST,
+    localHost: INCIDENT_HOST,
   };
 }
 

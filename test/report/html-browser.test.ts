@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
-import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
+import { buildIncidentScenario, INCIDENT_HOST } from '../helpers/incident-scenario.js';
 import { renderReport } from '../../report/render.js';
 import { collectReportHeader, type ReportHeader } from '../../report/report-model.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
@@ -23,8 +23,8 @@ let header: ReportHeader;
 
 beforeAll(async () => {
   t = openTempStore();
-  const log = buildDemo(t.store, t.dir, Date.parse('2026-11-21T12:00:00.000Z'));
-  await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+  const log = buildIncidentScenario(t.store, t.dir, Date.parse('2026-11-21T12:00:00.000Z'));
+  await ingestFiles(t.store, [log], { localHost: INCIDENT_HOST });
   header = collectReportHeader(t.store, { vm: 'build', dbPath: 'x', version: 'TEST' });
   let html = '';
   renderReport(t.store, header, 'html', { write: (s) => (html += s) });

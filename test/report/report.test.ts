@@ -1,5 +1,5 @@
 /**
- * Reports on a fixed scenario (the demo, at a fixed time): a golden file per format with
+ * Reports on a fixed scenario (test/helpers/incident-scenario.ts, at a fixed time): a golden file per format with
  * the volatile fields masked (regenerate with UPDATE_GOLDEN=1 and review the diff), and a
  * tamper test for `report verify`.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { DENIAL_JSON_SCHEMA } from '../../core/denial-json.js';
-import { buildDemo, DEMO_HOST } from '../../demo/demo-scenario.js';
+import { buildIncidentScenario, INCIDENT_HOST } from '../helpers/incident-scenario.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { verifyReport } from '../../report/verify-report.js';
@@ -23,8 +23,8 @@ let t: TempStore;
 
 beforeAll(async () => {
   t = openTempStore();
-  const log = buildDemo(t.store, t.dir, NOW);
-  await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+  const log = buildIncidentScenario(t.store, t.dir, NOW);
+  await ingestFiles(t.store, [log], { localHost: INCIDENT_HOST });
 });
 afterAll(() => t.cleanup());
 
@@ -133,8 +133,8 @@ describe('reports and retention', () => {
   it('a report names the holds covering its VM and says when part of its window was pruned', async () => {
     const own = openTempStore();
     try {
-      const log = buildDemo(own.store, own.dir, NOW);
-      await ingestFiles(own.store, [log], { localHost: DEMO_HOST });
+      const log = buildIncidentScenario(own.store, own.dir, NOW);
+      await ingestFiles(own.store, [log], { localHost: INCIDENT_HOST });
       const db1 = resolveVm(own.store, 'db1');
       addHold(own.store, { vmUuid: db1.uuid, vmName: db1.name, reason: 'INC-7 | <b>', since: null, until: null });
       const header = () => collectReportHeader(own.store, { vm: 'db1', dbPath: 'x.db', version: 'TEST', now: NOW });

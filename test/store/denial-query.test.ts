@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { allocateLabel, releaseAllocation } from '../../allocation/allocate.js';
-import { buildDemo, DEMO_HOST, DEMO_VMS } from '../../demo/demo-scenario.js';
+import { buildIncidentScenario, INCIDENT_HOST, INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { explainStoredDenial } from '../../store/denial-explanation.js';
 import { getDenial, queryDenials } from '../../store/denial-query.js';
 import { allocationLabelMatch } from '../../store/label-match.js';
@@ -185,10 +185,10 @@ describe("a VM's denials, page by page", () => {
   });
 });
 
-describe('every kind, on the demo scenario', () => {
+describe('every kind, on the incident scenario', () => {
   it('classifies and explains each denial of the story', async () => {
-    const log = buildDemo(t.store, t.dir);
-    await ingestFiles(t.store, [log], { localHost: DEMO_HOST });
+    const log = buildIncidentScenario(t.store, t.dir);
+    await ingestFiles(t.store, [log], { localHost: INCIDENT_HOST });
     const all = queryDenials(t.store);
     const kinds = (vm: string) =>
       [...new Set(all.filter((d) => d.source.allocation?.name === vm).map((d) => d.kind))].sort();
@@ -225,7 +225,7 @@ describe('every kind, on the demo scenario', () => {
       /would be denied when enforcing/,
     );
 
-    const summary = summarizeVm(t.store, DEMO_VMS.build, 'build');
+    const summary = summarizeVm(t.store, INCIDENT_VMS.build, 'build');
     expect(summary.groups.map((g) => [g.kind, g.count, g.permissive])).toEqual([
       ['shared-resource', 1, 0],
       ['policy', 2, 2],
