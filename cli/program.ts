@@ -50,6 +50,9 @@ export function buildProgram(io: CliIo): Command {
   const hostOption = () => new Option('--host <name>', 'host the record belongs to (default: this host)');
   const jsonOption = () => new Option('--json', 'print one JSON document to stdout');
 
+  // Each command's module is imported when it runs: the hook and alloc run at every VM
+  // start, and loading every command (fastify, the report renderers) would cost them
+  // start-up time (bench/alloc).
   const add = (name: string, description: string, load: () => Promise<CommandModule>): Command => {
     const cmd = program
       .command(name)

@@ -1,6 +1,7 @@
 /** Denials: filtered lists with keyset pagination, and one denial explained. */
 
 import type { FastifyInstance } from 'fastify';
+import { allocationJson } from '../../core/allocation-json.js';
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
@@ -96,7 +97,6 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
           `no denial with id ${request.params.id}`,
           'list denials: GET /v1/denials',
         );
-      const { allocationJson } = await import('../../core/allocation-json.js');
       const alloc = (a: Parameters<typeof allocationJson>[0] | null) => (a ? allocationJson(a) : null);
       return {
         denial: denialJson(e.denial),

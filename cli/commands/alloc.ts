@@ -58,6 +58,7 @@ export async function run(options: AllocOptions, _args: string[], io: CliIo): Pr
 }
 
 async function allocViaApi(options: AllocOptions, io: CliIo): Promise<number> {
+  // Loaded only for --via-api: alloc runs at every VM start, and the HTTP client costs start-up time.
   const { postViaApi } = await import('../api-client.js');
   const body = await postViaApi(
     options.viaApi as string,

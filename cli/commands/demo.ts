@@ -10,6 +10,7 @@ import { listAllocations } from '../../store/allocations.js';
 import { openStore } from '../../store/store.js';
 import type { CommonOptions } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { run as summaryRun } from './summary.js';
 
 export async function run(options: CommonOptions, _args: string[], io: CliIo): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'svirt-audit-demo-'));
@@ -32,7 +33,6 @@ export async function run(options: CommonOptions, _args: string[], io: CliIo): P
   } finally {
     store.close();
   }
-  const { run: summaryRun } = await import('./summary.js');
   summaryRun({ db }, [], io);
   io.stdout.write(
     [

@@ -90,6 +90,7 @@ async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<st
  * the disks it should relabel at start/started, its end at stopped/release.
  */
 async function hookViaApi(socket: string, op: string, xml: string, io: CliIo): Promise<void> {
+  // Loaded only on this path: the hook runs at every VM start (bench/alloc measures its start-up).
   const { postViaApi } = await import('../api-client.js');
   const { domainConfinement, expectedDisks, parseDomainXml } = await import('../../libvirt-hook/domain-xml.js');
   const token = io.env.SVIRT_AUDIT_TOKEN;
