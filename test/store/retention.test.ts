@@ -198,10 +198,12 @@ describe('the size bound and the file', () => {
     t.store.db.pragma('auto_vacuum = NONE');
     t.store.db.exec('VACUUM');
     const before = storeUsage(t.store);
+    // One `now` for the cutoff and the run: the cutoff falls exactly on event 4000.
+    const now = Date.now();
     const outcome = await applyRetention(
       t.store,
-      { keepMs: Date.now() - timeOf(4000), keepLabelsMs: FOREVER, maxBytes: null },
-      { reason: 'test' },
+      { keepMs: now - timeOf(4000), keepLabelsMs: FOREVER, maxBytes: null },
+      { reason: 'test', now },
     );
     expect(outcome.denials).toBe(3999);
     expect(outcome.shrunkBytes).toBe(0);
