@@ -38,6 +38,15 @@ export function hookScriptPath(hooksDir: string, style: HookStyle): string {
 }
 
 /**
+ * Node's options for running without the JIT, silently: Node 20 and 22 warn unless V8's
+ * WebAssembly is turned off as well, Node 24 refuses that flag (bin/svirt-audit has the
+ * same rule for when it is not told).
+ */
+export function jitlessFlags(nodeVersion: string): string {
+  return Number(nodeVersion.split('.')[0]) < 24 ? '--jitless --no-expose-wasm' : '--jitless';
+}
+
+/**
  * The script text: a short shell wrapper that execs our CLI with a fixed database, through
  * bin/svirt-audit (which runs Node without its JIT where SELinux refuses execmem), with the
  * node binary that installed it.
@@ -59,6 +68,9 @@ export function hookScript(options: InstallHookOptions): string {
     `SVIRT_AUDIT_NODE=${shellQuote(node)}`,
     // Without the JIT, and without reading SELinux booleans to decide (bin/svirt-audit).
     'SVIRT_AUDIT_JIT=off',
+    ...(node === process.execPath
+      ? [`SVIRT_AUDIT_JITLESS_FLAGS='${jitlessFlags(process.versions.node)}'`, 'export SVIRT_AUDIT_JITLESS_FLAGS']
+      : []),
     'export SVIRT_AUDIT_NODE SVIRT_AUDIT_JIT',
     `exec ${run} hook qemu "$@"`,
     '',
