@@ -21,6 +21,7 @@
 
 import { type AuditFields, kernelField, parseRecordBody } from './record-body.js';
 import { resolveRecordType } from './record-types.js';
+import { fieldNumber } from './field-kinds.js';
 
 export type UnparsedReason = 'not-audit' | 'malformed-header' | 'too-long';
 
@@ -103,10 +104,7 @@ export class AuditRecord {
 
   /** A kernel field as a number (see `field`). */
   intField(key: string): number | undefined {
-    const v = this.field(key);
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
+    return fieldNumber(this.field(key));
   }
 
   /** The ENRICHED part after the 0x1d separator (translated values), or '' when absent. */

@@ -1,7 +1,8 @@
 /**
- * Which fields the kernel and user space may hex-encode. Mirrors the AUPARSE_TYPE_ESCAPED,
- * _ESCAPED_FILE, _ESCAPED_KEY and _PROCTITLE entries of audit-userspace
- * auparse/typetab.h (2023), with the AppArmor ones that auparse adds WITH_APPARMOR.
+ * How a field's text becomes a value: numbers, and which fields the kernel and user space
+ * may hex-encode. The latter mirrors the AUPARSE_TYPE_ESCAPED, _ESCAPED_FILE, _ESCAPED_KEY
+ * and _PROCTITLE entries of audit-userspace auparse/typetab.h (2023), with the AppArmor
+ * ones that auparse adds WITH_APPARMOR.
  *
  * An escaped field is written `name="plain text"` when it is printable without spaces or
  * quotes, and as bare upper-case hex (`name=2F746D702F612062`) otherwise.
@@ -38,4 +39,11 @@ export function looksHex(value: string): boolean {
 /** Decode hex to text (UTF-8; invalid sequences become U+FFFD rather than failing). */
 export function decodeHex(value: string): string {
   return Buffer.from(value, 'hex').toString('utf8');
+}
+
+/** A field's value as a number: undefined when absent, empty or not a number. */
+export function fieldNumber(value: string | null | undefined): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
 }

@@ -20,7 +20,7 @@
  */
 
 import { detached } from './detached-string.js';
-import { decodeHex, isEscapedField, looksHex } from './field-kinds.js';
+import { decodeHex, fieldNumber, isEscapedField, looksHex } from './field-kinds.js';
 
 export interface AvcPrefix {
   /** `denied` or `granted`, or another word for notices such as USER_AVC's policyload. */
@@ -74,10 +74,7 @@ export class AuditFields implements FieldReader {
 
   /** A field as a number, or undefined when absent or not a number. */
   int(key: string): number | undefined {
-    const v = this.get(key);
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
+    return fieldNumber(this.get(key));
   }
 
   /** Every field, decoded, first occurrence of each key (built on first use). */
@@ -229,10 +226,7 @@ export class KernelFields implements FieldReader {
   }
 
   int(key: string): number | undefined {
-    const v = this.get(key);
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
+    return fieldNumber(this.get(key));
   }
 
   has(key: string): boolean {
