@@ -10,8 +10,9 @@
  * A shape is found by a hash of its values. The writer keeps the ids it used in a
  * per-connection cache (Store.shapeIds); pruning deletes shapes that no remaining denial
  * uses, so the cache is dropped whenever another connection has committed (PRAGMA
- * data_version), when this connection prunes, and when a transaction fails. Each shape records the latest time it was used, at
- * most SHAPE_TIME_SLACK_MS behind, so pruning can tell which shapes only old denials use.
+ * data_version), when this connection prunes, and when a transaction fails. Each shape
+ * records the latest time it was used, at most SHAPE_TIME_SLACK_MS behind, so pruning can
+ * tell which shapes only old denials use.
  */
 
 import { createHash } from 'node:crypto';
