@@ -201,11 +201,16 @@ export class AuditFileFollower {
    */
   async #catchUpRotated(): Promise<void> {
     const path = this.#options.path;
-    const seen = this.#rotatedKey();
-    if (seen === this.#rotatedSeen) return;
-    const since = lastCheckpointTime(this.#store, path) ?? this.#followedSince;
-    await this.#readRotated(unreadRotatedFiles(this.#store, path, since));
-    this.#rotatedSeen = seen;
+    // Reading yields to the event loop, and auditd may rotate meanwhile: look again until
+    // PATH.1 stayed the same through a whole pass (found by the property test: a file
+    // written and rotated twice during the catch-up was never read).
+    for (;;) {
+      const seen = this.#rotatedKey();
+      if (seen === this.#rotatedSeen) return;
+      const since = lastCheckpointTime(this.#store, path) ?? this.#followedSince;
+      await this.#readRotated(unreadRotatedFiles(this.#store, path, since));
+      this.#rotatedSeen = seen;
+    }
   }
 
   /** What `PATH.1` is now (identity, size, time), to tell whether rotated files changed. */

@@ -88,6 +88,44 @@ describe('records that rotated past a stalled follower', () => {
   });
 });
 
+describe('rotation during the catch-up itself', () => {
+  it('a file written and rotated twice while rotated files are being read is read too', async () => {
+    const dir = join(scratch.dir, 'during-catch-up');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, '');
+    const store = openStore(join(dir, 'audit.db'));
+    let rotatedDuringCatchUp = false;
+    const follower = new AuditFileFollower(store, {
+      path: log,
+      localHost: 'hv1',
+      pollMs: 5,
+      idleFlushMs: 20,
+      // Called when the catch-up stores the first rotated file: auditd rotates meanwhile.
+      onStored: () => {
+        if (rotatedDuringCatchUp) return;
+        rotatedDuringCatchUp = true;
+        appendFileSync(log, eventsText(11, 30));
+        rotateByRename(log);
+        rotateByRename(log);
+        appendFileSync(log, eventsText(31, 35));
+      },
+    });
+    try {
+      await follower.start(); // audit.log is empty: nothing held open
+      appendFileSync(log, eventsText(1, 10));
+      rotateByRename(log); // read by the catch-up before the new (empty) audit.log is opened
+      await vi.waitFor(() => expect(rotatedDuringCatchUp && countKeys(store)).toBe(35), { timeout: 10_000 });
+      await follower.stop();
+      expect(storedKeys(store)).toEqual(eventKeys(1, 35));
+    } finally {
+      await follower.stop();
+      store.close();
+    }
+  });
+});
+
 describe('ingest of the file auditd is writing', () => {
   it('a last line cut mid-record is held back and read whole next time: the denial is stored once, nothing unparsed', async () => {
     const dir = join(scratch.dir, 'partial');
@@ -144,6 +182,9 @@ async function runIngest(
   expect(r.status).toBe(0);
   return { json: JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
 }
+
+/** SVIRT_AUDIT_SOAK_RUNS=2000 runs the property longer, to hunt for rare interleavings. */
+const SOAK_RUNS = process.env.SVIRT_AUDIT_SOAK_RUNS ? Number(process.env.SVIRT_AUDIT_SOAK_RUNS) : undefined;
 
 describe('property: writes, renames, copy-truncates, stalls and restarts', () => {
   type Step =
@@ -205,9 +246,9 @@ describe('property: writes, renames, copy-truncates, stalls and restarts', () =>
           store.close();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: SOAK_RUNS ?? 60, endOnFailure: true },
     );
-  }, 120_000);
+  }, (SOAK_RUNS ?? 600) * 200);
 });
 
 function countKeys(store: Store): number {
