@@ -201,54 +201,58 @@ describe('property: writes, renames, copy-truncates, stalls and restarts', () =>
     { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   );
 
-  it('every record is stored exactly once', async () => {
-    let round = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), async (steps) => {
-        const dir = join(scratch.dir, `prop-${round++}`);
-        const { mkdirSync } = await import('node:fs');
-        mkdirSync(dir);
-        const log = join(dir, 'audit.log');
-        writeFileSync(log, '');
-        const store = openStore(join(dir, 'audit.db'), { durability: 'normal' });
-        let written = 0;
-        const start = async () => {
-          const f = new AuditFileFollower(store, {
-            path: log,
-            localHost: 'hv1',
-            pollMs: 5,
-            idleFlushMs: 20,
-          });
-          await f.start();
-          return f;
-        };
-        let follower = await start();
-        try {
-          // Between awaits the follower cannot run: consecutive steps without `run` are a stall.
-          for (const s of steps) {
-            if (s.kind === 'write') {
-              appendFileSync(log, eventsText(written + 1, written + s.n));
-              written += s.n;
-            } else if (s.kind === 'rename') rotateByRename(log);
-            else if (s.kind === 'copytruncate') rotateByCopyTruncate(log);
-            else if (s.kind === 'run')
-              await vi.waitFor(() => expect(countKeys(store)).toBe(written), { timeout: 10_000 });
-            else {
-              await follower.stop();
-              follower = await start();
+  it(
+    'every record is stored exactly once',
+    async () => {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), async (steps) => {
+          const dir = join(scratch.dir, `prop-${round++}`);
+          const { mkdirSync } = await import('node:fs');
+          mkdirSync(dir);
+          const log = join(dir, 'audit.log');
+          writeFileSync(log, '');
+          const store = openStore(join(dir, 'audit.db'), { durability: 'normal' });
+          let written = 0;
+          const start = async () => {
+            const f = new AuditFileFollower(store, {
+              path: log,
+              localHost: 'hv1',
+              pollMs: 5,
+              idleFlushMs: 20,
+            });
+            await f.start();
+            return f;
+          };
+          let follower = await start();
+          try {
+            // Between awaits the follower cannot run: consecutive steps without `run` are a stall.
+            for (const s of steps) {
+              if (s.kind === 'write') {
+                appendFileSync(log, eventsText(written + 1, written + s.n));
+                written += s.n;
+              } else if (s.kind === 'rename') rotateByRename(log);
+              else if (s.kind === 'copytruncate') rotateByCopyTruncate(log);
+              else if (s.kind === 'run')
+                await vi.waitFor(() => expect(countKeys(store)).toBe(written), { timeout: 10_000 });
+              else {
+                await follower.stop();
+                follower = await start();
+              }
             }
+            await vi.waitFor(() => expect(countKeys(store)).toBe(written), { timeout: 10_000 });
+            await follower.stop();
+            expect(storedKeys(store)).toEqual(eventKeys(1, written));
+          } finally {
+            await follower.stop();
+            store.close();
           }
-          await vi.waitFor(() => expect(countKeys(store)).toBe(written), { timeout: 10_000 });
-          await follower.stop();
-          expect(storedKeys(store)).toEqual(eventKeys(1, written));
-        } finally {
-          await follower.stop();
-          store.close();
-        }
-      }),
-      { numRuns: SOAK_RUNS ?? 60, endOnFailure: true },
-    );
-  }, (SOAK_RUNS ?? 600) * 200);
+        }),
+        { numRuns: SOAK_RUNS ?? 60, endOnFailure: true },
+      );
+    },
+    (SOAK_RUNS ?? 600) * 200,
+  );
 });
 
 function countKeys(store: Store): number {
