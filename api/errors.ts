@@ -37,6 +37,7 @@ export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   DB_OPEN: 500,
   DB_DAMAGED: 500,
   DB_WRITE: 503,
+  FLEET_REFUSED: 403,
   LAUNCH_FAILED: 500,
 };
 

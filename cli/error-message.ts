@@ -35,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   DB_OPEN: EXIT.database,
   DB_DAMAGED: EXIT.database,
   DB_WRITE: EXIT.database,
+  FLEET_REFUSED: EXIT.database,
   LAUNCH_FAILED: EXIT.launchFailed,
 };
 

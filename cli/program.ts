@@ -220,7 +220,8 @@ unattributed, policy (svirt-audit explain ID says what each means for one denial
 
 Examples:
   svirt-audit denials --vm web1 --since 24h
-  svirt-audit denials --kind cross-vm --json`,
+  svirt-audit denials --kind cross-vm --json
+  svirt-audit denials --kind cross-vm --db postgres://analyst@fleet/svirt_audit   # every host`,
     );
 
   add(
@@ -229,9 +230,11 @@ Examples:
     () => import('./commands/summary.js'),
   )
     .option('--vm <ref>', 'only this VM (name or uuid)')
+    .option('--host <name>', 'only denials on this host')
     .option('--since <T>', 'from this time', parseTime)
     .option('--until <T>', 'up to this time', parseTime)
-    .addOption(jsonOption());
+    .addOption(jsonOption())
+    .addHelpText('after', '\nWith --db postgres://… it answers over every host of the fleet.');
 
   add(
     'explain',
@@ -335,6 +338,53 @@ Examples:
   svirt-audit hold --vm web1 --reason "INC-1234" --since 2026-11-01
   svirt-audit hold --list
   svirt-audit hold --release 3`,
+    );
+
+  add(
+    'ship',
+    "send this host's records to the fleet's PostgreSQL (see docs/fleet.md)",
+    () => import('./commands/ship.js'),
+  )
+    .addOption(new Option('--to <url>', 'the fleet database: postgres://ROLE@SERVER/DB').env('SVIRT_AUDIT_FLEET_URL'))
+    .option('--follow', 'keep shipping as records arrive, until SIGTERM (retries while the fleet is down)')
+    .option('--status', 'print how far behind the fleet is, and ship nothing')
+    .option('--host <name>', "ship this host's rows (default: the host the role ships for)")
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Reads the local database (--db) and writes what the fleet does not have yet, in batches,
+each with the host's new position in one PostgreSQL transaction: nothing is lost or sent
+twice when either side stops. The password comes from ~/.pgpass or PGPASSWORD, never
+from the command line.
+
+Examples:
+  svirt-audit ship --to postgres://svirt_host_hv1@fleet.example/svirt_audit
+  svirt-audit ship --follow          # as a service, with SVIRT_AUDIT_FLEET_URL set
+  svirt-audit ship --status --json`,
+    );
+
+  add('fleet', "the fleet administrator's commands on the central PostgreSQL", () => import('./commands/fleet.js'))
+    .argument('<action>', 'init, add-host, add-reader, hosts or prune')
+    .argument('[name]', 'the host (add-host) or the role (add-reader)')
+    .option('--role <role>', 'add-host: the login role that ships for the host (default svirt_host_NAME)')
+    .option('--password-file <file>', "add-host, add-reader: set the role's password from this file")
+    .option('--older-than <span>', 'prune: drop the months of events and denials older than this', parseSpanOption)
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+--db is the fleet database as its administrator (the owner of the schema).
+  init        create or upgrade the schema (numbered migrations)
+  add-host    make a login role that may write only this host's rows
+  add-reader  make a login role that reads every host (the central serve, analysts)
+  hosts       the hosts and how far each has shipped
+  prune       drop whole months of events and denials (allocations stay)
+
+Examples:
+  svirt-audit fleet init --db postgres:///svirt_audit?host=/var/run/postgresql
+  svirt-audit fleet add-host hv1 --password-file /root/hv1.pw --db …
+  svirt-audit fleet prune --older-than 180d --db …`,
     );
 
   const token = program.command('token').description('manage API bearer tokens');

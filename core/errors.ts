@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   DB_OPEN: 'the database file could not be opened or created',
   DB_DAMAGED: 'the database file is damaged or is not a svirt-audit database',
   DB_WRITE: 'the database cannot be written: the disk is full, read-only or failing',
+  FLEET_REFUSED: "the fleet's PostgreSQL refused this role the rows it tried to write or read",
   HOOK_INPUT: 'the libvirt hook received something it cannot read',
   NOT_ENFORCING: 'enforcement was required and the host does not enforce the VM confinement',
   LAUNCH_FAILED: 'a disk could not be relabelled, or the exec label or the program could not be set or started',

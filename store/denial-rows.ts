@@ -64,7 +64,7 @@ interface DenialColumnTypes {
 }
 type Column = keyof DenialColumnTypes;
 
-const DENIAL_COLUMNS = [
+export const DENIAL_COLUMNS = [
   'id',
   'event_id',
   'host',
@@ -190,16 +190,31 @@ export function iterateDenialRows(stmt: Statement, params: unknown): IterableIte
 }
 
 export function toAttributed(store: Store, row: DenialTuple, cache: Map<number, Allocation>): AttributedDenial {
-  const f = <K extends Column>(column: K): DenialColumnTypes[K] => field(row, column);
-  const alloc = (allocationId: number | null): Allocation | null => {
-    if (allocationId === null) return null;
+  return decodeDenial(row, (allocationId) => {
     let a = cache.get(allocationId);
     if (!a) {
       a = getAllocation(store, allocationId);
       if (a) cache.set(allocationId, a);
     }
     return a ?? null;
-  };
+  });
+}
+
+/** The ids of the allocations a row's attribution names (for a backend that fetches them in one go). */
+export function attributionIds(row: DenialTuple): number[] {
+  return [field(row, 'source_alloc'), field(row, 'target_alloc'), field(row, 'former_alloc')].filter(
+    (id): id is number => id !== null,
+  );
+}
+
+/**
+ * A row in DENIAL_COLUMNS order, classified and decoded; `allocationOf` gives the
+ * allocation an attribution id names (SQLite reads it from the file, the fleet prefetches).
+ */
+export function decodeDenial(row: DenialTuple, allocationOf: (id: number) => Allocation | null): AttributedDenial {
+  const f = <K extends Column>(column: K): DenialColumnTypes[K] => field(row, column);
+  const alloc = (allocationId: number | null): Allocation | null =>
+    allocationId === null ? null : allocationOf(allocationId);
   const source = alloc(f('source_alloc'));
   const target = alloc(f('target_alloc'));
   const former = alloc(f('former_alloc'));

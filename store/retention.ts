@@ -299,6 +299,7 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
       for (const a of old) {
         if (uuids.has(a.vm_uuid)) continue;
         counts.relabels += store.statement('DELETE FROM relabel WHERE allocation_id = ?').run(a.id).changes;
+        store.statement('DELETE FROM allocation_change WHERE allocation_id = ?').run(a.id);
         store.statement('DELETE FROM allocation WHERE id = ?').run(a.id);
         n++;
       }

@@ -16,7 +16,8 @@ const BELOW: Record<string, string[]> = {
   collector: ['core', 'store'],
   report: ['core', 'store'],
   retention: ['core', 'store'],
-  api: ['core', 'native', 'store', 'allocation', 'collector', 'report', 'retention'],
+  fleet: ['core', 'store'],
+  api: ['core', 'native', 'store', 'allocation', 'collector', 'report', 'retention', 'fleet'],
   cli: [
     'core',
     'native',
@@ -28,6 +29,7 @@ const BELOW: Record<string, string[]> = {
     'collector',
     'report',
     'retention',
+    'fleet',
     'api',
   ],
 };

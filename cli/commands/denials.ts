@@ -3,9 +3,8 @@
 import { DENIAL_CSV_COLUMNS, csvLine, denialCsvRow, denialJson } from '../../core/denial-json.js';
 import type { DenialKind } from '../../core/denial-kind.js';
 import { formatTime } from '../../core/time-spec.js';
-import { resolveVm } from '../../store/allocations.js';
-import { queryDenials } from '../../store/denial-query.js';
-import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import { type CommonOptions, databasePath, printJson } from '../command-context.js';
+import { openReadBackend } from '../../store/read-backend.js';
 import type { CliIo } from '../io.js';
 import { kindCell } from '../kind-colour.js';
 import { formatTable } from '../table.js';
@@ -19,13 +18,13 @@ interface DenialsOptions extends CommonOptions {
   csv?: boolean;
 }
 
-export function run(options: DenialsOptions, _args: string[], io: CliIo): number {
-  const store = openCommandStore(options, io, { readonly: false });
+export async function run(options: DenialsOptions, _args: string[], io: CliIo): Promise<number> {
+  const backend = await openReadBackend(databasePath(options, io), { readonly: false });
   try {
-    const vm = options.vm === undefined ? undefined : resolveVm(store, options.vm);
+    const vm = options.vm === undefined ? undefined : await backend.resolveVm(options.vm);
     // On a terminal the newest 50 unless --limit; for scripts every match unless --limit.
     const limit = options.limit ?? (options.json || options.csv ? undefined : 50);
-    const denials = queryDenials(store, {
+    const denials = await backend.denials({
       ...(vm && { vmUuid: vm.uuid }),
       ...(options.host !== undefined && { host: options.host }),
       ...(options.since !== undefined && { since: options.since }),
@@ -67,6 +66,6 @@ export function run(options: DenialsOptions, _args: string[], io: CliIo): number
     io.stderr.write('explain one: svirt-audit explain ID\n');
     return 0;
   } finally {
-    store.close();
+    await backend.close();
   }
 }

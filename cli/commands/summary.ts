@@ -2,9 +2,9 @@
 
 import { KIND_SEVERITY } from '../../core/denial-kind.js';
 import { formatTime } from '../../core/time-spec.js';
-import { listVms, resolveVm } from '../../store/allocations.js';
-import { summarizeVm, type VmSummaryAnswer } from '../../store/vm-summary.js';
-import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import { openReadBackend } from '../../store/read-backend.js';
+import type { VmSummaryAnswer } from '../../store/vm-summary.js';
+import { type CommonOptions, databasePath, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { kindCell } from '../kind-colour.js';
 import { formatTable } from '../table.js';
@@ -18,20 +18,22 @@ interface SummaryOptions extends CommonOptions {
 
 const short = (ms: number) => formatTime(ms).replace('T', ' ').slice(0, 16);
 
-export function run(options: SummaryOptions, _args: string[], io: CliIo): number {
-  const store = openCommandStore(options, io);
+export async function run(options: SummaryOptions, _args: string[], io: CliIo): Promise<number> {
+  const backend = await openReadBackend(databasePath(options, io));
   try {
     const filter = {
       ...(options.since !== undefined && { since: options.since }),
       ...(options.until !== undefined && { until: options.until }),
     };
-    const vms =
-      options.vm !== undefined
-        ? [resolveVm(store, options.vm)]
-        : listVms(store).map((v) => ({ uuid: v.uuid, name: v.name }));
-    const answers: VmSummaryAnswer[] = vms
-      .map((v) => summarizeVm(store, v.uuid, v.name, filter))
-      .filter((a) => options.vm !== undefined || a.total > 0);
+    const vms = options.vm !== undefined ? [await backend.resolveVm(options.vm)] : await backend.vms();
+    const answers: VmSummaryAnswer[] = [];
+    for (const v of vms) {
+      const a = await backend.summarize(v.uuid, v.name, {
+        ...filter,
+        ...(options.host !== undefined && { host: options.host }),
+      });
+      if (options.vm !== undefined || a.total > 0) answers.push(a);
+    }
     if (options.json) {
       printJson(
         io,
@@ -70,6 +72,6 @@ export function run(options: SummaryOptions, _args: string[], io: CliIo): number
     io.stdout.write('\nexplain a group: svirt-audit explain ID   ·   list them: svirt-audit denials --vm NAME\n');
     return 0;
   } finally {
-    store.close();
+    await backend.close();
   }
 }

@@ -1,0 +1,99 @@
+/** The fleet's hosts and their roles: what the administrator's `fleet add-host` does. */
+
+import { SvirtAuditError } from '../../core/errors.js';
+import type { FleetPool } from './connect.js';
+
+const NAME = /^[A-Za-z0-9._-]{1,253}$/;
+const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Make `role` the login role that ships for host `name`: created if missing (with
+ * `password` when given; otherwise the administrator sets up its authentication, e.g.
+ * a client certificate), made a member of svirt_audit_host, and named in fleet_host.
+ */
+export async function addFleetHost(pool: FleetPool, name: string, role: string, password?: string): Promise<void> {
+  if (!NAME.test(name))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `bad host name ${JSON.stringify(name)}`,
+      'letters, digits, dots, dashes, underscores',
+    );
+  if (!ROLE.test(role))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `bad role name ${JSON.stringify(role)}`,
+      'lower-case letters, digits and _, at most 63',
+    );
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    const id = client.escapeIdentifier(role);
+    if (exists.rowCount === 0) await client.query(`CREATE ROLE ${id} LOGIN`);
+    if (password !== undefined) await client.query(`ALTER ROLE ${id} PASSWORD ${client.escapeLiteral(password)}`);
+    await client.query(`GRANT svirt_audit_host TO ${id}`);
+    const taken = await client.query<{ name: string }>('SELECT name FROM fleet_host WHERE role = $1 AND name <> $2', [
+      role,
+      name,
+    ]);
+    if (taken.rows[0])
+      throw new SvirtAuditError(
+        'ALLOCATION_CONFLICT',
+        `role ${role} already ships for host ${taken.rows[0].name}`,
+        'give each host its own role',
+      );
+    await client.query(
+      'INSERT INTO fleet_host (name, role) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET role = $2',
+      [name, role],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Let `role` read every host's rows (the central serve, the security team's read commands). */
+export async function addFleetReader(pool: FleetPool, role: string, password?: string): Promise<void> {
+  if (!ROLE.test(role))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `bad role name ${JSON.stringify(role)}`,
+      'lower-case letters, digits and _, at most 63',
+    );
+  const client = await pool.connect();
+  try {
+    const id = client.escapeIdentifier(role);
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (exists.rowCount === 0) await client.query(`CREATE ROLE ${id} LOGIN`);
+    if (password !== undefined) await client.query(`ALTER ROLE ${id} PASSWORD ${client.escapeLiteral(password)}`);
+    await client.query(`GRANT svirt_audit_reader TO ${id}`);
+  } finally {
+    client.release();
+  }
+}
+
+/** The host the connected role ships for, or undefined when it is not a host's role. */
+export async function currentFleetHost(pool: FleetPool): Promise<string | undefined> {
+  const r = await pool.query<{ name: string | null }>('SELECT fleet_current_host() AS name');
+  return r.rows[0]?.name ?? undefined;
+}
+
+export interface FleetHostRow {
+  name: string;
+  role: string;
+  /** Audit time of the newest record shipped (ms), null before the first batch. */
+  newestTime: number | null;
+  shippedAt: number | null;
+}
+
+/** The fleet's hosts with where their shipping stands. */
+export async function listFleetHosts(pool: FleetPool): Promise<FleetHostRow[]> {
+  const r = await pool.query<{ name: string; role: string; newest_time: number | null; shipped_at: number | null }>(
+    `SELECT h.name, h.role, fleet_ms(p.newest_time) AS newest_time, fleet_ms(p.shipped_at) AS shipped_at
+     FROM fleet_host h LEFT JOIN ship_position p ON p.host = h.name ORDER BY h.name`,
+  );
+  return r.rows.map((h) => ({ name: h.name, role: h.role, newestTime: h.newest_time, shippedAt: h.shipped_at }));
+}

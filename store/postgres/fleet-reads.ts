@@ -1,0 +1,232 @@
+/**
+ * The read answers over the fleet's PostgreSQL: the same questions as the SQLite query
+ * layer (store/denial-query.ts, vm-summary.ts, allocations.ts) with the same attribution
+ * (host + label + time, computed when asked), decoded by the same code (decodeDenial,
+ * SummaryGroups). The contract suite (test/contract) asks both backends the same
+ * questions over the same records and requires equal answers.
+ */
+
+import type { Allocation, AllocationSource, SecurityModel } from '../../core/allocation.js';
+import type { AttributedDenial } from '../../core/attributed-denial.js';
+import { SvirtAuditError } from '../../core/errors.js';
+import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple } from '../denial-rows.js';
+import type { DenialFilter } from '../denial-query.js';
+import { type CountedGroup, SummaryGroups, type VmSummaryAnswer } from '../summary-groups.js';
+import type { FleetPool } from './connect.js';
+
+const HOLDER = (categories: string) => `
+  (SELECT a.id FROM allocation a
+    WHERE a.host = d.host AND a.categories = ${categories} AND ${categories} <> ''
+      AND a.started_at <= d.time AND (a.ended_at IS NULL OR a.ended_at > d.time)
+    ORDER BY a.started_at DESC LIMIT 1)`;
+
+const ATTRIBUTION: Record<string, string> = {
+  source_alloc: `CASE WHEN d.model = 'apparmor' THEN
+    (SELECT a.id FROM allocation a
+      WHERE a.host = d.host AND a.model = 'apparmor' AND a.label = d.aa_profile
+        AND a.started_at <= d.time AND (a.ended_at IS NULL OR a.ended_at > d.time)
+      ORDER BY a.started_at DESC LIMIT 1)
+    ELSE ${HOLDER('d.scategories')} END`,
+  target_alloc: HOLDER('d.tcategories'),
+  former_alloc: `(SELECT a.id FROM allocation a
+    WHERE a.host = d.host AND a.categories = d.tcategories AND d.tcategories <> ''
+      AND a.ended_at IS NOT NULL AND a.ended_at <= d.time
+    ORDER BY a.ended_at DESC LIMIT 1)`,
+};
+
+/** The SELECT list in DENIAL_COLUMNS order, so rows decode as SQLite's do. */
+const selectList = (sourceAlloc?: string) =>
+  DENIAL_COLUMNS.map((c) =>
+    c === 'time'
+      ? 'fleet_ms(d.time)'
+      : c === 'source_alloc' && sourceAlloc
+        ? sourceAlloc
+        : c in ATTRIBUTION
+          ? `${ATTRIBUTION[c]}`
+          : `d.${c}`,
+  ).join(', ');
+
+const RESIDUAL = (p: (v: unknown) => string, f: DenialFilter): string[] => {
+  const w: string[] = [];
+  if (!f.includeGranted) w.push('d.granted = 0');
+  if (f.tclass !== undefined) w.push(`d.tclass = ${p(f.tclass)}`);
+  if (f.perm !== undefined) w.push(`position(' ' || ${p(f.perm)} || ' ' in ' ' || d.perms || ' ') > 0`);
+  if (f.permissive !== undefined) w.push(`d.permissive = ${p(f.permissive ? 1 : 0)}`);
+  if (f.before !== undefined)
+    w.push(
+      `(d.time < fleet_time(${p(f.before.time)}) OR (d.time = fleet_time(${p(f.before.time)}) AND d.id < ${p(f.before.id)}))`,
+    );
+  return w;
+};
+
+interface AllocationRow {
+  id: number;
+  host: string;
+  vm_uuid: string;
+  vm_name: string;
+  model: SecurityModel;
+  label: string | null;
+  image_label: string | null;
+  categories: string;
+  pid: number | null;
+  source: AllocationSource;
+  started_at: number;
+  ended_at: number | null;
+}
+
+const SELECT_ALLOCATION = `SELECT id, host, vm_uuid, vm_name, model, label, image_label, categories, pid, source,
+  fleet_ms(started_at) AS started_at, fleet_ms(ended_at) AS ended_at FROM allocation`;
+
+const toAllocation = (r: AllocationRow): Allocation => ({
+  id: r.id,
+  host: r.host,
+  uuid: r.vm_uuid,
+  name: r.vm_name,
+  model: r.model,
+  label: r.label,
+  imageLabel: r.image_label,
+  categories: r.categories,
+  pid: r.pid,
+  source: r.source,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+});
+
+async function allocationsById(pool: FleetPool, ids: number[]): Promise<Map<number, Allocation>> {
+  if (ids.length === 0) return new Map();
+  const r = await pool.query<AllocationRow>(`${SELECT_ALLOCATION} WHERE id = ANY($1::bigint[])`, [[...new Set(ids)]]);
+  return new Map(r.rows.map((row) => [row.id, toAllocation(row)]));
+}
+
+async function decodeRows(pool: FleetPool, rows: DenialTuple[], known: Allocation[] = []): Promise<AttributedDenial[]> {
+  const allocations = await allocationsById(pool, rows.flatMap(attributionIds));
+  for (const a of known) allocations.set(a.id, a);
+  return rows.map((row) => decodeDenial(row, (id) => allocations.get(id) ?? null));
+}
+
+/** A VM's allocations across the fleet, newest first (its label history on every host). */
+export async function fleetAllocations(
+  pool: FleetPool,
+  filter: { uuid?: string; host?: string } = {},
+): Promise<Allocation[]> {
+  const r = await pool.query<AllocationRow>(
+    `${SELECT_ALLOCATION} WHERE ($1::text IS NULL OR vm_uuid = $1) AND ($2::text IS NULL OR host = $2)
+     ORDER BY started_at DESC, id DESC`,
+    [filter.uuid ?? null, filter.host ?? null],
+  );
+  return r.rows.map(toAllocation);
+}
+
+/** Attributed denials across the fleet, newest first: what queryDenials answers for one host. */
+export async function fleetDenials(pool: FleetPool, filter: DenialFilter = {}): Promise<AttributedDenial[]> {
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const since = filter.since ?? 0;
+  const until = filter.until ?? Number.MAX_SAFE_INTEGER;
+  // A kind is known only after classification: then every match is read, as SQLite does.
+  const limit = filter.kind === undefined && filter.limit !== undefined ? filter.limit : null;
+  let sql: string;
+  let known: Allocation[] = [];
+  if (filter.vmUuid !== undefined) {
+    known = (
+      await fleetAllocations(pool, { uuid: filter.vmUuid, ...(filter.host !== undefined && { host: filter.host }) })
+    ).filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''));
+    if (known.length === 0) return [];
+    sql = `SELECT ${selectList('a.id')}
+      FROM allocation a JOIN denial d ON d.host = a.host
+        AND (CASE WHEN a.model = 'apparmor' THEN d.aa_profile = a.label ELSE d.scategories = a.categories END)
+        AND d.time >= greatest(a.started_at, fleet_time(${p(since)}))
+        AND d.time < least(coalesce(a.ended_at, 'infinity'), fleet_time(${p(Math.min(until, 8.64e15))}))
+      WHERE a.id = ANY(${p(known.map((a) => a.id))}::bigint[])`;
+  } else {
+    sql = `SELECT ${selectList()} FROM denial d
+      WHERE d.time >= fleet_time(${p(since)}) AND d.time < fleet_time(${p(Math.min(until, 8.64e15))})
+        ${filter.host !== undefined ? `AND d.host = ${p(filter.host)}` : ''}`;
+  }
+  const residual = RESIDUAL(p, filter);
+  if (residual.length > 0) sql += ` AND ${residual.join(' AND ')}`;
+  sql += ` ORDER BY d.time DESC, d.id DESC${limit !== null ? ` LIMIT ${p(limit)}` : ''}`;
+  const r = await pool.query({ text: sql, values: params, rowMode: 'array' });
+  const out: AttributedDenial[] = [];
+  for (const d of await decodeRows(pool, r.rows as unknown as DenialTuple[], known)) {
+    if (filter.kind !== undefined && d.kind !== filter.kind) continue;
+    out.push(d);
+    if (filter.limit !== undefined && out.length >= filter.limit) break;
+  }
+  return out;
+}
+
+/** A VM's summary across the fleet: what summarizeVm answers for one host. */
+export async function fleetSummary(
+  pool: FleetPool,
+  uuid: string,
+  name: string,
+  filter: Omit<DenialFilter, 'vmUuid' | 'limit'> = {},
+): Promise<VmSummaryAnswer> {
+  const groups = new SummaryGroups();
+  const since = filter.since ?? 0;
+  const until = Math.min(filter.until ?? Number.MAX_SAFE_INTEGER, 8.64e15);
+  for (const a of await fleetAllocations(pool, { uuid, ...(filter.host !== undefined && { host: filter.host }) })) {
+    const from = Math.max(since, a.startedAt);
+    const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
+    if (from >= to || (a.model === 'selinux' && a.categories === '') || a.model === 'none') continue;
+    const match = `d.host = $1 AND ${a.model === 'apparmor' ? 'd.aa_profile = $2' : 'd.scategories = $2'}
+      AND d.time >= fleet_time($3) AND d.time < fleet_time($4) AND ($5 = 1 OR d.granted = 0)`;
+    const params = [a.host, a.model === 'apparmor' ? a.label : a.categories, from, to, filter.includeGranted ? 1 : 0];
+    const counted = await pool.query<CountedGroup>(
+      `SELECT d.perms, d.tclass, d.ttype, coalesce(d.tpath, d.tname, '?') AS target, count(*)::integer AS n,
+              sum(d.permissive)::integer AS permissive, fleet_ms(min(d.time)) AS first_seen,
+              fleet_ms(max(d.time)) AS last_seen, min(d.id) AS example
+       FROM denial d WHERE ${match} AND (d.tcategories IS NULL OR d.tcategories = '')
+       GROUP BY d.perms, d.tclass, d.ttype, target`,
+      params,
+    );
+    for (const r of counted.rows) groups.addCounted(a, r);
+    const labelled = await pool.query({
+      text: `SELECT ${selectList('$6::bigint')} FROM denial d WHERE ${match} AND d.tcategories IS NOT NULL AND d.tcategories <> ''`,
+      values: [...params, a.id],
+      rowMode: 'array',
+    });
+    for (const d of await decodeRows(pool, labelled.rows as unknown as DenialTuple[], [a]))
+      groups.addAttributed(d, filter.kind);
+  }
+  return groups.answer(uuid, name, filter.kind);
+}
+
+/** A VM by uuid or name across the fleet, as resolveVm answers for one host. */
+export async function fleetResolveVm(pool: FleetPool, ref: string): Promise<{ uuid: string; name: string }> {
+  const byUuid = await pool.query<{ uuid: string; name: string }>(
+    'SELECT vm_uuid AS uuid, vm_name AS name FROM allocation WHERE vm_uuid = $1 ORDER BY started_at DESC LIMIT 1',
+    [ref.toLowerCase()],
+  );
+  if (byUuid.rows[0]) return byUuid.rows[0];
+  const byName = await pool.query<{ uuid: string; name: string }>(
+    'SELECT DISTINCT vm_uuid AS uuid, vm_name AS name FROM allocation WHERE vm_name = $1',
+    [ref],
+  );
+  if (byName.rows.length === 1) return byName.rows[0] as { uuid: string; name: string };
+  if (byName.rows.length > 1)
+    throw new SvirtAuditError(
+      'AMBIGUOUS_VM',
+      `${byName.rows.length} VMs have been called "${ref}": ${byName.rows.map((v) => v.uuid).join(', ')}`,
+      'name the VM by its uuid',
+    );
+  throw new SvirtAuditError(
+    'UNKNOWN_VM',
+    `no VM named or with uuid "${ref}" is recorded in the fleet`,
+    'list known VMs with: svirt-audit vms',
+  );
+}
+
+/** Every VM of the fleet (uuid and latest name), most recently seen first. */
+export async function fleetVms(pool: FleetPool): Promise<{ uuid: string; name: string; hosts: string[] }[]> {
+  const r = await pool.query<{ uuid: string; name: string; hosts: string[] }>(
+    `SELECT vm_uuid AS uuid, (array_agg(vm_name ORDER BY started_at DESC, id DESC))[1] AS name,
+            array_agg(DISTINCT host ORDER BY host) AS hosts
+     FROM allocation GROUP BY vm_uuid ORDER BY max(coalesce(ended_at, started_at)) DESC`,
+  );
+  return r.rows;
+}

@@ -1,0 +1,53 @@
+/**
+ * The read answers behind `denials`, `summary` and `vms --json`, over either backend:
+ * one host's SQLite file, or the fleet's PostgreSQL (`--db postgres://…`). The SQLite
+ * side is the synchronous query layer as it is; the fleet side asks the same questions
+ * in PostgreSQL's dialect (store/postgres/fleet-reads.ts). Callers see one interface.
+ */
+
+import type { AttributedDenial } from '../core/attributed-denial.js';
+import { listVms, resolveVm } from './allocations.js';
+import { type DenialFilter, queryDenials } from './denial-query.js';
+import { isPostgresUrl, openFleet, type FleetPool } from './postgres/connect.js';
+import { fleetDenials, fleetResolveVm, fleetSummary, fleetVms } from './postgres/fleet-reads.js';
+import { type OpenStoreOptions, openStore, type Store } from './store.js';
+import type { VmSummaryAnswer } from './summary-groups.js';
+import { summarizeVm } from './vm-summary.js';
+
+export interface ReadBackend {
+  readonly kind: 'sqlite' | 'postgres';
+  denials(filter: DenialFilter): Promise<AttributedDenial[]>;
+  resolveVm(ref: string): Promise<{ uuid: string; name: string }>;
+  /** Every VM, most recently seen first. */
+  vms(): Promise<{ uuid: string; name: string; hosts: string[] }[]>;
+  summarize(uuid: string, name: string, filter: Omit<DenialFilter, 'vmUuid' | 'limit'>): Promise<VmSummaryAnswer>;
+  close(): Promise<void>;
+}
+
+export function sqliteBackend(store: Store): ReadBackend {
+  return {
+    kind: 'sqlite',
+    denials: async (filter) => queryDenials(store, filter),
+    resolveVm: async (ref) => resolveVm(store, ref),
+    vms: async () => listVms(store).map((v) => ({ uuid: v.uuid, name: v.name, hosts: v.hosts })),
+    summarize: async (uuid, name, filter) => summarizeVm(store, uuid, name, filter),
+    close: async () => store.close(),
+  };
+}
+
+export function postgresBackend(pool: FleetPool): ReadBackend {
+  return {
+    kind: 'postgres',
+    denials: (filter) => fleetDenials(pool, filter),
+    resolveVm: (ref) => fleetResolveVm(pool, ref),
+    vms: () => fleetVms(pool),
+    summarize: (uuid, name, filter) => fleetSummary(pool, uuid, name, filter),
+    close: () => pool.end(),
+  };
+}
+
+/** The backend `db` names: a postgres:// URL, or a SQLite file path. */
+export async function openReadBackend(db: string, options: OpenStoreOptions = {}): Promise<ReadBackend> {
+  if (isPostgresUrl(db)) return postgresBackend(await openFleet(db));
+  return sqliteBackend(openStore(db, options));
+}

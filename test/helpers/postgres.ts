@@ -1,0 +1,75 @@
+/**
+ * A throwaway PostgreSQL database per test file on the machine's real server (`.ci/run`
+ * installs Debian's postgresql, starts its cluster and makes root a superuser that logs in
+ * over the Unix socket). Host roles get passwords and log in over TCP on loopback, as a
+ * hypervisor would. Roles are cluster-wide, so their names carry the database's suffix and
+ * they are dropped with it.
+ */
+
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+const SOCKET = process.env.SVIRT_AUDIT_PG_SOCKET ?? '/var/run/postgresql';
+const PORT = process.env.SVIRT_AUDIT_PG_PORT ?? '5432';
+
+export const adminUrl = (db: string, port = PORT) => `postgres:///${db}?host=${encodeURIComponent(SOCKET)}&port=${port}`;
+
+/** Why PostgreSQL cannot be used here, or undefined when it can. */
+export async function postgresUnavailable(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: adminUrl('postgres'), connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (error) {
+    return `no PostgreSQL superuser login over ${SOCKET} (${(error as Error).message}); .ci/run sets it up`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface TestDatabase {
+  name: string;
+  /** As the fleet administrator (superuser, Unix socket). */
+  adminUrl: string;
+  /** A login role's URL over TCP on loopback. */
+  roleUrl(role: string, password: string): string;
+  /** A role name unique to this database. */
+  role(base: string): string;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl('postgres') });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const suffix = randomBytes(4).toString('hex');
+  const name = `svirt_test_${suffix}`;
+  // The group roles are cluster-wide: made here once, so parallel test files do not race
+  // to create them inside their migrations.
+  for (const group of ['svirt_audit_host', 'svirt_audit_reader'])
+    await adminQuery(`CREATE ROLE ${group} NOLOGIN`).catch(() => undefined);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const roles: string[] = [];
+  return {
+    name,
+    adminUrl: adminUrl(name),
+    roleUrl: (role, password) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${PORT}/${name}`,
+    role(base) {
+      const r = `${base}_${suffix}`;
+      roles.push(r);
+      return r;
+    },
+    async drop() {
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      for (const r of roles) await adminQuery(`DROP ROLE IF EXISTS ${r}`);
+    },
+  };
+}
