@@ -17,7 +17,7 @@ import { findHostId } from '../store/hosts.js';
 import { fleetError, type FleetPool, openFleet, redactedUrl } from '../store/postgres/connect.js';
 import { currentFleetHost } from '../store/postgres/fleet-hosts.js';
 import { readShipPosition, writeShippedBatch } from '../store/postgres/fleet-writes.js';
-import { localHead, readShippedBatch, type ShipPosition } from '../store/shipped-rows.js';
+import { localLag, readShippedBatch, type ShipPosition } from '../store/shipped-rows.js';
 import type { Store } from '../store/store.js';
 
 export interface ShipperOptions {
@@ -116,7 +116,7 @@ export class Shipper {
         this.#shipped.refused += written.refused;
         if (written.refused > 0)
           this.#options.onWarning?.(
-            `${written.refused} allocation(s) overlap another holder of their label on ${host}; the fleet kept them out (see its ship_refusal table)`,
+            `the fleet kept ${written.refused} row(s) of ${host} out (an allocation overlapping another holder of its label, or a record stamped outside 2000 … next month); see its ship_refusal table`,
           );
       } finally {
         client.release();
@@ -169,14 +169,9 @@ export class Shipper {
     let lagSeconds = 0;
     const hostId = this.#host === undefined ? undefined : findHostId(this.#store, this.#host);
     if (hostId !== undefined && this.#position) {
-      const head = localHead(this.#store, hostId);
-      const p = this.#position;
-      lagRows =
-        Math.max(0, head.eventId - p.eventId) +
-        Math.max(0, head.denialId - p.denialId) +
-        Math.max(0, head.relabelId - p.relabelId) +
-        Math.max(0, head.allocationSeq - p.allocationSeq);
-      if (lagRows > 0) lagSeconds = Math.max(0, (head.newestTime - p.newestTime) / 1000);
+      const lag = localLag(this.#store, hostId, this.#position);
+      lagRows = lag.rows;
+      if (lagRows > 0) lagSeconds = Math.max(0, (lag.newestTime - this.#position.newestTime) / 1000);
     }
     return {
       url: redactedUrl(this.#options.url),

@@ -226,18 +226,25 @@ function allocationRows(store: Store, hostId: number, ids: number[]): ShippedRow
   return out;
 }
 
-/** How far this host's store reaches: the positions a fully shipped fleet would have, and the newest time. */
-export function localHead(store: Store, hostId: number): ShipPosition & { newestTime: number } {
+/**
+ * What this host's store holds beyond `position`: rows per stream not shipped yet (each a
+ * range scan of ids after the position, exact when other hosts' rows are interleaved),
+ * and the audit time of its newest event.
+ */
+export function localLag(store: Store, hostId: number, position: ShipPosition): { rows: number; newestTime: number } {
   const n = (sql: string, ...params: unknown[]) => (store.statement(sql).get(...params) as { n: number | null }).n ?? 0;
-  return {
-    allocationSeq: n('SELECT max(seq) AS n FROM allocation_change'),
-    relabelId: n(
-      'SELECT max(r.id) AS n FROM relabel r JOIN allocation a ON a.id = r.allocation_id WHERE a.host_id = ?',
+  const rows =
+    n(
+      'SELECT count(DISTINCT c.allocation_id) AS n FROM allocation_change c JOIN allocation a ON a.id = c.allocation_id WHERE c.seq > ? AND a.host_id = ?',
+      position.allocationSeq,
       hostId,
-    ),
-    eventId: n('SELECT max(id) AS n FROM event WHERE host_id = ?', hostId),
-    denialId: n('SELECT max(id) AS n FROM denial_row WHERE host_id = ?', hostId),
-    macStatusId: n('SELECT max(rowid) AS n FROM mac_status WHERE host_id = ?', hostId),
-    newestTime: n('SELECT max(time) AS n FROM event WHERE host_id = ?', hostId),
-  };
+    ) +
+    n(
+      'SELECT count(*) AS n FROM relabel r JOIN allocation a ON a.id = r.allocation_id WHERE r.id > ? AND a.host_id = ?',
+      position.relabelId,
+      hostId,
+    ) +
+    n('SELECT count(*) AS n FROM event WHERE id > ? AND host_id = ?', position.eventId, hostId) +
+    n('SELECT count(*) AS n FROM denial_row WHERE id > ? AND host_id = ?', position.denialId, hostId);
+  return { rows, newestTime: n('SELECT max(time) AS n FROM event WHERE host_id = ?', hostId) };
 }

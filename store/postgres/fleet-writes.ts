@@ -16,9 +16,14 @@ import {
   type ShippedBatch,
   type ShippedColumns,
   type ShippedRow,
+  type ShippedValue,
   START_POSITION,
 } from '../shipped-rows.js';
 import type { FleetClient, FleetPool } from './connect.js';
+
+/** The span fleet_ensure_partitions accepts (2000 … next month), with a day to spare for clocks. */
+const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+const LATEST_AHEAD_MS = 31 * 86_400_000;
 
 /** INSERT … SELECT FROM unnest(arrays): one statement for a whole stream (times sent as ms). */
 function unnestInsert(
@@ -100,7 +105,7 @@ export async function readShipPosition(
 export interface WrittenBatch {
   /** Rows the fleet did not have yet (a batch sent again writes none). */
   stored: number;
-  /** Allocations the engine refused (one_holder_per_label), recorded in ship_refusal. */
+  /** Rows kept out and recorded in ship_refusal: allocations the engine refused (one_holder_per_label), records stamped outside 2000 … next month. */
   refused: number;
 }
 
@@ -115,8 +120,31 @@ export async function writeShippedBatch(
   try {
     let stored = 0;
     let refused = 0;
+    // A record stamped outside the partitions the fleet makes (a host clock years off, a
+    // forged line) is kept out and recorded, so it never stalls the host's shipping.
+    const outside = (ms: ShippedValue) => (ms as number) < EARLIEST || (ms as number) > Date.now() + LATEST_AHEAD_MS;
+    const events = batch.events.filter((e) => !outside(e[0] as number));
+    const denials = batch.denials.filter((d) => !outside(d[1] as number));
+    for (const [stream, rows, key, time] of [
+      ['event', batch.events, 1, 0],
+      ['denial', batch.denials, 0, 1],
+    ] as const) {
+      for (const row of rows.filter((r) => outside(r[time] as number))) {
+        await client.query(
+          `INSERT INTO ship_refusal (host, stream, local_id, reason) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (host, stream, local_id) DO NOTHING`,
+          [
+            host,
+            stream,
+            row[key],
+            `its time ${new Date(row[time] as number).toISOString()} is outside 2000 … next month`,
+          ],
+        );
+        refused++;
+      }
+    }
     const months = new Set<string>();
-    for (const ms of [...batch.events.map((e) => e[0]), ...batch.denials.map((d) => d[1])])
+    for (const ms of [...events.map((e) => e[0]), ...denials.map((d) => d[1])])
       months.add(new Date(ms as number).toISOString().slice(0, 7));
     for (const month of months)
       await client.query('SELECT fleet_ensure_partitions($1::timestamptz)', [`${month}-01T00:00:00Z`]);
@@ -127,8 +155,8 @@ export async function writeShippedBatch(
     }
     const streams: [string, ShippedColumns, ShippedRow[]][] = [
       [INSERT_RELABELS, SHIPPED_RELABEL_COLUMNS, batch.relabels],
-      [INSERT_EVENTS, SHIPPED_EVENT_COLUMNS, batch.events],
-      [INSERT_DENIALS, SHIPPED_DENIAL_COLUMNS, batch.denials],
+      [INSERT_EVENTS, SHIPPED_EVENT_COLUMNS, events],
+      [INSERT_DENIALS, SHIPPED_DENIAL_COLUMNS, denials],
       [INSERT_MAC_STATUS, SHIPPED_MAC_STATUS_COLUMNS, batch.macStatus],
     ];
     for (const [sql, columns, rows] of streams) {
@@ -186,7 +214,7 @@ async function insertAllocations(client: FleetClient, host: string, rows: Shippe
       await client.query('ROLLBACK TO SAVEPOINT one_allocation');
       await client.query(
         `INSERT INTO ship_refusal (host, stream, local_id, reason) VALUES ($1, 'allocation', $2, $3)
-         ON CONFLICT (host, stream, local_id) DO UPDATE SET reason = EXCLUDED.reason, at = now()`,
+         ON CONFLICT (host, stream, local_id) DO NOTHING`,
         [host, row[0], (error as Error).message],
       );
       refused++;

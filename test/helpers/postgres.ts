@@ -7,15 +7,26 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import pg from 'pg';
 
 const SOCKET = process.env.SVIRT_AUDIT_PG_SOCKET ?? '/var/run/postgresql';
 const PORT = process.env.SVIRT_AUDIT_PG_PORT ?? '5432';
 
-export const adminUrl = (db: string, port = PORT) => `postgres:///${db}?host=${encodeURIComponent(SOCKET)}&port=${port}`;
+export const adminUrl = (db: string, port = PORT) =>
+  `postgres://${userInfo().username}@/${db}?host=${encodeURIComponent(SOCKET)}&port=${port}`;
 
-/** Why PostgreSQL cannot be used here, or undefined when it can. */
+/**
+ * Why PostgreSQL cannot be used here, or undefined when it can. Under CI (which installs
+ * it) its absence is a failure, not a reason to skip.
+ */
 export async function postgresUnavailable(): Promise<string | undefined> {
+  const reason = await probe();
+  if (reason && process.env.CI) throw new Error(`CI has no PostgreSQL: ${reason}`);
+  return reason;
+}
+
+async function probe(): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: adminUrl('postgres'), connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
