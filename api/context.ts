@@ -1,6 +1,7 @@
 /** What the routes share: the store, the tokens, live notifications, collector status. */
 
 import type { FollowerStatus } from '../collector/follow.js';
+import type { ShipStatus } from '../fleet/shipper.js';
 import type { RetentionStatus } from '../retention/runner.js';
 import type { Store } from '../store/store.js';
 import type { Answerer } from './answer-pool.js';
@@ -22,4 +23,6 @@ export interface ApiContext {
   collector?: () => FollowerStatus;
   /** What serve's retention keeps and has removed, when it runs one. */
   retention?: () => RetentionStatus;
+  /** How far the fleet is behind, when serve ships to one. */
+  shipping?: () => ShipStatus;
 }

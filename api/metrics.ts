@@ -5,6 +5,7 @@
 
 import type { AttributedDenial } from '../core/attributed-denial.js';
 import type { RetentionStatus } from '../retention/runner.js';
+import type { ShipStatus } from '../fleet/shipper.js';
 
 export class Metrics {
   readonly #denials = new Map<string, number>();
@@ -25,8 +26,10 @@ export class Metrics {
     storedDenials: number;
     eventsBelowHorizon: number;
     retention?: RetentionStatus;
+    shipping?: ShipStatus;
   }): string {
     const r = gauges.retention;
+    const ship = gauges.shipping;
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [
       ...metric(
@@ -88,6 +91,29 @@ export class Metrics {
             ),
             ...metric('pruned_denials_total', 'counter', 'Denials removed by retention since start.', r.prunedDenials),
             ...metric('pruned_events_total', 'counter', 'Events removed by retention since start.', r.prunedEvents),
+          ]
+        : []),
+      ...(ship
+        ? [
+            ...metric('ship_lag_rows', 'gauge', 'Rows stored here that the fleet does not have yet.', ship.lagRows),
+            ...metric(
+              'ship_lag_seconds',
+              'gauge',
+              'Audit time between the newest event here and the newest shipped one.',
+              ship.lagSeconds,
+            ),
+            ...metric(
+              'ship_failures',
+              'gauge',
+              'Consecutive failed attempts to ship (0 when the last worked).',
+              ship.failures,
+            ),
+            ...metric(
+              'shipped_rows_total',
+              'counter',
+              'Rows the fleet stored from this process since start.',
+              ship.shipped.rows,
+            ),
           ]
         : []),
     ];

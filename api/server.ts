@@ -13,6 +13,7 @@ import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import { RetentionRunner } from '../retention/runner.js';
+import { Shipper } from '../fleet/shipper.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
 import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
@@ -45,6 +46,8 @@ export interface ServeOptions {
   retentionCheckMs?: number;
   /** Where pino writes (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /** Ship this host's records to the fleet's PostgreSQL (postgres://…), as `ship --follow` does. */
+  shipTo?: string;
 }
 
 export interface RunningServer {
@@ -144,23 +147,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       localHost: options.localHost,
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
       ...(options.retention && { retention: () => (retention as RetentionRunner).status }),
+      ...(options.shipTo !== undefined && { shipping: () => (shipper as Shipper).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
   });
 
+  // The fleet may be down at start: the shipper retries on its own and the host collects on.
+  let shipper: Shipper | undefined;
+  if (options.shipTo !== undefined) {
+    shipper = new Shipper(store, {
+      url: options.shipTo,
+      onWarning: (message) => app.log.warn({ ship: shipper?.status().url }, message),
+    });
+    shipper.start();
+  }
   let follower: AuditFileFollower | undefined;
   if (options.follow !== null) {
     follower = new AuditFileFollower(store, {
       path: options.follow,
       localHost: options.localHost,
-      onStored: () => notifier.notify(),
+      onStored: () => {
+        notifier.notify();
+        shipper?.nudge();
+      },
       onWarning: (message) => app.log.warn({ follow: options.follow }, message),
     });
     try {
       await follower.start();
     } catch (error) {
       // Nothing may keep the process alive after a failed start (the answer threads).
+      await shipper?.stop();
       await app.close();
       await answers.close();
       store.close();
@@ -260,6 +277,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await answers.close();
       await warming;
       if (follower) await follower.stop();
+      // After the collector's last commit: what it stored goes out before we stop.
+      await shipper?.stop();
       store.close();
     },
   };

@@ -266,6 +266,11 @@ Examples:
       parseSizeOption,
     )
     .option('--keep-labels <span>', 'keep ended allocations and relabels this long (default 400d)', parseSpanOption)
+    .addOption(
+      new Option('--ship-to <url>', "also ship this host's records to the fleet (postgres://…)").env(
+        'SVIRT_AUDIT_FLEET_URL',
+      ),
+    )
     .option(
       '--read-threads <n>',
       'threads answering denial lists and summaries, each with its own read connection (default: one per core, at most 4; 0: on the main thread)',

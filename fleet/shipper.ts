@@ -55,6 +55,8 @@ export class Shipper {
   #pool: FleetPool | undefined;
   #host: string | undefined;
   #position: (ShipPosition & { newestTime: number }) | undefined;
+  /** The last position the fleet acknowledged: kept while it is unreachable, for the lag. */
+  #acknowledged: (ShipPosition & { newestTime: number }) | undefined;
   #running = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -83,6 +85,7 @@ export class Shipper {
         );
       this.#host = host;
       this.#position = await readShipPosition(pool, host);
+      this.#acknowledged = this.#position;
       this.#pool = pool;
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -124,6 +127,7 @@ export class Shipper {
       this.#shipped.batches++;
       this.#lastShippedAt = Date.now();
       this.#position = { ...batch, newestTime: Math.max(position.newestTime, batch.newestTime) };
+      this.#acknowledged = this.#position;
       if (this.#failures > 0) {
         this.#options.onWarning?.(
           `shipping to ${redactedUrl(this.#options.url)} works again after ${this.#failures} failed attempt(s); nothing was lost`,
@@ -168,10 +172,11 @@ export class Shipper {
     let lagRows = 0;
     let lagSeconds = 0;
     const hostId = this.#host === undefined ? undefined : findHostId(this.#store, this.#host);
-    if (hostId !== undefined && this.#position) {
-      const lag = localLag(this.#store, hostId, this.#position);
+    const acknowledged = this.#acknowledged;
+    if (hostId !== undefined && acknowledged) {
+      const lag = localLag(this.#store, hostId, acknowledged);
       lagRows = lag.rows;
-      if (lagRows > 0) lagSeconds = Math.max(0, (lag.newestTime - this.#position.newestTime) / 1000);
+      if (lagRows > 0) lagSeconds = Math.max(0, (lag.newestTime - acknowledged.newestTime) / 1000);
     }
     return {
       url: redactedUrl(this.#options.url),

@@ -5,6 +5,7 @@ import { countOpenAllocations } from '../../store/allocations.js';
 import { countTrail } from '../../store/audit-trail.js';
 import { SIZE_WARNING } from '../../retention/policy.js';
 import type { RetentionStatus } from '../../retention/runner.js';
+import type { ShipStatus } from '../../fleet/shipper.js';
 import type { ApiContext } from '../context.js';
 
 function storeHealth(r: RetentionStatus) {
@@ -15,6 +16,18 @@ function storeHealth(r: RetentionStatus) {
     nearBound: r.maxBytes !== null && r.usedBytes > r.maxBytes * SIZE_WARNING,
     prunedDenials: r.prunedDenials,
     lastPrunedAt: r.lastRunAt === null ? null : new Date(r.lastRunAt).toISOString(),
+  };
+}
+
+function shippingHealth(s: ShipStatus) {
+  return {
+    to: s.url,
+    host: s.host,
+    lagRows: s.lagRows,
+    lagSeconds: s.lagSeconds,
+    failures: s.failures,
+    lastError: s.lastError,
+    lastShippedAt: s.lastShippedAt === null ? null : new Date(s.lastShippedAt).toISOString(),
   };
 }
 
@@ -43,6 +56,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
           }
         : null,
       store: ctx.retention ? storeHealth(ctx.retention()) : null,
+      shipping: ctx.shipping ? shippingHealth(ctx.shipping()) : null,
     };
     return reply.code(writable ? 200 : 503).send(body);
   });
@@ -55,6 +69,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     }
     const text = ctx.metrics.render({
       ...(ctx.retention && { retention: ctx.retention() }),
+      ...(ctx.shipping && { shipping: ctx.shipping() }),
       eventsBelowHorizon: c?.writer.belowHorizon ?? 0,
       lagBytes: c?.lagBytes ?? 0,
       lagSeconds: c?.lagSeconds ?? 0,

@@ -1,6 +1,8 @@
 /** `svirt-audit serve`: collector and HTTP API in one process. */
 
 import { existsSync } from 'node:fs';
+import { SvirtAuditError } from '../../core/errors.js';
+import { isPostgresUrl, redactedUrl } from '../../store/postgres/connect.js';
 import { startServer } from '../../api/server.js';
 import { formatSize } from '../../core/size-spec.js';
 import { DEFAULT_KEEP_LABELS_MS, DEFAULT_KEEP_MS, defaultMaxBytes } from '../../retention/policy.js';
@@ -20,10 +22,17 @@ interface ServeCliOptions extends CommonOptions {
   keep?: number;
   maxSize?: number;
   keepLabels?: number;
+  shipTo?: string;
 }
 
 export async function run(options: ServeCliOptions, _args: string[], io: CliIo): Promise<number> {
   const db = databasePath(options, io);
+  if (options.shipTo !== undefined && !isPostgresUrl(options.shipTo))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      '--ship-to must be a postgres:// or postgresql:// URL',
+      'e.g. --ship-to postgres://svirt_host_hv1@fleet.example/svirt_audit (password in ~/.pgpass or PGPASSWORD)',
+    );
   // --follow PATH, --no-follow (false), or the default log when this host has one.
   const follow =
     typeof options.follow === 'string'
@@ -50,9 +59,10 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     logLevel: options.logLevel,
     ...(options.readThreads !== undefined && { readThreads: options.readThreads }),
     retention,
+    ...(options.shipTo !== undefined && { shipTo: options.shipTo }),
   });
   io.stderr.write(
-    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}\n`,
+    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
   await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  * they are dropped with it.
  */
 
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -50,8 +51,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl('postgres') });
+async function adminQuery(sql: string, port = PORT): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl('postgres', port) });
   await client.connect();
   try {
     await client.query(sql);
@@ -60,27 +61,65 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A database of its own on the shared server (or on the cluster listening on `port`). */
+export async function createTestDatabase(port = PORT): Promise<TestDatabase> {
   const suffix = randomBytes(4).toString('hex');
   const name = `svirt_test_${suffix}`;
   // The group roles are cluster-wide: made here once, so parallel test files do not race
   // to create them inside their migrations.
   for (const group of ['svirt_audit_host', 'svirt_audit_reader'])
-    await adminQuery(`CREATE ROLE ${group} NOLOGIN`).catch(() => undefined);
-  await adminQuery(`CREATE DATABASE ${name}`);
+    await adminQuery(`CREATE ROLE ${group} NOLOGIN`, port).catch(() => undefined);
+  await adminQuery(`CREATE DATABASE ${name}`, port);
   const roles: string[] = [];
   return {
     name,
-    adminUrl: adminUrl(name),
-    roleUrl: (role, password) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${PORT}/${name}`,
+    adminUrl: adminUrl(name, port),
+    roleUrl: (role, password) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`,
     role(base) {
       const r = `${base}_${suffix}`;
       roles.push(r);
       return r;
     },
     async drop() {
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      for (const r of roles) await adminQuery(`DROP ROLE IF EXISTS ${r}`);
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, port);
+      for (const r of roles) await adminQuery(`DROP ROLE IF EXISTS ${r}`, port);
     },
+  };
+}
+
+export interface ScratchCluster {
+  port: string;
+  /** A database in it, for the fleet administrator (superuser over the Unix socket). */
+  adminUrl(db: string): string;
+  stop(): void;
+  start(): void;
+  drop(): void;
+}
+
+/**
+ * A PostgreSQL cluster of its own (Debian's pg_createcluster), for tests that stop and
+ * start the server: the shared one serves the other test files meanwhile.
+ */
+export function scratchCluster(name: string, port: number): ScratchCluster {
+  const [version] = execFileSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).trim().split(/\s+/);
+  const ver = version as string;
+  const quiet = { stdio: 'ignore' as const };
+  try {
+    execFileSync('pg_dropcluster', ['--stop', ver, name], quiet);
+  } catch {
+    // none left over from an earlier run
+  }
+  execFileSync('pg_createcluster', [ver, name, '--port', String(port), '--start'], quiet);
+  execFileSync(
+    'runuser',
+    ['-u', 'postgres', '--', 'psql', '-p', String(port), '-qc', `CREATE ROLE ${userInfo().username} SUPERUSER LOGIN`],
+    quiet,
+  );
+  return {
+    port: String(port),
+    adminUrl: (db) => adminUrl(db, String(port)),
+    stop: () => execFileSync('pg_ctlcluster', [ver, name, 'stop', '-m', 'fast'], quiet),
+    start: () => execFileSync('pg_ctlcluster', [ver, name, 'start'], quiet),
+    drop: () => execFileSync('pg_dropcluster', ['--stop', ver, name], quiet),
   };
 }
