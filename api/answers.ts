@@ -9,8 +9,9 @@ import type { DenialKind } from '../core/denial-kind.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import { resolveVm } from '../store/allocations.js';
-import { queryDenials } from '../store/denial-query.js';
-import { summarizeVm } from '../store/vm-summary.js';
+import { type DenialFilter, queryDenials } from '../store/denial-query.js';
+import type { AttributedDenial } from '../core/attributed-denial.js';
+import { summarizeVm, type VmSummaryAnswer } from '../store/vm-summary.js';
 import type { Store } from '../store/store.js';
 import type { VmAnswerCache } from './vm-answer-cache.js';
 
@@ -53,7 +54,7 @@ function decodeCursor(cursor: string): { time: number; id: number } {
   return { time: time as number, id: id as number };
 }
 
-type DenialPage = { items: ReturnType<typeof denialJson>[]; next: string | null };
+export type DenialPage = { items: ReturnType<typeof denialJson>[]; next: string | null };
 
 /** One page of denials, newest first; `next` continues after the last item (no OFFSET). */
 function denialPage(store: Store, q: DenialQuery): DenialPage {
@@ -61,14 +62,9 @@ function denialPage(store: Store, q: DenialQuery): DenialPage {
   return queryPage(store, q, vm?.uuid, q.since === undefined ? undefined : parseTimeSpec(q.since)).page;
 }
 
-function queryPage(
-  store: Store,
-  q: DenialQuery,
-  vmUuid: string | undefined,
-  since: number | undefined,
-): { page: DenialPage; times: number[] } {
-  const limit = q.limit ?? 100;
-  const rows = queryDenials(store, {
+/** The DenialFilter a page request asks for (one more than the page, to know if another follows). */
+export function pageFilter(q: DenialQuery, vmUuid: string | undefined, since: number | undefined): DenialFilter {
+  return {
     ...(vmUuid !== undefined && { vmUuid }),
     ...(q.host !== undefined && { host: q.host }),
     ...(since !== undefined && { since }),
@@ -78,12 +74,26 @@ function queryPage(
     ...(q.perm !== undefined && { perm: q.perm }),
     ...(q.permissive !== undefined && { permissive: q.permissive }),
     ...(q.cursor !== undefined && { before: decodeCursor(q.cursor) }),
-    limit: limit + 1,
-  });
+    limit: (q.limit ?? 100) + 1,
+  };
+}
+
+/** The page of `rows` (fetched with pageFilter), with `next` when more follow. */
+export function pageOf(q: DenialQuery, rows: AttributedDenial[]): { page: DenialPage; times: number[] } {
+  const limit = q.limit ?? 100;
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? Buffer.from(`${last.time}:${last.id}`).toString('base64url') : null;
   return { page: { items: page.map(denialJson), next }, times: page.map((d) => d.time) };
+}
+
+function queryPage(
+  store: Store,
+  q: DenialQuery,
+  vmUuid: string | undefined,
+  since: number | undefined,
+): { page: DenialPage; times: number[] } {
+  return pageOf(q, queryDenials(store, pageFilter(q, vmUuid, since)));
 }
 
 interface CachedPage {
@@ -130,6 +140,11 @@ function vmSummary(store: Store, cache: VmAnswerCache | undefined, q: SummaryQue
           ...(q.since !== undefined && { since: parseTimeSpec(q.since) }),
           ...(q.until !== undefined && { until: parseTimeSpec(q.until) }),
         });
+  return summaryJson(s);
+}
+
+/** A summary as JSON: times as ISO 8601. */
+export function summaryJson(s: VmSummaryAnswer) {
   return {
     ...s,
     groups: s.groups.map((g) => ({ ...g, firstSeen: formatTime(g.firstSeen), lastSeen: formatTime(g.lastSeen) })),

@@ -164,7 +164,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
  * The first schema violation, naming the field (`body/disks/0/mode`) and, where the schema
  * lists them, the values allowed or the property not allowed.
  */
-function validationMessage(context: string, issues: NonNullable<FastifyError['validation']>): string {
+export function validationMessage(context: string, issues: NonNullable<FastifyError['validation']>): string {
   const first = issues[0];
   if (!first) return `${context} is not valid`;
   const params = first.params as { allowedValues?: unknown[]; additionalProperty?: string };

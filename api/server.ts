@@ -95,10 +95,44 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-function splitListen(listen: string): { host: string; port: number } {
+export function splitListen(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
   if (!m) throw new SvirtAuditError('BAD_INPUT', `--listen ${listen} is not host:port`, 'e.g. --listen 127.0.0.1:8785');
   return { host: m[1] as string, port: Number(m[2]) };
+}
+
+/**
+ * The token file read again (SIGHUP). Fails closed: a token file that disappeared (deleted,
+ * or a typo while editing) must not open the API. Turning authentication off takes a restart.
+ */
+export function reloadedTokens(current: TokenSet, tokensPath: string): TokenSet {
+  const next = TokenSet.load(tokensPath);
+  if (current.configured && !next.configured)
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `the token file ${tokensPath} is gone`,
+      'restore it; to run without tokens on purpose, restart serve',
+    );
+  return next;
+}
+
+/** Beyond loopback only on purpose (--allow-remote) and never without tokens. */
+export function assertListenAllowed(host: string, allowRemote: boolean, tokens: TokenSet, tokensPath: string): void {
+  if (LOOPBACK_HOSTS.has(host)) return;
+  if (!allowRemote) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `listening on ${host} would expose the API beyond this host`,
+      'pass --allow-remote (and create tokens) to do that on purpose',
+    );
+  }
+  if (!tokens.configured) {
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `listening on ${host} needs a token file (${tokensPath})`,
+      'create tokens first: svirt-audit token create --role reader',
+    );
+  }
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
@@ -107,22 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.follow !== null) assertFollowable(options.follow);
   if (options.socket) await clearStaleSocket(options.socket);
   let tokens = TokenSet.load(options.tokensPath);
-  if (!LOOPBACK_HOSTS.has(host)) {
-    if (!options.allowRemote) {
-      throw new SvirtAuditError(
-        'BAD_INPUT',
-        `listening on ${host} would expose the API beyond this host`,
-        'pass --allow-remote (and create tokens) to do that on purpose',
-      );
-    }
-    if (!tokens.configured) {
-      throw new SvirtAuditError(
-        'BAD_INPUT',
-        `listening on ${host} needs a token file (${options.tokensPath})`,
-        'create tokens first: svirt-audit token create --role reader',
-      );
-    }
-  }
+  assertListenAllowed(host, options.allowRemote, tokens, options.tokensPath);
 
   const store: Store = openStore(options.dbPath, { durability: 'normal' });
   const notifier = new DenialNotifier();
@@ -249,16 +268,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     address,
     reloadTokens() {
       try {
-        const next = TokenSet.load(options.tokensPath);
-        // Fails closed: a token file that disappeared (deleted, or a typo while editing)
-        // must not open the API. Turning authentication off takes a restart.
-        if (tokens.configured && !next.configured)
-          throw new SvirtAuditError(
-            'BAD_INPUT',
-            `the token file ${options.tokensPath} is gone`,
-            'restore it; to run without tokens on purpose, restart serve',
-          );
-        tokens = next;
+        tokens = reloadedTokens(tokens, options.tokensPath);
         app.log.info('tokens reloaded');
       } catch (error) {
         app.log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');

@@ -272,6 +272,10 @@ Examples:
       ),
     )
     .option(
+      '--store <url>',
+      "the fleet's central server: answer the read routes for every host from this postgres://… (no collector)",
+    )
+    .option(
       '--read-threads <n>',
       'threads answering denial lists and summaries, each with its own read connection (default: one per core, at most 4; 0: on the main thread)',
       parseThreadCount,
@@ -287,7 +291,10 @@ Examples:
       `
 API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
 /metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
-token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.`,
+token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.
+Fleet (docs/fleet.md): --ship-to postgres://… also sends this host's records to the fleet;
+--store postgres://… instead runs the fleet's central server, answering /v1/denials,
+/v1/vms, /v1/allocations and /v1/hosts for every host (no collector, no writes).`,
     );
 
   add(

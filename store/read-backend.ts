@@ -6,10 +6,11 @@
  */
 
 import type { AttributedDenial } from '../core/attributed-denial.js';
-import { listVms, resolveVm } from './allocations.js';
+import type { Allocation, VmSummary } from '../core/allocation.js';
+import { type AllocationFilter, listAllocations, listVms, resolveVm } from './allocations.js';
 import { type DenialFilter, queryDenials } from './denial-query.js';
 import { isPostgresUrl, openFleet, type FleetPool } from './postgres/connect.js';
-import { fleetDenials, fleetResolveVm, fleetSummary, fleetVms } from './postgres/fleet-reads.js';
+import { fleetAllocations, fleetDenials, fleetResolveVm, fleetSummary, fleetVms } from './postgres/fleet-reads.js';
 import { type OpenStoreOptions, openStore, type Store } from './store.js';
 import type { VmSummaryAnswer } from './summary-groups.js';
 import { summarizeVm } from './vm-summary.js';
@@ -19,7 +20,9 @@ export interface ReadBackend {
   denials(filter: DenialFilter): Promise<AttributedDenial[]>;
   resolveVm(ref: string): Promise<{ uuid: string; name: string }>;
   /** Every VM, most recently seen first. */
-  vms(): Promise<{ uuid: string; name: string; hosts: string[] }[]>;
+  vms(): Promise<VmSummary[]>;
+  /** Allocations, newest first: a VM's label history on every host. */
+  allocations(filter: AllocationFilter): Promise<Allocation[]>;
   summarize(uuid: string, name: string, filter: Omit<DenialFilter, 'vmUuid' | 'limit'>): Promise<VmSummaryAnswer>;
   close(): Promise<void>;
 }
@@ -29,7 +32,8 @@ export function sqliteBackend(store: Store): ReadBackend {
     kind: 'sqlite',
     denials: async (filter) => queryDenials(store, filter),
     resolveVm: async (ref) => resolveVm(store, ref),
-    vms: async () => listVms(store).map((v) => ({ uuid: v.uuid, name: v.name, hosts: v.hosts })),
+    vms: async () => listVms(store),
+    allocations: async (filter) => listAllocations(store, filter),
     summarize: async (uuid, name, filter) => summarizeVm(store, uuid, name, filter),
     close: async () => store.close(),
   };
@@ -41,6 +45,7 @@ export function postgresBackend(pool: FleetPool): ReadBackend {
     denials: (filter) => fleetDenials(pool, filter),
     resolveVm: (ref) => fleetResolveVm(pool, ref),
     vms: () => fleetVms(pool),
+    allocations: (filter) => fleetAllocations(pool, filter),
     summarize: (uuid, name, filter) => fleetSummary(pool, uuid, name, filter),
     close: () => pool.end(),
   };

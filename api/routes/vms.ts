@@ -9,7 +9,7 @@ import type { DenialQuery } from '../answers.js';
 import { ERROR_RESPONSES, JSON_TYPE } from '../schemas.js';
 import { DENIAL_FILTERS, DENIAL_PAGE } from './denials.js';
 
-const REF = {
+export const REF = {
   type: 'object',
   properties: { ref: { type: 'string', minLength: 1, maxLength: 200 } },
   required: ['ref'],

@@ -23,9 +23,43 @@ interface ServeCliOptions extends CommonOptions {
   maxSize?: number;
   keepLabels?: number;
   shipTo?: string;
+  store?: string;
+}
+
+/** `serve --store postgres://…`: the fleet's central read server. */
+async function serveFleet(options: ServeCliOptions & { store: string }, io: CliIo): Promise<number> {
+  const { startFleetServer } = await import('../../api/fleet-server.js');
+  const server = await startFleetServer({
+    url: options.store,
+    listen: options.listen,
+    tokensPath: options.tokens ?? defaultTokenPath(databasePath(options, io)),
+    allowRemote: options.allowRemote ?? false,
+    version: io.version,
+    logLevel: options.logLevel,
+  });
+  io.stderr.write(
+    `svirt-audit serve: listening on http://${server.address}; answering for every host of ${redactedUrl(options.store)}\n`,
+  );
+  process.on('SIGHUP', () => server.reloadTokens());
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.close();
+  io.stderr.write('svirt-audit serve: stopped\n');
+  return 0;
 }
 
 export async function run(options: ServeCliOptions, _args: string[], io: CliIo): Promise<number> {
+  if (options.store !== undefined) {
+    if (!isPostgresUrl(options.store))
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        '--store must be a postgres:// or postgresql:// URL',
+        'the embedded store is --db PATH; --store names the fleet database',
+      );
+    return serveFleet({ ...options, store: options.store }, io);
+  }
   const db = databasePath(options, io);
   if (options.shipTo !== undefined && !isPostgresUrl(options.shipTo))
     throw new SvirtAuditError(

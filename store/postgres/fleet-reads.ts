@@ -6,7 +6,7 @@
  * questions over the same records and requires equal answers.
  */
 
-import type { Allocation, AllocationSource, SecurityModel } from '../../core/allocation.js';
+import type { Allocation, AllocationSource, SecurityModel, VmSummary } from '../../core/allocation.js';
 import type { AttributedDenial } from '../../core/attributed-denial.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple } from '../denial-rows.js';
@@ -104,15 +104,16 @@ async function decodeRows(pool: FleetPool, rows: DenialTuple[], known: Allocatio
   return rows.map((row) => decodeDenial(row, (id) => allocations.get(id) ?? null));
 }
 
-/** A VM's allocations across the fleet, newest first (its label history on every host). */
+/** Allocations across the fleet, newest first (a VM's label history on every host), as listAllocations answers. */
 export async function fleetAllocations(
   pool: FleetPool,
-  filter: { uuid?: string; host?: string } = {},
+  filter: { uuid?: string; host?: string; openOnly?: boolean; limit?: number } = {},
 ): Promise<Allocation[]> {
   const r = await pool.query<AllocationRow>(
     `${SELECT_ALLOCATION} WHERE ($1::text IS NULL OR vm_uuid = $1) AND ($2::text IS NULL OR host = $2)
-     ORDER BY started_at DESC, id DESC`,
-    [filter.uuid ?? null, filter.host ?? null],
+       AND (NOT $3 OR ended_at IS NULL)
+     ORDER BY started_at DESC, id DESC LIMIT $4`,
+    [filter.uuid ?? null, filter.host ?? null, filter.openOnly ?? false, filter.limit ?? null],
   );
   return r.rows.map(toAllocation);
 }
@@ -221,12 +222,34 @@ export async function fleetResolveVm(pool: FleetPool, ref: string): Promise<{ uu
   );
 }
 
-/** Every VM of the fleet (uuid and latest name), most recently seen first. */
-export async function fleetVms(pool: FleetPool): Promise<{ uuid: string; name: string; hosts: string[] }[]> {
-  const r = await pool.query<{ uuid: string; name: string; hosts: string[] }>(
+/** Every VM of the fleet, most recently seen first, as listVms answers for one host. */
+export async function fleetVms(pool: FleetPool): Promise<VmSummary[]> {
+  const r = await pool.query<{
+    uuid: string;
+    name: string;
+    hosts: string[];
+    allocations: number;
+    first_seen: number;
+    last_seen: number;
+    open_id: number | null;
+  }>(
     `SELECT vm_uuid AS uuid, (array_agg(vm_name ORDER BY started_at DESC, id DESC))[1] AS name,
-            array_agg(DISTINCT host ORDER BY host) AS hosts
-     FROM allocation GROUP BY vm_uuid ORDER BY max(coalesce(ended_at, started_at)) DESC`,
+            array_agg(DISTINCT host) AS hosts, count(*)::integer AS allocations,
+            fleet_ms(min(started_at)) AS first_seen, fleet_ms(max(coalesce(ended_at, started_at))) AS last_seen,
+            max(CASE WHEN ended_at IS NULL THEN id END) AS open_id
+     FROM allocation GROUP BY vm_uuid ORDER BY last_seen DESC`,
   );
-  return r.rows;
+  const running = await allocationsById(
+    pool,
+    r.rows.flatMap((v) => (v.open_id === null ? [] : [v.open_id])),
+  );
+  return r.rows.map((v) => ({
+    uuid: v.uuid,
+    name: v.name,
+    hosts: [...v.hosts].sort(),
+    allocations: v.allocations,
+    firstSeen: v.first_seen,
+    lastSeen: v.last_seen,
+    running: v.open_id === null ? null : (running.get(v.open_id) ?? null),
+  }));
 }

@@ -1,0 +1,126 @@
+/**
+ * The fleet's central server (`serve --store postgres://…`) over a real PostgreSQL holding
+ * two shipped hosts: the host API's read routes, answered for every host, equal to what the
+ * host API answers over the same records in SQLite; tokens and errors as the host API's.
+ */
+
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessAnswers } from '../../api/answer-pool.js';
+import { buildApp } from '../../api/app.js';
+import { DenialNotifier } from '../../api/denial-notifier.js';
+import { startFleetServer } from '../../api/fleet-server.js';
+import { Metrics } from '../../api/metrics.js';
+import type { RunningServer } from '../../api/server.js';
+import { createToken, TokenSet } from '../../api/tokens.js';
+import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
+import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
+import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+
+const NOW = Date.parse('2026-11-21T12:00:00.000Z');
+const unavailable = await postgresUnavailable();
+if (unavailable) console.warn(`test/fleet server: skipped: ${unavailable}`);
+const run = unavailable ? it.skip : it;
+
+let t: TempStore;
+let db: TestDatabase;
+let fleet: RunningServer;
+let hostApp: FastifyInstance;
+let token: string;
+
+beforeAll(async () => {
+  if (unavailable) return;
+  t = openTempStore();
+  await buildFleetScenario(t.store, t.dir, NOW);
+  db = await createTestDatabase();
+  const { reader } = await shipFleetScenario(t.store, db);
+  const tokensPath = join(t.dir, 'fleet-tokens');
+  token = createToken(tokensPath, 'reader', 'analyst');
+  fleet = await startFleetServer({
+    url: reader,
+    listen: '127.0.0.1:0',
+    tokensPath,
+    allowRemote: false,
+    version: 'test',
+    logLevel: 'error',
+  });
+  hostApp = await buildApp({
+    ctx: {
+      store: t.store,
+      answers: new InProcessAnswers(t.store, { version: 'test' }),
+      tokens: () => TokenSet.none(),
+      notifier: new DenialNotifier(),
+      metrics: new Metrics(),
+      localHost: 'hv1',
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await fleet?.close();
+  await hostApp?.close();
+  await db?.drop();
+  t?.cleanup();
+});
+
+async function get(path: string, auth = token): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(`http://${fleet.address}${path}`, { headers: { authorization: `Bearer ${auth}` } });
+  return { status: r.status, body: await r.json() };
+}
+
+const ids = new Set(['id', 'eventId', 'exampleId', 'allocationId', 'next']);
+function withoutIds(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutIds);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ids.has(k) ? '#' : withoutIds(v)]));
+  return value;
+}
+
+describe('the central server', () => {
+  run.each([
+    '/v1/denials?limit=1000',
+    '/v1/denials?kind=cross-vm',
+    '/v1/denials?host=hv2',
+    `/v1/vms/${INCIDENT_VMS.web1}/denials`,
+    '/v1/vms/web1/summary',
+    '/v1/vms/desk/summary',
+    '/v1/vms',
+    '/v1/allocations?vm=web1',
+  ])('answers %s as the host API does over the same records', async (path) => {
+    const mine = await get(path);
+    const host = await hostApp.inject({ method: 'GET', url: path });
+    expect(mine.status).toBe(200);
+    expect(host.statusCode).toBe(200);
+    expect(withoutIds(mine.body)).toEqual(withoutIds(host.json()));
+  });
+
+  run('pages with its own cursor through every host, each denial once', async () => {
+    const seen: number[] = [];
+    let next: string | null = null;
+    do {
+      const { body } = (await get(`/v1/denials?limit=4${next ? `&cursor=${next}` : ''}`)) as {
+        body: { items: { id: number }[]; next: string | null };
+      };
+      seen.push(...body.items.map((d) => d.id));
+      next = body.next;
+    } while (next);
+    const all = (await get('/v1/denials?limit=1000')).body as { items: { id: number }[] };
+    expect(seen).toEqual(all.items.map((d) => d.id));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  run('lists the hosts with how far each has shipped', async () => {
+    const { body } = await get('/v1/hosts');
+    expect((body as { name: string; lastShippedAt: string | null }[]).map((h) => h.name)).toEqual(['hv1', 'hv2']);
+    expect((await get('/healthz')).body).toMatchObject({ status: 'ok', database: { reachable: true }, hosts: 2 });
+  });
+
+  run('errors as the host API gives them: unknown VM, bad filter, wrong token, unknown route', async () => {
+    expect(await get('/v1/vms/nope/summary')).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_VM' } } });
+    expect(await get('/v1/denials?kind=nope')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION' } } });
+    expect((await get('/v1/denials', 'wrong')).status).toBe(401);
+    expect(await get('/v1/report')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+  });
+});
