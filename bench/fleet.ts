@@ -1,0 +1,280 @@
+/**
+ * bench/fleet: the fleet on one PostgreSQL on this machine.
+ *
+ * 1. Shipping lag: 20 simulated hosts, each a collector following its own audit.log that
+ *    receives 1,000 lines/s (audit time = wall time) and a shipper sending what it stores
+ *    (as `serve --ship-to` does), all in this process. Every 100 ms each host's lag is
+ *    sampled: the audit time between its newest stored event and the newest the fleet
+ *    has. Target: p99 < 2 s.
+ * 2. Answers at 5,000,000 denials: bench/query's store (1,000,000 denials, 500 VMs, host
+ *    hv1) shipped to the fleet (throughput measured), then its allocations and denials
+ *    copied as hosts hv2 … hv5 (each VM runs on all five). autocannon, 50 connections, on
+ *    `GET /v1/vms/:ref/summary` and `GET /v1/denials?since=…` (the data's last 24 h) against
+ *    `serve --store` (the central server), beside the same routes on `serve` over one
+ *    host's SQLite (bench/query's store). Target: p99 < 100 ms.
+ *
+ * Needs PostgreSQL with a superuser login for this OS user over /var/run/postgresql
+ * (.ci/run sets that up) and bench/query's store.
+ * Run: npm run build && node dist/bench/query.js (once) && node dist/bench/fleet.js [seconds=20]
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { AuditFileFollower } from '../collector/follow.js';
+import { Shipper } from '../fleet/shipper.js';
+import { openFleet } from '../store/postgres/connect.js';
+import { addFleetHost, addFleetReader } from '../store/postgres/fleet-hosts.js';
+import { openStore, type Store } from '../store/store.js';
+import { CLI, copyQueryStore, startServe } from './serve-under-load.js';
+import { formatRow, percentile, systemLine } from './system-line.js';
+
+const seconds = Number(process.argv[2] ?? 20);
+const HOSTS = 20;
+const SOCKET = '/var/run/postgresql';
+const admin = (db: string) => `postgres://${userInfo().username}@/${db}?host=${encodeURIComponent(SOCKET)}`;
+const roleUrl = (role: string, db: string) => `postgres://${role}:pw@127.0.0.1:5432/${db}`;
+
+async function sql(db: string, text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: admin(db) });
+  await client.connect();
+  try {
+    return await client.query(text, params);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshFleet(name: string): Promise<void> {
+  for (const group of ['svirt_audit_host', 'svirt_audit_reader'])
+    await sql('postgres', `CREATE ROLE ${group} NOLOGIN`).catch(() => undefined);
+  await sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await sql('postgres', `CREATE DATABASE ${name}`);
+  await (await openFleet(admin(name), { migrate: true })).end();
+}
+
+async function withAdmin<T>(db: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = await openFleet(admin(db));
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+try {
+  await sql('postgres', 'SELECT 1');
+} catch (error) {
+  console.log(`skipped: no PostgreSQL superuser login over ${SOCKET} (${(error as Error).message})`);
+  process.exit(0);
+}
+
+// ---- 1. shipping lag: 20 hosts at 1,000 lines/s each -------------------------------------
+
+const LAG_DB = 'svirt_bench_fleet_lag';
+await freshFleet(LAG_DB);
+const dir = join('/tmp', `svirt-bench-fleet-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+interface Host {
+  name: string;
+  log: string;
+  store: Store;
+  follower: AuditFileFollower;
+  shipper: Shipper;
+  serial: number;
+}
+const hosts: Host[] = [];
+for (let h = 0; h < HOSTS; h++) {
+  const name = `bench-h${h}`;
+  const role = `svirt_bench_h${h}`;
+  await withAdmin(LAG_DB, (pool) => addFleetHost(pool, name, role, 'pw'));
+  const log = join(dir, `${name}.log`);
+  writeFileSync(log, '');
+  const store = openStore(join(dir, `${name}.db`), { durability: 'normal' });
+  const shipper = new Shipper(store, { url: roleUrl(role, LAG_DB), pollMs: 100 });
+  const follower = new AuditFileFollower(store, {
+    path: log,
+    localHost: name,
+    pollMs: 100,
+    onStored: () => shipper.nudge(),
+  });
+  await follower.start();
+  shipper.start();
+  hosts.push({ name, log, store, follower, shipper, serial: 0 });
+}
+
+/** 50 lines (25 AVC + EOE events) per host every 50 ms: 1,000 lines/s each. */
+const writer = setInterval(() => {
+  for (const h of hosts) {
+    let text = '';
+    for (let i = 0; i < 25; i++) {
+      h.serial++;
+      const t = Date.now();
+      const stamp = `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}:${h.serial}`;
+      text += `node=${h.name} type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=9 comm="qemu-kvm" name="f" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c${h.serial % 500},c${500 + (h.serial % 500)} tcontext=system_u:object_r:default_t:s0 tclass=file permissive=0\nnode=${h.name} type=EOE msg=audit(${stamp}):\n`;
+    }
+    appendFileSync(h.log, text);
+  }
+}, 50);
+const lags: number[] = [];
+const sampler = setInterval(() => {
+  for (const h of hosts) lags.push(h.shipper.status().lagSeconds);
+}, 100);
+const started = Date.now();
+await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+clearInterval(writer);
+const written = hosts.reduce((n, h) => n + h.serial, 0);
+const elapsed = (Date.now() - started) / 1000;
+// Drained: every host's collector and shipper caught up.
+const drainStart = Date.now();
+while (hosts.some((h) => h.shipper.status().lagRows > 0 || h.follower.status().lagBytes > 0))
+  await new Promise((resolve) => setTimeout(resolve, 100));
+const drainMs = Date.now() - drainStart;
+clearInterval(sampler);
+for (const h of hosts) {
+  await h.follower.stop();
+  await h.shipper.stop();
+  h.store.close();
+}
+const inFleet = Number((await sql(LAG_DB, 'SELECT count(*) AS n FROM event')).rows[0].n);
+const sorted = [...lags].sort((a, b) => a - b);
+rmSync(dir, { recursive: true, force: true });
+
+// ---- 2. answers at 5,000,000 denials --------------------------------------------------
+
+const QUERY_DB = 'svirt_bench_fleet_query';
+await freshFleet(QUERY_DB);
+const bench = copyQueryStore('svirt-bench-fleet-');
+await withAdmin(QUERY_DB, async (pool) => {
+  await addFleetHost(pool, 'hv1', 'svirt_bench_hv1', 'pw');
+  await addFleetReader(pool, 'svirt_bench_reader', 'pw');
+});
+const local = openStore(bench.db, { durability: 'normal' });
+const shipStart = Date.now();
+const shipper = new Shipper(local, { url: roleUrl('svirt_bench_hv1', QUERY_DB) });
+await shipper.drain();
+const shipped = shipper.status().shipped.rows;
+await shipper.stop();
+const shipSeconds = (Date.now() - shipStart) / 1000;
+local.close();
+// hv2 … hv5: the same history on four more hosts (as the fleet's owner, who may).
+const copyStart = Date.now();
+for (let n = 2; n <= 5; n++) {
+  await sql(QUERY_DB, `INSERT INTO fleet_host (name, role) VALUES ('hv${n}', 'svirt_bench_none_${n}')`);
+  await sql(
+    QUERY_DB,
+    `INSERT INTO allocation (host, local_id, vm_uuid, vm_name, model, label, image_label, categories, pid, source, started_at, ended_at, recorded_at)
+     SELECT $1, local_id, vm_uuid, vm_name, model, label, image_label, categories, pid, source, started_at, ended_at, recorded_at
+     FROM allocation WHERE host = 'hv1'`,
+    [`hv${n}`],
+  );
+  const columns = (
+    await sql(
+      QUERY_DB,
+      `SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) AS c FROM information_schema.columns
+       WHERE table_name = 'denial' AND column_name NOT IN ('id', 'host')`,
+    )
+  ).rows[0].c as string;
+  await sql(QUERY_DB, `INSERT INTO denial (host, ${columns}) SELECT $1, ${columns} FROM denial WHERE host = 'hv1'`, [
+    `hv${n}`,
+  ]);
+}
+await sql(QUERY_DB, 'ANALYZE');
+const copySeconds = (Date.now() - copyStart) / 1000;
+const stored = Number((await sql(QUERY_DB, 'SELECT count(*) AS n FROM denial')).rows[0].n);
+
+async function startFleetServe(): Promise<{ child: ChildProcess; url: string }> {
+  writeFileSync(join(bench.dir, 'fleet-tokens'), '');
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--store',
+      roleUrl('svirt_bench_reader', QUERY_DB),
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'error',
+      '--db',
+      join(bench.dir, 'unused.db'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  let url = '';
+  while (!url) {
+    const [chunk] = (await once(child.stderr as NodeJS.ReadableStream, 'data')) as [Buffer];
+    err += chunk.toString();
+    url = /listening on (http:\/\/[^\s;]+)/.exec(err)?.[1] ?? '';
+  }
+  return { child, url };
+}
+
+const uuid = (v: number) => `00000000-0000-4000-8000-${String(v).padStart(12, '0')}`;
+const LAST_DAY = '2026-11-21T00:00:00Z';
+async function load(base: string, path: (i: number) => string) {
+  let i = 0;
+  return autocannon({
+    url: base,
+    connections: 50,
+    duration: seconds,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path(i++) }) }],
+  });
+}
+const routes: [string, (i: number) => string][] = [
+  ['GET /v1/vms/:ref/summary', (i) => `/v1/vms/${uuid(i % 500)}/summary`],
+  ['GET /v1/denials?since=(last 24 h)', () => `/v1/denials?since=${LAST_DAY}`],
+];
+const results: { title: string; r: autocannon.Result }[] = [];
+for (const [label, start] of [
+  ['fleet, 5 hosts, PostgreSQL', startFleetServe],
+  ['one host, SQLite', () => startServe(bench)],
+] as const) {
+  const { child, url } = await start();
+  for (const [route, path] of routes) results.push({ title: `${route} — ${label}`, r: await load(url, path) });
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+rmSync(bench.dir, { recursive: true, force: true });
+
+console.log(
+  formatRow(
+    ['shipping: 20 hosts × 1,000 lines/s', 'lines/s', 'lag p50 s', 'lag p99 s', 'lag max s', 'drain s'],
+    [36, 10, 10, 10, 10, 8],
+  ),
+);
+console.log(
+  formatRow(
+    [
+      `${written} events written, ${inFleet} in the fleet`,
+      ((written * 2) / elapsed).toFixed(0),
+      percentile(sorted, 50).toFixed(2),
+      percentile(sorted, 99).toFixed(2),
+      (sorted[sorted.length - 1] ?? 0).toFixed(2),
+      (drainMs / 1000).toFixed(1),
+    ],
+    [36, 10, 10, 10, 10, 8],
+  ),
+);
+console.log(
+  `shipping bench/query's store: ${shipped} rows (1,000,000 events + 1,000,000 denials + allocations) in ${shipSeconds.toFixed(1)} s = ${(shipped / shipSeconds).toFixed(0)} rows/s; copied to hv2…hv5 in ${copySeconds.toFixed(1)} s; ${stored} denials stored`,
+);
+const widths = [58, 10, 10, 10, 8];
+console.log(formatRow(['route (50 connections)', 'req/s', 'p50 ms', 'p99 ms', 'errors'], widths));
+for (const { title, r } of results)
+  console.log(
+    formatRow(
+      [title, r.requests.average.toFixed(0), String(r.latency.p50), String(r.latency.p99), String(r.errors + r.non2xx)],
+      widths,
+    ),
+  );
+console.log("targets: shipping lag p99 < 2 s; fleet answers p99 < 100 ms (peer: the same routes on one host's SQLite)");
+console.log(systemLine());
+for (const db of [LAG_DB, QUERY_DB]) await sql('postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+for (let h = 0; h < HOSTS; h++) await sql('postgres', `DROP ROLE IF EXISTS svirt_bench_h${h}`);
+for (const r of ['svirt_bench_hv1', 'svirt_bench_reader']) await sql('postgres', `DROP ROLE IF EXISTS ${r}`);
