@@ -6,21 +6,20 @@
  * it has no collector, no write routes and no retention of its own (`fleet prune`).
  */
 
-import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { allocationJson, vmJson } from '../core/allocation-json.js';
-import { isSvirtAuditError } from '../core/errors.js';
+import { SvirtAuditError } from '../core/errors.js';
 import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import type { FleetPool } from '../store/postgres/connect.js';
 import { listFleetHosts } from '../store/postgres/fleet-hosts.js';
 import type { ReadBackend } from '../store/read-backend.js';
-import { validationMessage } from './app.js';
+import { createApiBase } from './api-base.js';
 import { authPlugin } from './auth.js';
 import { type DenialQuery, pageFilter, pageOf, summaryJson } from './answers.js';
-import { DOMAIN_STATUS, errorBody } from './errors.js';
+import { ALLOCATION_LIST_SCHEMA, type AllocationQuery, HOST } from './routes/allocations.js';
 import { DENIAL_FILTERS, DENIAL_PAGE } from './routes/denials.js';
 import { REF } from './routes/vms.js';
-import { ERROR_RESPONSES, SCHEMAS } from './schemas.js';
+import { ERROR_RESPONSES } from './schemas.js';
 import type { TokenSet } from './tokens.js';
 
 export interface FleetAppOptions {
@@ -31,51 +30,26 @@ export interface FleetAppOptions {
   version?: string;
 }
 
-const HOST = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._-]+$' };
+/** A PostgreSQL server error (SQLSTATE) or a connection that failed. */
+function isPostgresError(error: unknown): error is Error {
+  const code = (error as { code?: unknown }).code;
+  return !(error instanceof SvirtAuditError) && typeof code === 'string' && /^([0-9A-Z]{5}|E[A-Z]+)$/.test(code);
+}
+
+function fleetUnavailable(error: Error): SvirtAuditError {
+  return new SvirtAuditError('DB_BUSY', `the fleet database did not answer: ${error.message}`, 'retry');
+}
 
 export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyInstance> {
   const { backend } = options;
-  const app = Fastify({
+  const app = await createApiBase({
     logger: options.logger ?? false,
-    logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
-  });
-  for (const schema of SCHEMAS) app.addSchema(schema);
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'svirt-audit fleet',
-        version: options.version ?? '0',
-        description: 'Which confined VM was denied what, when, and why, on every host of the fleet.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isSvirtAuditError(error))
-      return reply.code(DOMAIN_STATUS[error.code]).send(errorBody(error.code, error.message, error.hint));
-    if (error.validation)
-      return reply
-        .code(400)
-        .send(errorBody('VALIDATION', validationMessage(error.validationContext ?? 'request', error.validation)));
-    request.log.error({ err: error }, 'unexpected error');
+    title: 'svirt-audit fleet',
+    description: 'Which confined VM was denied what, when, and why, on every host of the fleet.',
+    version: options.version ?? '0',
     // PostgreSQL unreachable or failing: the client may retry; the log says why.
-    return reply
-      .code(503)
-      .send(errorBody('DB_OPEN', 'the fleet database did not answer', 'retry; the server log has the details'));
+    domainErrorOf: (error) => (isPostgresError(error) ? fleetUnavailable(error) : undefined),
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send(
-        errorBody(
-          'NOT_FOUND',
-          `no route ${request.method} ${request.url.split('?')[0]}`,
-          'GET /v1/openapi.json lists the routes',
-        ),
-      ),
-  );
 
   const page = async (q: DenialQuery, vmUuid?: string) => {
     if (q.since !== undefined && q.until !== undefined)
@@ -143,23 +117,9 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
         );
       },
     );
-    scope.get<{ Querystring: { vm?: string; host?: string; open?: boolean; limit?: number } }>(
+    scope.get<{ Querystring: AllocationQuery }>(
       '/v1/allocations',
-      {
-        schema: {
-          querystring: {
-            type: 'object',
-            properties: {
-              vm: { type: 'string', maxLength: 200 },
-              host: HOST,
-              open: { type: 'boolean' },
-              limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-            },
-            additionalProperties: false,
-          },
-          response: { 200: { type: 'array', items: { $ref: 'allocation#' } }, ...ERROR_RESPONSES },
-        },
-      },
+      { schema: ALLOCATION_LIST_SCHEMA },
       async (request) => {
         const q = request.query;
         const uuid = q.vm === undefined ? undefined : (await backend.resolveVm(q.vm)).uuid;

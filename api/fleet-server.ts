@@ -3,7 +3,7 @@
 import { openFleet } from '../store/postgres/connect.js';
 import { postgresBackend } from '../store/read-backend.js';
 import { buildFleetApp } from './fleet-app.js';
-import { assertListenAllowed, reloadedTokens, type RunningServer, splitListen } from './server.js';
+import { assertListenAllowed, boundAddress, reloadedTokens, type RunningServer, splitListen } from './server.js';
 import { TokenSet } from './tokens.js';
 
 export interface FleetServeOptions {
@@ -29,12 +29,6 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
-  });
   try {
     await app.listen({ host, port });
   } catch (error) {
@@ -42,22 +36,13 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     await pool.end();
     throw error;
   }
-  const bound = app.server.address();
-  const address =
-    typeof bound === 'object' && bound
-      ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
-      : options.listen;
+  const address = boundAddress(app, options.listen);
   let closed = false;
   return {
     app,
     address,
     reloadTokens() {
-      try {
-        tokens = reloadedTokens(tokens, options.tokensPath);
-        app.log.info('tokens reloaded');
-      } catch (error) {
-        app.log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');
-      }
+      tokens = reloadedTokens(tokens, options.tokensPath, app.log);
     },
     async close() {
       if (closed) return;

@@ -8,7 +8,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import type { RetentionPolicy } from '../retention/policy.js';
@@ -105,15 +105,29 @@ export function splitListen(listen: string): { host: string; port: number } {
  * The token file read again (SIGHUP). Fails closed: a token file that disappeared (deleted,
  * or a typo while editing) must not open the API. Turning authentication off takes a restart.
  */
-export function reloadedTokens(current: TokenSet, tokensPath: string): TokenSet {
-  const next = TokenSet.load(tokensPath);
-  if (current.configured && !next.configured)
-    throw new SvirtAuditError(
-      'BAD_INPUT',
-      `the token file ${tokensPath} is gone`,
-      'restore it; to run without tokens on purpose, restart serve',
-    );
-  return next;
+export function reloadedTokens(current: TokenSet, tokensPath: string, log: FastifyBaseLogger): TokenSet {
+  try {
+    const next = TokenSet.load(tokensPath);
+    if (current.configured && !next.configured)
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `the token file ${tokensPath} is gone`,
+        'restore it; to run without tokens on purpose, restart serve',
+      );
+    log.info('tokens reloaded');
+    return next;
+  } catch (error) {
+    log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');
+    return current;
+  }
+}
+
+/** The TCP address a listening app is bound to, as host:port ([v6]:port). */
+export function boundAddress(app: FastifyInstance, fallback: string): string {
+  const bound = app.server.address();
+  return typeof bound === 'object' && bound
+    ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
+    : fallback;
 }
 
 /** Beyond loopback only on purpose (--allow-remote) and never without tokens. */
@@ -242,11 +256,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }, options.reapIntervalMs ?? 30_000);
 
   await app.listen({ host, port });
-  const bound = app.server.address();
-  const address =
-    typeof bound === 'object' && bound
-      ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`
-      : options.listen;
+  const address = boundAddress(app, options.listen);
 
   let unixServer: Server | undefined;
   if (options.socket) {
@@ -267,12 +277,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     app,
     address,
     reloadTokens() {
-      try {
-        tokens = reloadedTokens(tokens, options.tokensPath);
-        app.log.info('tokens reloaded');
-      } catch (error) {
-        app.log.error({ err: error }, 'tokens not reloaded; keeping the previous ones');
-      }
+      tokens = reloadedTokens(tokens, options.tokensPath, app.log);
     },
     async close() {
       if (closed) return;

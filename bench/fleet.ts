@@ -18,7 +18,7 @@
  * Run: npm run build && node dist/bench/query.js (once) && node dist/bench/fleet.js [seconds=20]
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -30,7 +30,7 @@ import { Shipper } from '../fleet/shipper.js';
 import { openFleet } from '../store/postgres/connect.js';
 import { addFleetHost, addFleetReader } from '../store/postgres/fleet-hosts.js';
 import { openStore, type Store } from '../store/store.js';
-import { CLI, copyQueryStore, startServe } from './serve-under-load.js';
+import { copyQueryStore, startListening, startServe } from './serve-under-load.js';
 import { formatRow, percentile, systemLine } from './system-line.js';
 
 const seconds = Number(process.argv[2] ?? 20);
@@ -187,32 +187,18 @@ await sql(QUERY_DB, 'ANALYZE');
 const copySeconds = (Date.now() - copyStart) / 1000;
 const stored = Number((await sql(QUERY_DB, 'SELECT count(*) AS n FROM denial')).rows[0].n);
 
-async function startFleetServe(): Promise<{ child: ChildProcess; url: string }> {
-  writeFileSync(join(bench.dir, 'fleet-tokens'), '');
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--store',
-      roleUrl('svirt_bench_reader', QUERY_DB),
-      '--listen',
-      '127.0.0.1:0',
-      '--log-level',
-      'error',
-      '--db',
-      join(bench.dir, 'unused.db'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  let url = '';
-  while (!url) {
-    const [chunk] = (await once(child.stderr as NodeJS.ReadableStream, 'data')) as [Buffer];
-    err += chunk.toString();
-    url = /listening on (http:\/\/[^\s;]+)/.exec(err)?.[1] ?? '';
-  }
-  return { child, url };
+function startFleetServe(): Promise<{ child: ChildProcess; url: string }> {
+  return startListening([
+    'serve',
+    '--store',
+    roleUrl('svirt_bench_reader', QUERY_DB),
+    '--listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'error',
+    '--db',
+    join(bench.dir, 'unused.db'),
+  ]);
 }
 
 const uuid = (v: number) => `00000000-0000-4000-8000-${String(v).padStart(12, '0')}`;

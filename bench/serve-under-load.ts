@@ -35,28 +35,28 @@ export function copyQueryStore(prefix: string): ServeBench {
 }
 
 /** `serve` on a free port following the log; resolves once it listens. */
-export async function startServe(bench: ServeBench): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    // No retention: the bench measures answers over all 1,000,000 denials.
-    [
-      CLI,
-      'serve',
-      '--db',
-      bench.db,
-      '--listen',
-      '127.0.0.1:0',
-      '--follow',
-      bench.log,
-      '--log-level',
-      'error',
-      '--keep',
-      '36500d',
-      '--max-size',
-      '1T',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+export function startServe(bench: ServeBench): Promise<{ child: ChildProcess; url: string }> {
+  // No retention: the bench measures answers over all 1,000,000 denials.
+  return startListening([
+    'serve',
+    '--db',
+    bench.db,
+    '--listen',
+    '127.0.0.1:0',
+    '--follow',
+    bench.log,
+    '--log-level',
+    'error',
+    '--keep',
+    '36500d',
+    '--max-size',
+    '1T',
+  ]);
+}
+
+/** A `svirt-audit` command that serves HTTP; resolves with its URL once it listens. */
+export async function startListening(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   let url = '';
   while (!url) {

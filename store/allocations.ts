@@ -28,7 +28,8 @@ export interface NewAllocation {
   endedAt?: number | null;
 }
 
-interface AllocationRow {
+/** An allocation row as both engines select it (times in ms). */
+export interface AllocationRow {
   id: number;
   host: string;
   vm_uuid: string;
@@ -48,7 +49,7 @@ const SELECT_ALLOCATION = `
          a.categories, a.pid, a.source, a.started_at, a.ended_at
   FROM allocation a JOIN host h ON h.id = a.host_id`;
 
-function toAllocation(row: AllocationRow): Allocation {
+export function toAllocation(row: AllocationRow): Allocation {
   return {
     id: row.id,
     host: row.host,

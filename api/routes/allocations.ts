@@ -16,7 +16,29 @@ const UUID = {
   type: 'string',
   pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$',
 };
-const HOST = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._-]+$' };
+export const HOST = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9._-]+$' };
+
+export interface AllocationQuery {
+  vm?: string;
+  host?: string;
+  open?: boolean;
+  limit?: number;
+}
+
+/** GET /v1/allocations, on a host and on the fleet's central server. */
+export const ALLOCATION_LIST_SCHEMA = {
+  querystring: {
+    type: 'object',
+    properties: {
+      vm: { type: 'string', maxLength: 200 },
+      host: HOST,
+      open: { type: 'boolean' },
+      limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+    },
+    additionalProperties: false,
+  },
+  response: { 200: { type: 'array', items: { $ref: 'allocation#' } }, ...ERROR_RESPONSES },
+};
 const CONTEXT = { type: 'string', minLength: 1, maxLength: 4096 };
 
 // The schema admits only uuids, so normalizeUuid always answers.
@@ -24,34 +46,16 @@ const normalize = (u: string) => normalizeUuid(u) as string;
 
 /** GET /v1/allocations (readers). */
 export async function allocationReadRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
-  app.get<{ Querystring: { vm?: string; host?: string; open?: boolean; limit?: number } }>(
-    '/v1/allocations',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          properties: {
-            vm: { type: 'string', maxLength: 200 },
-            host: HOST,
-            open: { type: 'boolean' },
-            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-          },
-          additionalProperties: false,
-        },
-        response: { 200: { type: 'array', items: { $ref: 'allocation#' } }, ...ERROR_RESPONSES },
-      },
-    },
-    async (request) => {
-      const q = request.query;
-      const uuid = q.vm === undefined ? undefined : resolveVm(ctx.store, q.vm).uuid;
-      return listAllocations(ctx.store, {
-        ...(uuid !== undefined && { uuid }),
-        ...(q.host !== undefined && { host: q.host }),
-        openOnly: q.open ?? false,
-        limit: q.limit ?? 1000,
-      }).map(allocationJson);
-    },
-  );
+  app.get<{ Querystring: AllocationQuery }>('/v1/allocations', { schema: ALLOCATION_LIST_SCHEMA }, async (request) => {
+    const q = request.query;
+    const uuid = q.vm === undefined ? undefined : resolveVm(ctx.store, q.vm).uuid;
+    return listAllocations(ctx.store, {
+      ...(uuid !== undefined && { uuid }),
+      ...(q.host !== undefined && { host: q.host }),
+      openOnly: q.open ?? false,
+      limit: q.limit ?? 1000,
+    }).map(allocationJson);
+  });
 }
 
 interface AllocBody {

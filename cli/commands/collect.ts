@@ -6,6 +6,7 @@ import { AuditFileFollower } from '../../collector/follow.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { type CommonOptions, localHost, openCommandStore } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { untilStopSignal } from '../stop-signal.js';
 
 interface CollectOptions extends CommonOptions {
   follow?: string;
@@ -47,11 +48,7 @@ export async function run(options: CollectOptions, _args: string[], io: CliIo): 
   const follower = new AuditFileFollower(store, { path, localHost: localHost(options), onWarning: warn });
   await follower.start();
   warn(`following ${path} (stop with Ctrl-C or SIGTERM; progress is saved)`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await follower.stop();
   const s = follower.status();
   warn(`stopped: ${s.writer.stored} events stored, ${s.writer.denials} denials; checkpoint at byte ${s.checkpoint}`);

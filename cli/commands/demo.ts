@@ -33,7 +33,7 @@ export async function run(options: CommonOptions, _args: string[], io: CliIo): P
   } finally {
     store.close();
   }
-  summaryRun({ db }, [], io);
+  await summaryRun({ db }, [], io);
   io.stdout.write(
     [
       '',

@@ -9,6 +9,7 @@ import { DEFAULT_KEEP_LABELS_MS, DEFAULT_KEEP_MS, defaultMaxBytes } from '../../
 import { defaultTokenPath } from '../../api/tokens.js';
 import { type CommonOptions, databasePath, localHost } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { untilStopSignal } from '../stop-signal.js';
 import { DEFAULT_AUDIT_LOG } from './collect.js';
 
 interface ServeCliOptions extends CommonOptions {
@@ -41,10 +42,7 @@ async function serveFleet(options: ServeCliOptions & { store: string }, io: CliI
     `svirt-audit serve: listening on http://${server.address}; answering for every host of ${redactedUrl(options.store)}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilStopSignal();
   await server.close();
   io.stderr.write('svirt-audit serve: stopped\n');
   return 0;
@@ -99,10 +97,7 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilStopSignal();
   await server.close();
   io.stderr.write('svirt-audit serve: stopped (batch and checkpoint committed)\n');
   return 0;

@@ -5,6 +5,7 @@ import { SvirtAuditError } from '../../core/errors.js';
 import { isPostgresUrl } from '../../store/postgres/connect.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
+import { untilStopSignal } from '../stop-signal.js';
 
 interface ShipOptions extends CommonOptions {
   to?: string;
@@ -52,10 +53,7 @@ export async function run(options: ShipOptions, _args: string[], io: CliIo): Pro
     }
     shipper.start();
     warn(`shipping to ${shipper.status().url} (stop with Ctrl-C or SIGTERM; the fleet keeps the position)`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await untilStopSignal();
     await shipper.stop();
     warn(`stopped: ${describe(shipper.status())}`);
     return 0;

@@ -1,10 +1,28 @@
 /** The fleet's hosts and their roles: what the administrator's `fleet add-host` does. */
 
 import { SvirtAuditError } from '../../core/errors.js';
-import type { FleetPool } from './connect.js';
+import type { FleetClient, FleetPool } from './connect.js';
 
 const NAME = /^[A-Za-z0-9._-]{1,253}$/;
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function assertRoleName(role: string): void {
+  if (!ROLE.test(role))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `bad role name ${JSON.stringify(role)}`,
+      'lower-case letters, digits and _, at most 63',
+    );
+}
+
+/** `role` as a login role in `group`, created if missing, its password set when given. */
+async function ensureLoginRole(client: FleetClient, role: string, group: string, password?: string): Promise<void> {
+  const id = client.escapeIdentifier(role);
+  const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (exists.rowCount === 0) await client.query(`CREATE ROLE ${id} LOGIN`);
+  if (password !== undefined) await client.query(`ALTER ROLE ${id} PASSWORD ${client.escapeLiteral(password)}`);
+  await client.query(`GRANT ${group} TO ${id}`);
+}
 
 /**
  * Make `role` the login role that ships for host `name`: created if missing (with
@@ -18,27 +36,18 @@ export async function addFleetHost(pool: FleetPool, name: string, role: string, 
       `bad host name ${JSON.stringify(name)}`,
       'letters, digits, dots, dashes, underscores',
     );
-  if (!ROLE.test(role))
-    throw new SvirtAuditError(
-      'BAD_INPUT',
-      `bad role name ${JSON.stringify(role)}`,
-      'lower-case letters, digits and _, at most 63',
-    );
+  assertRoleName(role);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-    const id = client.escapeIdentifier(role);
-    if (exists.rowCount === 0) await client.query(`CREATE ROLE ${id} LOGIN`);
-    if (password !== undefined) await client.query(`ALTER ROLE ${id} PASSWORD ${client.escapeLiteral(password)}`);
-    await client.query(`GRANT svirt_audit_host TO ${id}`);
+    await ensureLoginRole(client, role, 'svirt_audit_host', password);
     const taken = await client.query<{ name: string }>('SELECT name FROM fleet_host WHERE role = $1 AND name <> $2', [
       role,
       name,
     ]);
     if (taken.rows[0])
       throw new SvirtAuditError(
-        'ALLOCATION_CONFLICT',
+        'BAD_INPUT',
         `role ${role} already ships for host ${taken.rows[0].name}`,
         'give each host its own role',
       );
@@ -57,19 +66,10 @@ export async function addFleetHost(pool: FleetPool, name: string, role: string, 
 
 /** Let `role` read every host's rows (the central serve, the security team's read commands). */
 export async function addFleetReader(pool: FleetPool, role: string, password?: string): Promise<void> {
-  if (!ROLE.test(role))
-    throw new SvirtAuditError(
-      'BAD_INPUT',
-      `bad role name ${JSON.stringify(role)}`,
-      'lower-case letters, digits and _, at most 63',
-    );
+  assertRoleName(role);
   const client = await pool.connect();
   try {
-    const id = client.escapeIdentifier(role);
-    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-    if (exists.rowCount === 0) await client.query(`CREATE ROLE ${id} LOGIN`);
-    if (password !== undefined) await client.query(`ALTER ROLE ${id} PASSWORD ${client.escapeLiteral(password)}`);
-    await client.query(`GRANT svirt_audit_reader TO ${id}`);
+    await ensureLoginRole(client, role, 'svirt_audit_reader', password);
   } finally {
     client.release();
   }

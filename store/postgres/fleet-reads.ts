@@ -6,7 +6,8 @@
  * questions over the same records and requires equal answers.
  */
 
-import type { Allocation, AllocationSource, SecurityModel, VmSummary } from '../../core/allocation.js';
+import type { Allocation, VmSummary } from '../../core/allocation.js';
+import { type AllocationRow, toAllocation } from '../allocations.js';
 import type { AttributedDenial } from '../../core/attributed-denial.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple } from '../denial-rows.js';
@@ -59,38 +60,8 @@ const RESIDUAL = (p: (v: unknown) => string, f: DenialFilter): string[] => {
   return w;
 };
 
-interface AllocationRow {
-  id: number;
-  host: string;
-  vm_uuid: string;
-  vm_name: string;
-  model: SecurityModel;
-  label: string | null;
-  image_label: string | null;
-  categories: string;
-  pid: number | null;
-  source: AllocationSource;
-  started_at: number;
-  ended_at: number | null;
-}
-
 const SELECT_ALLOCATION = `SELECT id, host, vm_uuid, vm_name, model, label, image_label, categories, pid, source,
   fleet_ms(started_at) AS started_at, fleet_ms(ended_at) AS ended_at FROM allocation`;
-
-const toAllocation = (r: AllocationRow): Allocation => ({
-  id: r.id,
-  host: r.host,
-  uuid: r.vm_uuid,
-  name: r.vm_name,
-  model: r.model,
-  label: r.label,
-  imageLabel: r.image_label,
-  categories: r.categories,
-  pid: r.pid,
-  source: r.source,
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-});
 
 async function allocationsById(pool: FleetPool, ids: number[]): Promise<Map<number, Allocation>> {
   if (ids.length === 0) return new Map();

@@ -42,6 +42,7 @@ describe('openStore', () => {
       { version: 9, name: '0009-raw-blocks' },
       { version: 10, name: '0010-denial-shapes' },
       { version: 11, name: '0011-unparsed-line-time' },
+      { version: 12, name: '0012-allocation-changes' },
     ]);
   });
 
