@@ -2,8 +2,8 @@
 
 import { allocationJson } from '../../core/allocation-json.js';
 import { formatTime } from '../../core/time-spec.js';
-import { listAllocations, resolveVm } from '../../store/allocations.js';
-import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import { openReadBackend } from '../../store/read-backend.js';
+import { type CommonOptions, databasePath, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { formatTable } from '../table.js';
 
@@ -13,11 +13,11 @@ interface AllocationsOptions extends CommonOptions {
   limit?: number;
 }
 
-export function run(options: AllocationsOptions, _args: string[], io: CliIo): number {
-  const store = openCommandStore(options, io);
+export async function run(options: AllocationsOptions, _args: string[], io: CliIo): Promise<number> {
+  const backend = await openReadBackend(databasePath(options, io));
   try {
-    const uuid = options.vm === undefined ? undefined : resolveVm(store, options.vm).uuid;
-    const rows = listAllocations(store, {
+    const uuid = options.vm === undefined ? undefined : (await backend.resolveVm(options.vm)).uuid;
+    const rows = await backend.allocations({
       ...(uuid !== undefined && { uuid }),
       ...(options.host !== undefined && { host: options.host }),
       openOnly: options.open ?? false,
@@ -43,6 +43,6 @@ export function run(options: AllocationsOptions, _args: string[], io: CliIo): nu
     );
     return 0;
   } finally {
-    store.close();
+    await backend.close();
   }
 }

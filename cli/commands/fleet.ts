@@ -24,6 +24,8 @@ function password(file: string | undefined): string | undefined {
   return text;
 }
 
+const ACTIONS = ['init', 'add-host', 'add-reader', 'hosts', 'prune'];
+
 export async function run(options: FleetOptions, args: string[], io: CliIo): Promise<number> {
   const [action, name] = args;
   const url = options.db;
@@ -32,6 +34,12 @@ export async function run(options: FleetOptions, args: string[], io: CliIo): Pro
       'BAD_INPUT',
       'fleet commands need --db postgres://…',
       'e.g. --db postgres:///svirt_audit?host=/var/run/postgresql',
+    );
+  if (!ACTIONS.includes(action as string))
+    throw new SvirtAuditError(
+      'BAD_INPUT',
+      `unknown fleet action ${JSON.stringify(action)}`,
+      `one of: ${ACTIONS.join(', ')}`,
     );
   const pool = await openFleet(url, { migrate: action === 'init' });
   try {
@@ -64,7 +72,7 @@ export async function run(options: FleetOptions, args: string[], io: CliIo): Pro
             ]),
           ),
         );
-    } else if (action === 'prune') {
+    } else {
       if (options.olderThan === undefined)
         throw new SvirtAuditError('BAD_INPUT', 'prune needs --older-than SPAN (e.g. 90d)');
       const dropped = await dropPartitionsBefore(pool, Date.now() - options.olderThan);
@@ -73,12 +81,6 @@ export async function run(options: FleetOptions, args: string[], io: CliIo): Pro
         io.stdout.write(
           dropped.length === 0 ? 'no whole month is older than that\n' : `dropped ${dropped.join(', ')}\n`,
         );
-    } else {
-      throw new SvirtAuditError(
-        'BAD_INPUT',
-        `unknown fleet action ${JSON.stringify(action)}`,
-        'one of: init, add-host, add-reader, hosts, prune',
-      );
     }
     return 0;
   } finally {

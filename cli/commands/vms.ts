@@ -2,15 +2,15 @@
 
 import { vmJson } from '../../core/allocation-json.js';
 import { formatTime } from '../../core/time-spec.js';
-import { listVms } from '../../store/allocations.js';
-import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import { openReadBackend } from '../../store/read-backend.js';
+import { type CommonOptions, databasePath, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { formatTable } from '../table.js';
 
-export function run(options: CommonOptions, _args: string[], io: CliIo): number {
-  const store = openCommandStore(options, io);
+export async function run(options: CommonOptions, _args: string[], io: CliIo): Promise<number> {
+  const backend = await openReadBackend(databasePath(options, io));
   try {
-    const vms = listVms(store);
+    const vms = await backend.vms();
     if (options.json) {
       printJson(io, vms.map(vmJson));
       return 0;
@@ -37,6 +37,6 @@ export function run(options: CommonOptions, _args: string[], io: CliIo): number 
     );
     return 0;
   } finally {
-    store.close();
+    await backend.close();
   }
 }
