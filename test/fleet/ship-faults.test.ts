@@ -16,6 +16,7 @@ import { openFleet } from '../../store/postgres/connect.js';
 import { addFleetHost } from '../../store/postgres/fleet-hosts.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
+import { cliProcess } from '../helpers/cli-run.js';
 import {
   createTestDatabase,
   postgresUnavailable,
@@ -106,17 +107,28 @@ describe('the shipper killed mid-batch', () => {
   );
 });
 
-describe('the fleet server stopped for 30 s under 2,000 lines/s', () => {
+describe('a fleet server that takes TLS only, stopped for 30 s under 2,000 lines/s', () => {
   let cluster: ScratchCluster;
   let db: TestDatabase;
   beforeAll(async () => {
     if (unavailable) return;
     cluster = scratchCluster('svirt_audit_fault', 5439);
-    db = await createTestDatabase(cluster.port);
+    db = await createTestDatabase(cluster);
   }, 60_000);
   afterAll(async () => {
     await db?.drop().catch(() => undefined);
     cluster?.drop();
+  });
+
+  run('a host that does not ask for TLS is refused, and told so (exit 5)', async () => {
+    const { url, password } = await fleetWithHost(db, 'plain');
+    const plain = url.replace(/\?.*$/, '?sslmode=disable');
+    openStore(join(scratch.dir, 'plain.db')).close();
+    const r = await cliProcess(['ship', '--status', '--db', join(scratch.dir, 'plain.db'), '--to', plain], {
+      env: { PGPASSWORD: password },
+    });
+    expect(r.status).toBe(5);
+    expect(r.stderr).toMatch(/no encryption/);
   });
 
   run(

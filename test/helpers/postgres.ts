@@ -7,6 +7,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -61,8 +62,12 @@ async function adminQuery(sql: string, port = PORT): Promise<void> {
   }
 }
 
-/** A database of its own on the shared server (or on the cluster listening on `port`). */
-export async function createTestDatabase(port = PORT): Promise<TestDatabase> {
+/**
+ * A database of its own on the shared server, or on `cluster` (then role URLs ask for TLS
+ * and verify the server's certificate and name).
+ */
+export async function createTestDatabase(cluster?: ScratchCluster): Promise<TestDatabase> {
+  const port = cluster?.port ?? PORT;
   const suffix = randomBytes(4).toString('hex');
   const name = `svirt_test_${suffix}`;
   // The group roles are cluster-wide: made here once, so parallel test files do not race
@@ -74,7 +79,10 @@ export async function createTestDatabase(port = PORT): Promise<TestDatabase> {
   return {
     name,
     adminUrl: adminUrl(name, port),
-    roleUrl: (role, password) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`,
+    roleUrl: (role, password) =>
+      cluster
+        ? `postgres://${role}:${encodeURIComponent(password)}@localhost:${port}/${name}?sslmode=verify-full&sslrootcert=${encodeURIComponent(cluster.caFile)}`
+        : `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`,
     role(base) {
       const r = `${base}_${suffix}`;
       roles.push(r);
@@ -89,6 +97,8 @@ export async function createTestDatabase(port = PORT): Promise<TestDatabase> {
 
 export interface ScratchCluster {
   port: string;
+  /** The self-signed certificate the server presents (CN=localhost), to verify it by. */
+  caFile: string;
   /** A database in it, for the fleet administrator (superuser over the Unix socket). */
   adminUrl(db: string): string;
   stop(): void;
@@ -98,7 +108,8 @@ export interface ScratchCluster {
 
 /**
  * A PostgreSQL cluster of its own (Debian's pg_createcluster), for tests that stop and
- * start the server: the shared one serves the other test files meanwhile.
+ * start the server: the shared one serves the other test files meanwhile. Its TCP clients
+ * must use TLS (a self-signed certificate for localhost), as a fleet across a network does.
  */
 export function scratchCluster(name: string, port: number): ScratchCluster {
   const [version] = execFileSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).trim().split(/\s+/);
@@ -109,7 +120,34 @@ export function scratchCluster(name: string, port: number): ScratchCluster {
   } catch {
     // none left over from an earlier run
   }
-  execFileSync('pg_createcluster', [ver, name, '--port', String(port), '--start'], quiet);
+  execFileSync('pg_createcluster', [ver, name, '--port', String(port)], quiet);
+  const conf = `/etc/postgresql/${ver}/${name}`;
+  const [cert, key] = [`${conf}/server.crt`, `${conf}/server.key`];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    quiet,
+  );
+  execFileSync('chown', ['postgres:postgres', cert, key]);
+  execFileSync('chmod', ['600', key]);
+  appendFileSync(`${conf}/postgresql.conf`, `\nssl = on\nssl_cert_file = '${cert}'\nssl_key_file = '${key}'\n`);
+  const hba = `${conf}/pg_hba.conf`;
+  writeFileSync(hba, `hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n${readFileSync(hba, 'utf8')}`);
+  execFileSync('pg_ctlcluster', [ver, name, 'start'], quiet);
   execFileSync(
     'runuser',
     ['-u', 'postgres', '--', 'psql', '-p', String(port), '-qc', `CREATE ROLE ${userInfo().username} SUPERUSER LOGIN`],
@@ -117,6 +155,7 @@ export function scratchCluster(name: string, port: number): ScratchCluster {
   );
   return {
     port: String(port),
+    caFile: cert,
     adminUrl: (db) => adminUrl(db, String(port)),
     stop: () => execFileSync('pg_ctlcluster', [ver, name, 'stop', '-m', 'fast'], quiet),
     start: () => execFileSync('pg_ctlcluster', [ver, name, 'start'], quiet),
