@@ -37,7 +37,10 @@ export interface ShipStatus {
   host: string | null;
   /** Rows stored here that the fleet does not have yet (events + denials + relabels + allocation changes). */
   lagRows: number;
-  /** Audit time of the newest local event minus that of the newest shipped one (0 when caught up). */
+  /**
+   * Audit time of the newest local event minus that of the newest shipped one (the oldest
+   * local one before the first batch); 0 when caught up.
+   */
   lagSeconds: number;
   shipped: { rows: number; batches: number; refused: number };
   /** When the fleet last acknowledged a batch (ms), null before the first. */
@@ -176,7 +179,9 @@ export class Shipper {
     if (hostId !== undefined && acknowledged) {
       const lag = localLag(this.#store, hostId, acknowledged);
       lagRows = lag.rows;
-      if (lagRows > 0) lagSeconds = Math.max(0, (lag.newestTime - acknowledged.newestTime) / 1000);
+      // Nothing shipped yet: the whole local history is behind.
+      const shippedUpTo = acknowledged.newestTime > 0 ? acknowledged.newestTime : lag.oldestTime;
+      if (lagRows > 0) lagSeconds = Math.max(0, (lag.newestTime - shippedUpTo) / 1000);
     }
     return {
       url: redactedUrl(this.#options.url),

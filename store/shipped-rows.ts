@@ -229,9 +229,13 @@ function allocationRows(store: Store, hostId: number, ids: number[]): ShippedRow
 /**
  * What this host's store holds beyond `position`: rows per stream not shipped yet (each a
  * range scan of ids after the position, exact when other hosts' rows are interleaved),
- * and the audit time of its newest event.
+ * and the audit times of its newest and oldest events.
  */
-export function localLag(store: Store, hostId: number, position: ShipPosition): { rows: number; newestTime: number } {
+export function localLag(
+  store: Store,
+  hostId: number,
+  position: ShipPosition,
+): { rows: number; newestTime: number; oldestTime: number } {
   const n = (sql: string, ...params: unknown[]) => (store.statement(sql).get(...params) as { n: number | null }).n ?? 0;
   const rows =
     n(
@@ -246,5 +250,9 @@ export function localLag(store: Store, hostId: number, position: ShipPosition): 
     ) +
     n('SELECT count(*) AS n FROM event WHERE id > ? AND host_id = ?', position.eventId, hostId) +
     n('SELECT count(*) AS n FROM denial_row WHERE id > ? AND host_id = ?', position.denialId, hostId);
-  return { rows, newestTime: n('SELECT max(time) AS n FROM event WHERE host_id = ?', hostId) };
+  return {
+    rows,
+    newestTime: n('SELECT max(time) AS n FROM event WHERE host_id = ?', hostId),
+    oldestTime: n('SELECT min(time) AS n FROM event WHERE host_id = ?', hostId),
+  };
 }

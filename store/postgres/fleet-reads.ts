@@ -10,7 +10,7 @@ import type { Allocation, VmSummary } from '../../core/allocation.js';
 import { type AllocationRow, toAllocation } from '../allocations.js';
 import type { AttributedDenial } from '../../core/attributed-denial.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple } from '../denial-rows.js';
+import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple, newestFirst } from '../denial-rows.js';
 import type { DenialFilter } from '../denial-query.js';
 import { type CountedGroup, SummaryGroups, type VmSummaryAnswer } from '../summary-groups.js';
 import type { FleetPool } from './connect.js';
@@ -100,35 +100,59 @@ export async function fleetDenials(pool: FleetPool, filter: DenialFilter = {}): 
   const until = filter.until ?? Number.MAX_SAFE_INTEGER;
   // A kind is known only after classification: then every match is read, as SQLite does.
   const limit = filter.kind === undefined && filter.limit !== undefined ? filter.limit : null;
-  let sql: string;
+  const residual = (extra: string[]) => {
+    const w = [...extra, ...RESIDUAL(p, filter)];
+    return `${w.length > 0 ? ` AND ${w.join(' AND ')}` : ''} ORDER BY d.time DESC, d.id DESC${limit !== null ? ` LIMIT ${p(limit)}` : ''}`;
+  };
+  let rows: DenialTuple[] = [];
   let known: Allocation[] = [];
   if (filter.vmUuid !== undefined) {
-    known = (
-      await fleetAllocations(pool, { uuid: filter.vmUuid, ...(filter.host !== undefined && { host: filter.host }) })
-    ).filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''));
-    if (known.length === 0) return [];
-    sql = `SELECT ${selectList('a.id')}
-      FROM allocation a JOIN denial d ON d.host = a.host
-        AND (CASE WHEN a.model = 'apparmor' THEN d.aa_profile = a.label ELSE d.scategories = a.categories END)
-        AND d.time >= greatest(a.started_at, fleet_time(${p(since)}))
-        AND d.time < least(coalesce(a.ended_at, 'infinity'), fleet_time(${p(Math.min(until, 8.64e15))}))
-      WHERE a.id = ANY(${p(known.map((a) => a.id))}::bigint[])`;
+    known = labelledAllocations(
+      await fleetAllocations(pool, { uuid: filter.vmUuid, ...(filter.host !== undefined && { host: filter.host }) }),
+    );
+    // One query per model over all of the VM's allocations (each an index range per allocation).
+    for (const group of byModel(known)) {
+      params.length = 0;
+      const text = `SELECT ${selectList('a.id')} ${vmJoin(group, p, since, until)}${residual([])}`;
+      rows.push(...((await pool.query({ text, values: params, rowMode: 'array' })).rows as unknown as DenialTuple[]));
+    }
+    rows.sort(newestFirst);
   } else {
-    sql = `SELECT ${selectList()} FROM denial d
+    const text = `SELECT ${selectList()} FROM denial d
       WHERE d.time >= fleet_time(${p(since)}) AND d.time < fleet_time(${p(Math.min(until, 8.64e15))})
-        ${filter.host !== undefined ? `AND d.host = ${p(filter.host)}` : ''}`;
+        ${filter.host !== undefined ? `AND d.host = ${p(filter.host)}` : ''}${residual([])}`;
+    rows = (await pool.query({ text, values: params, rowMode: 'array' })).rows as unknown as DenialTuple[];
   }
-  const residual = RESIDUAL(p, filter);
-  if (residual.length > 0) sql += ` AND ${residual.join(' AND ')}`;
-  sql += ` ORDER BY d.time DESC, d.id DESC${limit !== null ? ` LIMIT ${p(limit)}` : ''}`;
-  const r = await pool.query({ text: sql, values: params, rowMode: 'array' });
   const out: AttributedDenial[] = [];
-  for (const d of await decodeRows(pool, r.rows as unknown as DenialTuple[], known)) {
+  for (const d of await decodeRows(pool, rows, known)) {
     if (filter.kind !== undefined && d.kind !== filter.kind) continue;
     out.push(d);
     if (filter.limit !== undefined && out.length >= filter.limit) break;
   }
   return out;
+}
+
+/** Allocations whose denials can be found by label: not unconfined, not SELinux without categories. */
+const labelledAllocations = (all: Allocation[]) =>
+  all.filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''));
+
+/** Allocations split by how their denials carry the label (AppArmor profile or SELinux categories). */
+const byModel = (allocations: Allocation[]): Allocation[][] =>
+  [allocations.filter((a) => a.model === 'apparmor'), allocations.filter((a) => a.model !== 'apparmor')].filter(
+    (g) => g.length > 0,
+  );
+
+/**
+ * The denials made under these allocations' labels (all of one model), each within its
+ * allocation's interval and the window: the FROM and WHERE of a per-VM answer, `a` the
+ * allocation. A nested loop of index ranges (denial_by_profile or denial_by_source).
+ */
+function vmJoin(group: Allocation[], p: (v: unknown) => string, since: number, until: number): string {
+  const label = group[0]?.model === 'apparmor' ? 'd.aa_profile = a.label' : 'd.scategories = a.categories';
+  return `FROM allocation a JOIN denial d ON d.host = a.host AND ${label}
+      AND d.time >= greatest(a.started_at, fleet_time(${p(since)}))
+      AND d.time < least(coalesce(a.ended_at, 'infinity'), fleet_time(${p(Math.min(until, 8.64e15))}))
+    WHERE a.id = ANY(${p(group.map((a) => a.id))}::bigint[])`;
 }
 
 /** A VM's summary across the fleet: what summarizeVm answers for one host. */
@@ -140,29 +164,36 @@ export async function fleetSummary(
 ): Promise<VmSummaryAnswer> {
   const groups = new SummaryGroups();
   const since = filter.since ?? 0;
-  const until = Math.min(filter.until ?? Number.MAX_SAFE_INTEGER, 8.64e15);
-  for (const a of await fleetAllocations(pool, { uuid, ...(filter.host !== undefined && { host: filter.host }) })) {
-    const from = Math.max(since, a.startedAt);
-    const to = Math.min(until, a.endedAt ?? Number.MAX_SAFE_INTEGER);
-    if (from >= to || (a.model === 'selinux' && a.categories === '') || a.model === 'none') continue;
-    const match = `d.host = $1 AND ${a.model === 'apparmor' ? 'd.aa_profile = $2' : 'd.scategories = $2'}
-      AND d.time >= fleet_time($3) AND d.time < fleet_time($4) AND ($5 = 1 OR d.granted = 0)`;
-    const params = [a.host, a.model === 'apparmor' ? a.label : a.categories, from, to, filter.includeGranted ? 1 : 0];
-    const counted = await pool.query<CountedGroup>(
-      `SELECT d.perms, d.tclass, d.ttype, coalesce(d.tpath, d.tname, '?') AS target, count(*)::integer AS n,
-              sum(d.permissive)::integer AS permissive, fleet_ms(min(d.time)) AS first_seen,
+  const until = filter.until ?? Number.MAX_SAFE_INTEGER;
+  const known = labelledAllocations(
+    await fleetAllocations(pool, { uuid, ...(filter.host !== undefined && { host: filter.host }) }),
+  );
+  const byId = new Map(known.map((a) => [a.id, a]));
+  for (const group of byModel(known)) {
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const from = vmJoin(group, p, since, until);
+    const granted = filter.includeGranted ? '' : ' AND d.granted = 0';
+    // Targets without categories: counted per allocation by what was denied on what.
+    const counted = await pool.query<CountedGroup & { allocation: number }>(
+      `SELECT a.id AS allocation, d.perms, d.tclass, d.ttype, coalesce(d.tpath, d.tname, '?') AS target,
+              count(*)::integer AS n, sum(d.permissive)::integer AS permissive, fleet_ms(min(d.time)) AS first_seen,
               fleet_ms(max(d.time)) AS last_seen, min(d.id) AS example
-       FROM denial d WHERE ${match} AND (d.tcategories IS NULL OR d.tcategories = '')
-       GROUP BY d.perms, d.tclass, d.ttype, target`,
+       ${from}${granted} AND (d.tcategories IS NULL OR d.tcategories = '')
+       GROUP BY a.id, d.perms, d.tclass, d.ttype, target`,
       params,
     );
-    for (const r of counted.rows) groups.addCounted(a, r);
+    for (const r of counted.rows) groups.addCounted(byId.get(r.allocation) as Allocation, r);
+    // Labelled targets (cross-VM, stale labels): attributed one by one.
     const labelled = await pool.query({
-      text: `SELECT ${selectList('$6::bigint')} FROM denial d WHERE ${match} AND d.tcategories IS NOT NULL AND d.tcategories <> ''`,
-      values: [...params, a.id],
+      text: `SELECT ${selectList('a.id')} ${from}${granted} AND d.tcategories IS NOT NULL AND d.tcategories <> ''`,
+      values: params,
       rowMode: 'array',
     });
-    for (const d of await decodeRows(pool, labelled.rows as unknown as DenialTuple[], [a]))
+    for (const d of await decodeRows(pool, labelled.rows as unknown as DenialTuple[], known))
       groups.addAttributed(d, filter.kind);
   }
   return groups.answer(uuid, name, filter.kind);

@@ -81,7 +81,6 @@ export const sql = `
     raw    text NOT NULL,
     PRIMARY KEY (host, time, serial)
   ) PARTITION BY RANGE (time);
-  CREATE INDEX event_by_id ON event (id);
 
   CREATE TABLE denial (
     id              bigserial,
@@ -127,7 +126,6 @@ export const sql = `
     PRIMARY KEY (host, time, local_id)
   ) PARTITION BY RANGE (time);
   CREATE INDEX denial_by_time ON denial (time, id);
-  CREATE INDEX denial_by_id ON denial (id);
   CREATE INDEX denial_by_source ON denial (host, scategories, time);
   CREATE INDEX denial_by_target ON denial (host, tcategories, time);
   CREATE INDEX denial_by_profile ON denial (host, aa_profile, time) WHERE aa_profile IS NOT NULL;
