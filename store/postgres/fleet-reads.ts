@@ -168,7 +168,6 @@ export async function fleetSummary(
   const known = labelledAllocations(
     await fleetAllocations(pool, { uuid, ...(filter.host !== undefined && { host: filter.host }) }),
   );
-  const byId = new Map(known.map((a) => [a.id, a]));
   for (const group of byModel(known)) {
     const params: unknown[] = [];
     const p = (v: unknown) => {
@@ -177,16 +176,18 @@ export async function fleetSummary(
     };
     const from = vmJoin(group, p, since, until);
     const granted = filter.includeGranted ? '' : ' AND d.granted = 0';
-    // Targets without categories: counted per allocation by what was denied on what.
-    const counted = await pool.query<CountedGroup & { allocation: number }>(
-      `SELECT a.id AS allocation, d.perms, d.tclass, d.ttype, coalesce(d.tpath, d.tname, '?') AS target,
+    // Targets without categories, counted by what was denied on what over all the group's
+    // allocations at once: with the source allocation known, their kind depends on the
+    // model only (classifyDenial), so any allocation of the group classifies them.
+    const counted = await pool.query<CountedGroup>(
+      `SELECT d.perms, d.tclass, d.ttype, coalesce(d.tpath, d.tname, '?') AS target,
               count(*)::integer AS n, sum(d.permissive)::integer AS permissive, fleet_ms(min(d.time)) AS first_seen,
               fleet_ms(max(d.time)) AS last_seen, min(d.id) AS example
        ${from}${granted} AND (d.tcategories IS NULL OR d.tcategories = '')
-       GROUP BY a.id, d.perms, d.tclass, d.ttype, target`,
+       GROUP BY d.perms, d.tclass, d.ttype, target`,
       params,
     );
-    for (const r of counted.rows) groups.addCounted(byId.get(r.allocation) as Allocation, r);
+    for (const r of counted.rows) groups.addCounted(group[0] as Allocation, r);
     // Labelled targets (cross-VM, stale labels): attributed one by one.
     const labelled = await pool.query({
       text: `SELECT ${selectList('a.id')} ${from}${granted} AND d.tcategories IS NOT NULL AND d.tcategories <> ''`,

@@ -70,6 +70,12 @@ const INSERT_DENIALS = unnestInsert(
 );
 const INSERT_MAC_STATUS = unnestInsert('mac_status', SHIPPED_MAC_STATUS_COLUMNS, [], 'ON CONFLICT DO NOTHING');
 
+/**
+ * Months whose partitions this process has seen made, per database (partitions are
+ * dropped only by `fleet prune`, for months long past): most batches skip the call.
+ */
+const partitionsMade = new Set<string>();
+
 /** Where host `host` stands: what the fleet has of it. */
 export async function readShipPosition(
   pool: FleetPool | FleetClient,
@@ -151,8 +157,13 @@ export async function writeShippedBatch(
     const months = new Set<string>();
     for (const ms of [...events.map((e) => e[0]), ...denials.map((d) => d[1])])
       months.add(new Date(ms as number).toISOString().slice(0, 7));
-    for (const month of months)
+    const database = `${client.host}:${client.port}/${client.database}`;
+    const ensured: string[] = [];
+    for (const month of months) {
+      if (partitionsMade.has(`${database} ${month}`)) continue;
       await client.query('SELECT fleet_ensure_partitions($1::timestamptz)', [`${month}-01T00:00:00Z`]);
+      ensured.push(`${database} ${month}`);
+    }
     if (batch.allocations.length > 0) {
       const r = await insertAllocations(client, host, batch.allocations);
       stored += r.stored;
@@ -185,9 +196,12 @@ export async function writeShippedBatch(
       ],
     );
     await client.query('COMMIT');
+    for (const key of ensured) partitionsMade.add(key);
     return { stored, refused };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // No partition for a row (the administrator pruned that month): look again next time.
+    if ((error as { code?: string }).code === '23514') partitionsMade.clear();
     throw error;
   }
 }

@@ -171,6 +171,12 @@ export const sql = `
     IF t < timestamptz '2000-01-01 00:00Z' OR t > now() + interval '32 days' THEN
       RAISE EXCEPTION 'time % is outside 2000 … next month', t USING ERRCODE = '22008';
     END IF;
+    -- Most calls find both months there: no lock then, so hosts never queue behind each other.
+    month := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    IF to_regclass('denial_p' || to_char(month AT TIME ZONE 'UTC', 'YYYY_MM')) IS NOT NULL
+       AND to_regclass('denial_p' || to_char((month AT TIME ZONE 'UTC') + interval '1 month', 'YYYY_MM')) IS NOT NULL THEN
+      RETURN;
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('svirt-audit partitions'));
     FOR i IN 0..1 LOOP
       month := (date_trunc('month', t AT TIME ZONE 'UTC') + make_interval(months => i)) AT TIME ZONE 'UTC';
