@@ -17,7 +17,7 @@ import { createApiBase } from './api-base.js';
 import { authPlugin } from './auth.js';
 import { type DenialQuery, pageFilter, pageOf, summaryJson } from './answers.js';
 import { ALLOCATION_LIST_SCHEMA, type AllocationQuery, HOST } from './routes/allocations.js';
-import { DENIAL_FILTERS, DENIAL_PAGE } from './routes/denials.js';
+import { DENIAL_FILTERS, DENIAL_PAGE, EXPLAIN_SCHEMA, explanationJson } from './routes/denials.js';
 import { REF } from './routes/vms.js';
 import { ERROR_RESPONSES } from './schemas.js';
 import type { TokenSet } from './tokens.js';
@@ -67,6 +67,9 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
         const q = request.query;
         return page(q, q.vm === undefined ? undefined : (await backend.resolveVm(q.vm)).uuid);
       },
+    );
+    scope.get<{ Params: { id: number } }>('/v1/denials/:id', { schema: EXPLAIN_SCHEMA }, async (request) =>
+      explanationJson(request.params.id, await backend.explain(request.params.id)),
     );
     scope.get('/v1/vms', { schema: { response: { 200: { type: 'array', items: { $ref: 'vm#' } } } } }, async () =>
       (await backend.vms()).map(vmJson),

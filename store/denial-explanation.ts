@@ -32,6 +32,16 @@ export function explainStoredDenial(store: Store, id: number): DenialExplanation
     path && denial.source.allocation
       ? (listExpectedDisks(store, denial.source.allocation.id).find((d) => d.path === path) ?? null)
       : null;
+  return explanationOf(denial, raw, relabels, expected);
+}
+
+/** The explanation of a denial from its evidence, whichever store it was read from. */
+export function explanationOf(
+  denial: AttributedDenial,
+  raw: string[],
+  relabels: RelabelAction[],
+  expected: ExpectedDisk | null,
+): DenialExplanation {
   const explanation = explainDenial(
     denial.kind,
     {
@@ -46,7 +56,7 @@ export function explainStoredDenial(store: Store, id: number): DenialExplanation
       sourceAllocation: denial.source.allocation,
       targetAllocation: denial.target.allocation,
       targetFormerHolder: denial.target.formerHolder,
-      path,
+      path: denial.target.path,
       permissive: denial.permissive,
       comm: denial.source.comm,
       pid: denial.source.pid,

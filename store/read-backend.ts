@@ -10,7 +10,15 @@ import type { Allocation, VmSummary } from '../core/allocation.js';
 import { type AllocationFilter, listAllocations, listVms, resolveVm } from './allocations.js';
 import { type DenialFilter, queryDenials } from './denial-query.js';
 import { isPostgresUrl, openFleet, type FleetPool } from './postgres/connect.js';
-import { fleetAllocations, fleetDenials, fleetResolveVm, fleetSummary, fleetVms } from './postgres/fleet-reads.js';
+import {
+  fleetAllocations,
+  fleetDenials,
+  fleetExplain,
+  fleetResolveVm,
+  fleetSummary,
+  fleetVms,
+} from './postgres/fleet-reads.js';
+import { type DenialExplanation, explainStoredDenial } from './denial-explanation.js';
 import { type OpenStoreOptions, openStore, type Store } from './store.js';
 import type { VmSummaryAnswer } from './summary-groups.js';
 import { summarizeVm } from './vm-summary.js';
@@ -24,6 +32,8 @@ export interface ReadBackend {
   /** Allocations, newest first: a VM's label history on every host. */
   allocations(filter: AllocationFilter): Promise<Allocation[]>;
   summarize(uuid: string, name: string, filter: Omit<DenialFilter, 'vmUuid' | 'limit'>): Promise<VmSummaryAnswer>;
+  /** One denial with its raw records, evidence, cause and fix; undefined when no such id. */
+  explain(id: number): Promise<DenialExplanation | undefined>;
   close(): Promise<void>;
 }
 
@@ -35,6 +45,7 @@ export function sqliteBackend(store: Store): ReadBackend {
     vms: async () => listVms(store),
     allocations: async (filter) => listAllocations(store, filter),
     summarize: async (uuid, name, filter) => summarizeVm(store, uuid, name, filter),
+    explain: async (id) => explainStoredDenial(store, id),
     close: async () => store.close(),
   };
 }
@@ -47,6 +58,7 @@ export function postgresBackend(pool: FleetPool): ReadBackend {
     vms: () => fleetVms(pool),
     allocations: (filter) => fleetAllocations(pool, filter),
     summarize: (uuid, name, filter) => fleetSummary(pool, uuid, name, filter),
+    explain: (id) => fleetExplain(pool, id),
     close: () => pool.end(),
   };
 }

@@ -33,6 +33,16 @@ export const SHIPPED_ALLOCATION_COLUMNS = [
   ['recorded_at', 'timestamptz'],
 ] as const satisfies ShippedColumns;
 
+/** The expected disks of the allocations shipped (all of each, in the definition's order). */
+export const SHIPPED_DISK_COLUMNS = [
+  ['allocation_local_id', 'bigint'],
+  ['ordinal', 'integer'],
+  ['path', 'text'],
+  ['mode', 'text'],
+  ['expected_label', 'text'],
+  ['relabel', 'smallint'],
+] as const satisfies ShippedColumns;
+
 export const SHIPPED_RELABEL_COLUMNS = [
   ['local_id', 'bigint'],
   ['allocation_local_id', 'bigint'],
@@ -104,6 +114,8 @@ export type ShippedRow = ShippedValue[];
 export interface ShippedBatch {
   /** Allocations changed after the position, as they are now; `allocationSeq` is the last change read. */
   allocations: ShippedRow[];
+  /** Every expected disk of those allocations. */
+  disks: ShippedRow[];
   allocationSeq: number;
   relabels: ShippedRow[];
   relabelId: number;
@@ -152,6 +164,15 @@ export function readShippedBatch(store: Store, hostId: number, from: ShipPositio
             hostId,
             changes.map((c) => c.allocation_id),
           );
+    const disks = allocations.flatMap((a) =>
+      (
+        store
+          .rawStatement(
+            'SELECT path, mode, expected_label, relabel FROM allocation_disk WHERE allocation_id = ? ORDER BY rowid',
+          )
+          .all(a[0]) as ShippedRow[]
+      ).map((d, i) => [a[0] as number, i, ...d]),
+    );
 
     const relabels = rows(
       store,
@@ -190,6 +211,7 @@ export function readShippedBatch(store: Store, hostId: number, from: ShipPositio
     const lastRelabel = relabels[relabels.length - 1];
     return {
       allocations,
+      disks,
       allocationSeq,
       relabels,
       relabelId: lastRelabel ? (lastRelabel[0] as number) : from.relabelId,
@@ -205,20 +227,15 @@ export function readShippedBatch(store: Store, hostId: number, from: ShipPositio
 }
 
 function rows(store: Store, sql: string, ...params: unknown[]): ShippedRow[] {
-  return store
-    .statement(sql)
-    .raw(true)
-    .all(...params) as ShippedRow[];
+  return store.rawStatement(sql).all(...params) as ShippedRow[];
 }
 
 function allocationRows(store: Store, hostId: number, ids: number[]): ShippedRow[] {
   const out: ShippedRow[] = [];
-  const stmt = store
-    .statement(
-      `SELECT a.id AS local_id, ${names(SHIPPED_ALLOCATION_COLUMNS.slice(1), 'a')} FROM allocation a
+  const stmt = store.rawStatement(
+    `SELECT a.id AS local_id, ${names(SHIPPED_ALLOCATION_COLUMNS.slice(1), 'a')} FROM allocation a
        WHERE a.id = ? AND a.host_id = ?`,
-    )
-    .raw(true);
+  );
   for (const id of ids) {
     const row = stmt.get(id, hostId) as ShippedRow | undefined;
     if (row) out.push(row);

@@ -32,6 +32,7 @@ export class Store {
   readonly db: Database.Database;
   readonly path: string;
   readonly #statements = new Map<string, Statement>();
+  readonly #rawStatements = new Map<string, Statement>();
   /**
    * Ids of rows this connection found or wrote: hosts (store/hosts.ts) and denial shapes
    * (store/denial-shape.ts). Cleared when a transaction fails, since its rows are gone.
@@ -44,6 +45,20 @@ export class Store {
   constructor(db: Database.Database, path: string) {
     this.db = db;
     this.path = path;
+  }
+
+  /**
+   * The prepared statement for `sql` returning rows as arrays, prepared once per
+   * connection and kept apart from statement(sql): raw mode is a statement's state, and a
+   * shared statement switched to it would hand arrays to a caller expecting objects.
+   */
+  rawStatement(sql: string): Statement {
+    let stmt = this.#rawStatements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql).raw(true);
+      this.#rawStatements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** The prepared statement for `sql`, prepared once per connection. */

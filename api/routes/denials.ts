@@ -5,7 +5,7 @@ import { allocationJson } from '../../core/allocation-json.js';
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { explainStoredDenial } from '../../store/denial-explanation.js';
+import { type DenialExplanation, explainStoredDenial } from '../../store/denial-explanation.js';
 import { vmAnswerUuid } from '../answer-pool.js';
 import type { DenialQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';
@@ -51,63 +51,59 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     },
   );
 
-  app.get<{ Params: { id: number } }>(
-    '/v1/denials/:id',
-    {
-      schema: {
-        params: {
+  app.get<{ Params: { id: number } }>('/v1/denials/:id', { schema: EXPLAIN_SCHEMA }, async (request) =>
+    explanationJson(request.params.id, explainStoredDenial(ctx.store, request.params.id)),
+  );
+}
+
+/** GET /v1/denials/:id, on a host and on the fleet's central server. */
+export const EXPLAIN_SCHEMA = {
+  params: {
+    type: 'object',
+    properties: { id: { type: 'integer', minimum: 1 } },
+    required: ['id'],
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        denial: { $ref: 'denial#' },
+        raw: { type: 'array', items: { type: 'string' } },
+        attribution: {
           type: 'object',
-          properties: { id: { type: 'integer', minimum: 1 } },
-          required: ['id'],
-          additionalProperties: false,
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              denial: { $ref: 'denial#' },
-              raw: { type: 'array', items: { type: 'string' } },
-              attribution: {
-                type: 'object',
-                properties: {
-                  source: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
-                  target: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
-                  targetFormerHolder: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
-                },
-              },
-              explanation: {
-                type: 'object',
-                properties: {
-                  cause: { type: 'string' },
-                  fix: { type: 'array', items: { type: 'string' } },
-                  note: { type: ['string', 'null'] },
-                },
-              },
-            },
+          properties: {
+            source: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
+            target: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
+            targetFormerHolder: { anyOf: [{ $ref: 'allocation#' }, { type: 'null' }] },
           },
-          ...ERROR_RESPONSES,
+        },
+        explanation: {
+          type: 'object',
+          properties: {
+            cause: { type: 'string' },
+            fix: { type: 'array', items: { type: 'string' } },
+            note: { type: ['string', 'null'] },
+          },
         },
       },
     },
-    async (request) => {
-      const e = explainStoredDenial(ctx.store, request.params.id);
-      if (!e)
-        throw new SvirtAuditError(
-          'UNKNOWN_DENIAL',
-          `no denial with id ${request.params.id}`,
-          'list denials: GET /v1/denials',
-        );
-      const alloc = (a: Parameters<typeof allocationJson>[0] | null) => (a ? allocationJson(a) : null);
-      return {
-        denial: denialJson(e.denial),
-        raw: e.raw,
-        attribution: {
-          source: alloc(e.denial.source.allocation),
-          target: alloc(e.denial.target.allocation),
-          targetFormerHolder: alloc(e.denial.target.formerHolder),
-        },
-        explanation: e.explanation,
-      };
+    ...ERROR_RESPONSES,
+  },
+};
+
+/** What GET /v1/denials/:id answers for one explanation (UNKNOWN_DENIAL when there is none). */
+export function explanationJson(id: number, e: DenialExplanation | undefined) {
+  if (!e) throw new SvirtAuditError('UNKNOWN_DENIAL', `no denial with id ${id}`, 'list denials: GET /v1/denials');
+  const alloc = (a: Parameters<typeof allocationJson>[0] | null) => (a ? allocationJson(a) : null);
+  return {
+    denial: denialJson(e.denial),
+    raw: e.raw,
+    attribution: {
+      source: alloc(e.denial.source.allocation),
+      target: alloc(e.denial.target.allocation),
+      targetFormerHolder: alloc(e.denial.target.formerHolder),
     },
-  );
+    explanation: e.explanation,
+  };
 }

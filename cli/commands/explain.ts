@@ -3,19 +3,19 @@
 import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { formatTime } from '../../core/time-spec.js';
-import { explainStoredDenial } from '../../store/denial-explanation.js';
-import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
+import { openReadBackend } from '../../store/read-backend.js';
+import { type CommonOptions, databasePath, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { colourKind } from '../kind-colour.js';
 import { visible } from '../terminal-text.js';
 
-export function run(options: CommonOptions, args: string[], io: CliIo): number {
+export async function run(options: CommonOptions, args: string[], io: CliIo): Promise<number> {
   const id = Number(args[0]);
   if (!Number.isSafeInteger(id) || id <= 0)
     throw new SvirtAuditError('BAD_INPUT', `"${args[0]}" is not a denial id`, 'take an id from svirt-audit denials');
-  const store = openCommandStore(options, io);
+  const backend = await openReadBackend(databasePath(options, io));
   try {
-    const e = explainStoredDenial(store, id);
+    const e = await backend.explain(id);
     if (!e)
       throw new SvirtAuditError('UNKNOWN_DENIAL', `no denial with id ${id}`, 'list denials with: svirt-audit denials');
     const d = e.denial;
@@ -67,6 +67,6 @@ export function run(options: CommonOptions, args: string[], io: CliIo): number {
     io.stdout.write(out.map((line, i) => (i === 0 ? line : visible(line))).join('\n'));
     return 0;
   } finally {
-    store.close();
+    await backend.close();
   }
 }

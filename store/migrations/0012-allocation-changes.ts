@@ -17,6 +17,11 @@ export function up(db: Database.Database): void {
       BEGIN INSERT INTO allocation_change (allocation_id) VALUES (NEW.id); END;
     CREATE TRIGGER allocation_updated AFTER UPDATE ON allocation
       BEGIN INSERT INTO allocation_change (allocation_id) VALUES (NEW.id); END;
+    -- Its expected disks go with it (a hot-plugged disk is a change too).
+    CREATE TRIGGER allocation_disk_added AFTER INSERT ON allocation_disk
+      BEGIN INSERT INTO allocation_change (allocation_id) VALUES (NEW.allocation_id); END;
+    CREATE TRIGGER allocation_disk_removed AFTER DELETE ON allocation_disk
+      BEGIN INSERT INTO allocation_change (allocation_id) VALUES (OLD.allocation_id); END;
     -- Allocations from before this migration are changes the fleet has not seen either.
     INSERT INTO allocation_change (allocation_id) SELECT id FROM allocation ORDER BY id;
   `);

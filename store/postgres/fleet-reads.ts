@@ -6,7 +6,8 @@
  * questions over the same records and requires equal answers.
  */
 
-import type { Allocation, VmSummary } from '../../core/allocation.js';
+import type { Allocation, ExpectedDisk, RelabelAction, VmSummary } from '../../core/allocation.js';
+import { type DenialExplanation, explanationOf } from '../denial-explanation.js';
 import { type AllocationRow, toAllocation } from '../allocations.js';
 import type { AttributedDenial } from '../../core/attributed-denial.js';
 import { SvirtAuditError } from '../../core/errors.js';
@@ -255,4 +256,51 @@ export async function fleetVms(pool: FleetPool): Promise<VmSummary[]> {
     lastSeen: v.last_seen,
     running: v.open_id === null ? null : (running.get(v.open_id) ?? null),
   }));
+}
+
+/** One denial with its evidence, as explainStoredDenial answers for one host. */
+export async function fleetExplain(pool: FleetPool, id: number): Promise<DenialExplanation | undefined> {
+  const r = await pool.query({
+    text: `SELECT ${selectList()} FROM denial d WHERE d.id = $1`,
+    values: [id],
+    rowMode: 'array',
+  });
+  const [denial] = await decodeRows(pool, r.rows as unknown as DenialTuple[]);
+  if (!denial) return undefined;
+  const event = await pool.query<{ raw: string }>(
+    'SELECT raw FROM event WHERE host = $1 AND time = fleet_time($2) AND serial = $3',
+    [denial.host, denial.time, denial.serial],
+  );
+  const path = denial.target.path;
+  const relabels = path
+    ? (
+        await pool.query<RelabelAction>(
+          `SELECT r.local_id AS id, r.allocation_local_id AS "allocationId", r.path, r.label_before AS "labelBefore",
+                  r.label_after AS "labelAfter", r.action, r.error, fleet_ms(r.at) AS at
+           FROM relabel r WHERE r.path = $1 ORDER BY r.at, r.host, r.local_id`,
+          [path],
+        )
+      ).rows
+    : [];
+  const source = denial.source.allocation;
+  const disk =
+    path && source
+      ? (
+          await pool.query<{
+            path: string;
+            mode: ExpectedDisk['mode'];
+            expected_label: string | null;
+            relabel: number;
+          }>(
+            `SELECT k.path, k.mode, k.expected_label, k.relabel FROM allocation a
+             JOIN allocation_disk k ON k.host = a.host AND k.allocation_local_id = a.local_id
+             WHERE a.id = $1 AND k.path = $2`,
+            [source.id, path],
+          )
+        ).rows[0]
+      : undefined;
+  const expected = disk
+    ? { path: disk.path, mode: disk.mode, expectedLabel: disk.expected_label, relabel: disk.relabel === 1 }
+    : null;
+  return explanationOf(denial, (event.rows[0]?.raw ?? '').split('\n'), relabels, expected);
 }

@@ -9,6 +9,7 @@
 import {
   SHIPPED_ALLOCATION_COLUMNS,
   SHIPPED_DENIAL_COLUMNS,
+  SHIPPED_DISK_COLUMNS,
   SHIPPED_EVENT_COLUMNS,
   SHIPPED_MAC_STATUS_COLUMNS,
   SHIPPED_RELABEL_COLUMNS,
@@ -55,6 +56,7 @@ const INSERT_ALLOCATIONS = unnestInsert(
   [],
   `ON CONFLICT (host, local_id) DO UPDATE SET ${updateAll(SHIPPED_ALLOCATION_COLUMNS)}`,
 );
+const INSERT_DISKS = unnestInsert('allocation_disk', SHIPPED_DISK_COLUMNS, [], '');
 const INSERT_RELABELS = unnestInsert('relabel', SHIPPED_RELABEL_COLUMNS, [], 'ON CONFLICT DO NOTHING');
 const INSERT_EVENTS = unnestInsert('event', SHIPPED_EVENT_COLUMNS, [], 'ON CONFLICT DO NOTHING');
 const INSERT_DENIALS = unnestInsert(
@@ -168,6 +170,13 @@ export async function writeShippedBatch(
       const r = await insertAllocations(client, host, batch.allocations);
       stored += r.stored;
       refused += r.refused;
+      // Each shipped allocation's disks as they are now: the old list goes, the new comes.
+      await client.query('DELETE FROM allocation_disk WHERE host = $1 AND allocation_local_id = ANY($2::bigint[])', [
+        host,
+        batch.allocations.map((a) => a[0]),
+      ]);
+      if (batch.disks.length > 0)
+        await client.query(INSERT_DISKS, [host, ...columnsOf(batch.disks, SHIPPED_DISK_COLUMNS.length)]);
     }
     const streams: [string, ShippedColumns, ShippedRow[]][] = [
       [INSERT_RELABELS, SHIPPED_RELABEL_COLUMNS, batch.relabels],

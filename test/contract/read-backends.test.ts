@@ -167,6 +167,21 @@ describe('both backends', () => {
     }
   });
 
+  run('explain every denial the same: raw records, attribution, evidence, cause and fix', async () => {
+    const all = (await backends.sqlite?.denials({ includeGranted: true })) ?? [];
+    const theirs = (await backends.postgres?.denials({ includeGranted: true })) ?? [];
+    expect(theirs.length).toBe(all.length);
+    for (const [i, d] of all.entries()) {
+      const [a, b] = [
+        await backends.sqlite?.explain(d.id),
+        await backends.postgres?.explain((theirs[i] as { id: number }).id),
+      ];
+      expect(a?.raw.length).toBeGreaterThan(0);
+      expect(withoutIds(b)).toEqual(withoutIds(a));
+    }
+    expect(await backends.postgres?.explain(999_999_999)).toBeUndefined();
+  });
+
   run('answer the same summary for every VM', async () => {
     const vms = (await backends.sqlite?.vms()) ?? [];
     expect(withoutIds(await backends.postgres?.vms())).toEqual(withoutIds(vms));

@@ -96,6 +96,23 @@ describe('the central server', () => {
     expect(withoutIds(mine.body)).toEqual(withoutIds(host.json()));
   });
 
+  run('explains a denial of each host as the host API does (raw records, evidence)', async () => {
+    const all = (await get('/v1/denials?limit=1000')).body as { items: { id: number; host: string }[] };
+    const host = (await hostApp.inject({ method: 'GET', url: '/v1/denials?limit=1000' })).json() as {
+      items: { id: number }[];
+    };
+    for (const [i, d] of all.items.entries()) {
+      const mine = await get(`/v1/denials/${d.id}`);
+      const theirs = await hostApp.inject({ method: 'GET', url: `/v1/denials/${host.items[i]?.id}` });
+      expect(mine.status).toBe(200);
+      expect(withoutIds(mine.body)).toEqual(withoutIds(theirs.json()));
+    }
+    expect(await get('/v1/denials/999999999')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'UNKNOWN_DENIAL' } },
+    });
+  });
+
   run('pages with its own cursor through every host, each denial once', async () => {
     const seen: number[] = [];
     let next: string | null = null;

@@ -58,6 +58,18 @@ export const sql = `
   CREATE INDEX allocation_by_vm ON allocation (vm_uuid, started_at);
   CREATE INDEX allocation_by_name ON allocation (vm_name);
 
+  -- What each VM definition said should be labelled, as the host recorded it (explain's evidence).
+  CREATE TABLE allocation_disk (
+    host                text NOT NULL REFERENCES fleet_host (name),
+    allocation_local_id bigint NOT NULL,
+    ordinal             integer NOT NULL,
+    path                text NOT NULL,
+    mode                text NOT NULL,
+    expected_label      text,
+    relabel             smallint NOT NULL,
+    PRIMARY KEY (host, allocation_local_id, path)
+  );
+
   CREATE TABLE relabel (
     host                text NOT NULL REFERENCES fleet_host (name),
     local_id            bigint NOT NULL,
@@ -71,6 +83,7 @@ export const sql = `
     PRIMARY KEY (host, local_id)
   );
   CREATE INDEX relabel_by_allocation ON relabel (host, allocation_local_id, at);
+  CREATE INDEX relabel_by_path ON relabel (path, at);
 
   CREATE TABLE event (
     id     bigserial,
@@ -126,6 +139,7 @@ export const sql = `
     PRIMARY KEY (host, time, local_id)
   ) PARTITION BY RANGE (time);
   CREATE INDEX denial_by_time ON denial (time, id);
+  CREATE INDEX denial_by_id ON denial (id);
   CREATE INDEX denial_by_source ON denial (host, scategories, time);
   CREATE INDEX denial_by_target ON denial (host, tcategories, time);
   CREATE INDEX denial_by_profile ON denial (host, aa_profile, time) WHERE aa_profile IS NOT NULL;
@@ -201,7 +215,7 @@ export const sql = `
   GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO svirt_audit_host;
 
   -- Readers see every host; a host sees, inserts and updates only its own rows, and deletes nothing.
-  ${['allocation', 'relabel', 'event', 'denial', 'mac_status', 'ship_position', 'ship_refusal']
+  ${['allocation', 'allocation_disk', 'relabel', 'event', 'denial', 'mac_status', 'ship_position', 'ship_refusal']
     .map(
       (t) => `
   ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
@@ -220,4 +234,8 @@ export const sql = `
   GRANT UPDATE ON ${t} TO svirt_audit_host;`,
     )
     .join('\n')}
+  -- A definition's disks are replaced whole when the host ships the allocation again.
+  CREATE POLICY allocation_disk_host_deletes ON allocation_disk FOR DELETE TO svirt_audit_host
+    USING (host = fleet_current_host());
+  GRANT DELETE ON allocation_disk TO svirt_audit_host;
 `;
