@@ -13,22 +13,28 @@ import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.j
 import type { FleetPool } from '../store/postgres/connect.js';
 import { listFleetHosts } from '../store/postgres/fleet-hosts.js';
 import type { ReadBackend } from '../store/read-backend.js';
+import { fleetVmHosts } from '../store/postgres/fleet-reads.js';
 import { createApiBase } from './api-base.js';
 import { authPlugin } from './auth.js';
 import { type DenialQuery, pageFilter, pageOf, summaryJson } from './answers.js';
 import { ALLOCATION_LIST_SCHEMA, type AllocationQuery, HOST } from './routes/allocations.js';
 import { DENIAL_FILTERS, DENIAL_PAGE, EXPLAIN_SCHEMA, explanationJson } from './routes/denials.js';
 import { REF } from './routes/vms.js';
-import { ERROR_RESPONSES } from './schemas.js';
+import { ERROR_RESPONSES, JSON_TYPE } from './schemas.js';
+import { type AnswerDeps, type FleetAnswerCache } from './fleet-answer-cache.js';
 import type { TokenSet } from './tokens.js';
 
 export interface FleetAppOptions {
   backend: ReadBackend;
   pool: FleetPool;
+  answers: FleetAnswers;
   tokens: () => TokenSet;
   logger?: FastifyServerOptions['logger'];
   version?: string;
 }
+
+/** A time given as a span back from now (90m, 24h, 7d), not as a date. */
+const RELATIVE = /^\d+[a-z]+$/i;
 
 /** A PostgreSQL server error (SQLSTATE) or a connection that failed. */
 function isPostgresError(error: unknown): error is Error {
@@ -39,6 +45,63 @@ function isPostgresError(error: unknown): error is Error {
 function fleetUnavailable(error: Error): SvirtAuditError {
   return new SvirtAuditError('DB_BUSY', `the fleet database did not answer: ${error.message}`, 'retry');
 }
+
+/**
+ * The answers the central server caches (api/fleet-answer-cache.ts): pages of denials and
+ * VM summaries, as JSON text, from the cache while the hosts they depend on shipped nothing.
+ */
+export function fleetAnswers(backend: ReadBackend, pool: FleetPool, cache: FleetAnswerCache) {
+  /** What an answer about VM `uuid` (or, without one, about `host` or the whole fleet) depends on. */
+  const depsOf = async (uuid: string | undefined, host: string | undefined): Promise<AnswerDeps> =>
+    uuid !== undefined ? { hosts: await fleetVmHosts(pool, uuid) } : host !== undefined ? { hosts: [host] } : 'all';
+  // A window that moves with the clock (since=24h) is never the same answer twice.
+  const fixed = (...times: (string | undefined)[]) => times.every((t) => t === undefined || !RELATIVE.test(t));
+
+  const page = async (q: DenialQuery, vmUuid?: string): Promise<string> => {
+    if (q.since !== undefined && q.until !== undefined)
+      assertTimeWindow(parseTimeSpec(q.since), parseTimeSpec(q.until));
+    const compute = async () => {
+      const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
+      return JSON.stringify(pageOf(q, await backend.denials(pageFilter(q, vmUuid, since))).page);
+    };
+    if (!fixed(q.since, q.until)) return compute();
+    const key = `denials\u0000${JSON.stringify({ ...q, vm: vmUuid })}`;
+    return cache.answer(key, await depsOf(vmUuid, q.host), compute);
+  };
+
+  const summary = async (vm: { uuid: string; name: string }, q: { since?: string; until?: string; host?: string }) => {
+    const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
+    const until = q.until === undefined ? undefined : parseTimeSpec(q.until);
+    if (since !== undefined && until !== undefined) assertTimeWindow(since, until);
+    const compute = async () =>
+      JSON.stringify(
+        summaryJson(
+          await backend.summarize(vm.uuid, vm.name, {
+            ...(since !== undefined && { since }),
+            ...(until !== undefined && { until }),
+            ...(q.host !== undefined && { host: q.host }),
+          }),
+        ),
+      );
+    if (!fixed(q.since, q.until)) return compute();
+    const key = `summary\u0000${vm.uuid}\u0000${JSON.stringify(q)}`;
+    return cache.answer(key, await depsOf(vm.uuid, undefined), compute);
+  };
+
+  /** Compute the summaries of every VM, most recently seen first, until `stopped`; resolves with how many. */
+  const warm = async (stopped: () => boolean): Promise<number> => {
+    let n = 0;
+    for (const vm of await backend.vms()) {
+      if (stopped()) break;
+      await summary(vm, {});
+      n++;
+    }
+    return n;
+  };
+  return { page, summary, warm, cache };
+}
+
+export type FleetAnswers = ReturnType<typeof fleetAnswers>;
 
 export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyInstance> {
   const { backend } = options;
@@ -51,21 +114,17 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
     domainErrorOf: (error) => (isPostgresError(error) ? fleetUnavailable(error) : undefined),
   });
 
-  const page = async (q: DenialQuery, vmUuid?: string) => {
-    if (q.since !== undefined && q.until !== undefined)
-      assertTimeWindow(parseTimeSpec(q.since), parseTimeSpec(q.until));
-    const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
-    return pageOf(q, await backend.denials(pageFilter(q, vmUuid, since))).page;
-  };
+  const { page, summary } = options.answers;
 
   await app.register(async (scope) => {
     await authPlugin(scope, { tokens: options.tokens, need: 'reader' });
     scope.get<{ Querystring: DenialQuery }>(
       '/v1/denials',
       { schema: { querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-      async (request) => {
+      async (request, reply) => {
         const q = request.query;
-        return page(q, q.vm === undefined ? undefined : (await backend.resolveVm(q.vm)).uuid);
+        const uuid = q.vm === undefined ? undefined : (await backend.resolveVm(q.vm)).uuid;
+        return reply.type(JSON_TYPE).send(await page(q, uuid));
       },
     );
     scope.get<{ Params: { id: number } }>('/v1/denials/:id', { schema: EXPLAIN_SCHEMA }, async (request) =>
@@ -86,7 +145,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
     scope.get<{ Params: { ref: string }; Querystring: DenialQuery }>(
       '/v1/vms/:ref/denials',
       { schema: { params: REF, querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },
-      async (request) => page(request.query, (await backend.resolveVm(request.params.ref)).uuid),
+      async (request, reply) =>
+        reply.type(JSON_TYPE).send(await page(request.query, (await backend.resolveVm(request.params.ref)).uuid)),
     );
     scope.get<{ Params: { ref: string }; Querystring: { since?: string; until?: string; host?: string } }>(
       '/v1/vms/:ref/summary',
@@ -105,20 +165,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
           response: { 200: { $ref: 'summary#' }, ...ERROR_RESPONSES },
         },
       },
-      async (request) => {
-        const q = request.query;
-        const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
-        const until = q.until === undefined ? undefined : parseTimeSpec(q.until);
-        if (since !== undefined && until !== undefined) assertTimeWindow(since, until);
-        const vm = await backend.resolveVm(request.params.ref);
-        return summaryJson(
-          await backend.summarize(vm.uuid, vm.name, {
-            ...(since !== undefined && { since }),
-            ...(until !== undefined && { until }),
-            ...(q.host !== undefined && { host: q.host }),
-          }),
-        );
-      },
+      async (request, reply) =>
+        reply.type(JSON_TYPE).send(await summary(await backend.resolveVm(request.params.ref), request.query)),
     );
     scope.get<{ Querystring: AllocationQuery }>(
       '/v1/allocations',
@@ -146,7 +194,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
     scope.get('/healthz', async (_request, reply) => {
       try {
         const hosts = await listFleetHosts(options.pool);
-        return { status: 'ok', database: { reachable: true }, hosts: hosts.length };
+        const { hits, misses } = options.answers.cache;
+        return { status: 'ok', database: { reachable: true }, hosts: hosts.length, answerCache: { hits, misses } };
       } catch (error) {
         return reply
           .code(503)

@@ -2,7 +2,8 @@
 
 import { openFleet } from '../store/postgres/connect.js';
 import { postgresBackend } from '../store/read-backend.js';
-import { buildFleetApp } from './fleet-app.js';
+import { FleetAnswerCache } from './fleet-answer-cache.js';
+import { buildFleetApp, fleetAnswers } from './fleet-app.js';
 import { assertListenAllowed, boundAddress, reloadedTokens, type RunningServer, splitListen } from './server.js';
 import { TokenSet } from './tokens.js';
 
@@ -22,9 +23,12 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
   let tokens = TokenSet.load(options.tokensPath);
   assertListenAllowed(host, options.allowRemote, tokens, options.tokensPath);
   const pool = await openFleet(options.url, { max: 10 });
+  const backend = postgresBackend(pool);
+  const answers = fleetAnswers(backend, pool, new FleetAnswerCache(pool));
   const app = await buildFleetApp({
-    backend: postgresBackend(pool),
+    backend,
     pool,
+    answers,
     tokens: () => tokens,
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
@@ -38,6 +42,13 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
   }
   const address = boundAddress(app, options.listen);
   let closed = false;
+  // The summaries computed ahead of their first request, as the host API warms its cache.
+  const warming = answers
+    .warm(() => closed)
+    .then((n) => app.log.debug({ vms: n }, 'summary cache warmed'))
+    .catch((error: unknown) => {
+      if (!closed) app.log.error({ err: error }, 'warming the summary cache failed');
+    });
   return {
     app,
     address,
@@ -47,6 +58,7 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     async close() {
       if (closed) return;
       closed = true;
+      await warming;
       await app.close();
       await pool.end();
     },

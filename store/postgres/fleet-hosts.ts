@@ -97,3 +97,19 @@ export async function listFleetHosts(pool: FleetPool): Promise<FleetHostRow[]> {
   );
   return r.rows.map((h) => ({ name: h.name, role: h.role, newestTime: h.newest_time, shippedAt: h.shipped_at }));
 }
+
+/**
+ * Each host's shipping position as one number that grows with every batch it ships, and
+ * the sum of every host's allocation changes: what the central server's answer cache
+ * compares.
+ */
+export async function shipVersions(pool: FleetPool): Promise<{ hosts: Map<string, number>; allocations: number }> {
+  const r = await pool.query<{ host: string; version: number; allocations: number }>(
+    `SELECT host, relabel_id + event_id + denial_id + mac_status_id AS version, allocation_seq AS allocations
+     FROM ship_position`,
+  );
+  return {
+    hosts: new Map(r.rows.map((p) => [p.host, p.version])),
+    allocations: r.rows.reduce((n, p) => n + p.allocations, 0),
+  };
+}

@@ -304,3 +304,12 @@ export async function fleetExplain(pool: FleetPool, id: number): Promise<DenialE
     : null;
   return explanationOf(denial, (event.rows[0]?.raw ?? '').split('\n'), relabels, expected);
 }
+
+/** The hosts VM `uuid` has run on. */
+export async function fleetVmHosts(pool: FleetPool, uuid: string): Promise<string[]> {
+  const r = await pool.query<{ host: string }>(
+    'SELECT DISTINCT host FROM allocation WHERE vm_uuid = $1 ORDER BY host',
+    [uuid],
+  );
+  return r.rows.map((h) => h.host);
+}

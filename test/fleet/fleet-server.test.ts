@@ -6,7 +6,10 @@
 
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ingestFiles } from '../../collector/backfill.js';
+import { Shipper } from '../../fleet/shipper.js';
 import { InProcessAnswers } from '../../api/answer-pool.js';
 import { buildApp } from '../../api/app.js';
 import { DenialNotifier } from '../../api/denial-notifier.js';
@@ -29,13 +32,16 @@ let db: TestDatabase;
 let fleet: RunningServer;
 let hostApp: FastifyInstance;
 let token: string;
+let hostUrls: Record<string, string>;
 
 beforeAll(async () => {
   if (unavailable) return;
   t = openTempStore();
   await buildFleetScenario(t.store, t.dir, NOW);
   db = await createTestDatabase();
-  const { reader } = await shipFleetScenario(t.store, db);
+  const shipped = await shipFleetScenario(t.store, db);
+  const { reader } = shipped;
+  hostUrls = shipped.hosts;
   const tokensPath = join(t.dir, 'fleet-tokens');
   token = createToken(tokensPath, 'reader', 'analyst');
   fleet = await startFleetServer({
@@ -132,6 +138,27 @@ describe('the central server', () => {
     const { body } = await get('/v1/hosts');
     expect((body as { name: string; lastShippedAt: string | null }[]).map((h) => h.name)).toEqual(['hv1', 'hv2']);
     expect((await get('/healthz')).body).toMatchObject({ status: 'ok', database: { reachable: true }, hosts: 2 });
+  });
+
+  run('a summary comes from the cache until one of its hosts ships, then shows what it shipped', async () => {
+    const health = async () => ((await get('/healthz')).body as { answerCache: { hits: number } }).answerCache;
+    const total = async () => ((await get('/v1/vms/web1/summary')).body as { total: number }).total;
+    expect(await total()).toBe(5);
+    const hits = (await health()).hits;
+    expect(await total()).toBe(5);
+    expect((await health()).hits).toBe(hits + 1);
+    // web1 on hv2 reaches for cache1's disk once more; hv2 ships it.
+    const log = join(t.dir, 'hv2-again.log');
+    const stamp = `${Math.floor((NOW - 6 * 3_600_000 + 170 * 60_000) / 1000)}.000:9990`;
+    writeFileSync(
+      log,
+      `type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=7101 comm="qemu-kvm" name="cache1.qcow2" dev="dm-0" ino=1 scontext=system_u:system_r:svirt_t:s0:c101,c202 tcontext=system_u:object_r:svirt_image_t:s0:c303,c404 tclass=file permissive=0\ntype=EOE msg=audit(${stamp}):\n`,
+    );
+    await ingestFiles(t.store, [log], { localHost: 'hv2' });
+    const shipper = new Shipper(t.store, { url: hostUrls.hv2 as string });
+    await shipper.drain();
+    await shipper.stop();
+    await vi.waitFor(async () => expect(await total()).toBe(6), { timeout: 5000, interval: 50 });
   });
 
   run('errors as the host API gives them: unknown VM, bad filter, wrong token, unknown route', async () => {
