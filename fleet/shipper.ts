@@ -129,7 +129,15 @@ export class Shipper {
       }
       this.#shipped.batches++;
       this.#lastShippedAt = Date.now();
-      this.#position = { ...batch, newestTime: Math.max(position.newestTime, batch.newestTime) };
+      // The positions only: the batch's rows are not kept.
+      this.#position = {
+        allocationSeq: batch.allocationSeq,
+        relabelId: batch.relabelId,
+        eventId: batch.eventId,
+        denialId: batch.denialId,
+        macStatusId: batch.macStatusId,
+        newestTime: Math.max(position.newestTime, batch.newestTime),
+      };
       this.#acknowledged = this.#position;
       if (this.#failures > 0) {
         this.#options.onWarning?.(
