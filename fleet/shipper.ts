@@ -13,7 +13,7 @@
  */
 
 import { SvirtAuditError } from '../core/errors.js';
-import { findHostId } from '../store/hosts.js';
+import { findHostId, knownHosts } from '../store/hosts.js';
 import { fleetError, type FleetPool, openFleet, redactedUrl } from '../store/postgres/connect.js';
 import { currentFleetHost } from '../store/postgres/fleet-hosts.js';
 import { readShipPosition, writeShippedBatch } from '../store/postgres/fleet-writes.js';
@@ -67,6 +67,7 @@ export class Shipper {
   #lastError: string | null = null;
   #lastShippedAt: number | null = null;
   readonly #shipped = { rows: 0, batches: 0, refused: 0 };
+  #saidNoHost = false;
 
   constructor(store: Store, options: ShipperOptions) {
     this.#store = store;
@@ -105,7 +106,18 @@ export class Shipper {
       await this.connect();
       const host = this.#host as string;
       const hostId = findHostId(this.#store, host);
-      if (hostId === undefined) return 0; // nothing of this host stored yet
+      if (hostId === undefined) {
+        // Nothing of this host stored yet; if the file holds other hosts' records, the role
+        // ships for a name this host does not go by: say so once.
+        const others = knownHosts(this.#store);
+        if (others.length > 0 && !this.#saidNoHost) {
+          this.#saidNoHost = true;
+          this.#options.onWarning?.(
+            `the role ships for host ${host}, but this database holds records of ${others.join(', ')} only; nothing is shipped (the administrator names the host in fleet add-host; or pass --host)`,
+          );
+        }
+        return 0;
+      }
       const position = this.#position as ShipPosition & { newestTime: number };
       const batch = readShippedBatch(this.#store, hostId, position, this.#options.batchRows);
       const rows =

@@ -21,3 +21,8 @@ export function findHostId(store: Store, name: string): number | undefined {
   const row = store.statement('SELECT id FROM host WHERE name = ?').get(name) as { id: number } | undefined;
   return row?.id;
 }
+
+/** The names of every host the store holds records of. */
+export function knownHosts(store: Store): string[] {
+  return (store.statement('SELECT name FROM host ORDER BY name').all() as { name: string }[]).map((h) => h.name);
+}

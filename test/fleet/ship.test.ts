@@ -198,6 +198,27 @@ describe('what the engine enforces', () => {
     }
   });
 
+  run('a role whose host this database does not know ships nothing and says so once', async () => {
+    const role = db.role('elsewhere');
+    const admin = await openFleet(db.adminUrl);
+    try {
+      await addFleetHost(admin, 'hv9', role, 'pw');
+    } finally {
+      await admin.end();
+    }
+    const said: string[] = [];
+    const shipper = new Shipper(t.store, { url: db.roleUrl(role, 'pw'), onWarning: (m) => said.push(m) });
+    try {
+      expect(await shipper.shipOnce()).toBe(0);
+      expect(await shipper.shipOnce()).toBe(0);
+    } finally {
+      await shipper.stop();
+    }
+    expect(said).toEqual([
+      expect.stringMatching(/ships for host hv9, but this database holds records of hv1, hv2 only/),
+    ]);
+  });
+
   run('a role that ships for no host is told what to do', async () => {
     const admin = await openFleet(db.adminUrl);
     const role = db.role('stray');
