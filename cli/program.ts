@@ -353,6 +353,26 @@ Examples:
     );
 
   add(
+    'export',
+    'denials for a SIEM, oldest first, one per line: ECS, CEF or JSON',
+    () => import('./commands/export.js'),
+  )
+    .addOption(new Option('--format <format>', 'ecs, cef or jsonl').choices(['ecs', 'cef', 'jsonl']).default('jsonl'))
+    .option('--since <T>', 'only denials from this time', parseTime)
+    .option('--follow', 'keep writing denials as they are stored, until SIGTERM')
+    .option('--position <file>', 'resume after the last denial written (saved in FILE after each batch)')
+    .addHelpText(
+      'after',
+      `
+Field mappings (ECS: event.*, host.name, process.*, file.*, ours under svirt_audit.*; CEF
+extension keys) are in docs/siem.md. Granted (auditallow) records are not exported.
+
+Examples:
+  svirt-audit export --format ecs --since 7d > denials.ndjson
+  svirt-audit export --format cef --follow --position /var/lib/svirt-audit/cef.pos | logger -t svirt-audit`,
+    );
+
+  add(
     'ship',
     "send this host's records to the fleet's PostgreSQL (see docs/fleet.md)",
     () => import('./commands/ship.js'),
