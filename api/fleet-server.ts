@@ -1,7 +1,7 @@
 /** `serve --store postgres://…`: the fleet's central read server, listening. */
 
 import { openFleet } from '../store/postgres/connect.js';
-import { postgresBackend } from '../store/read-backend.js';
+import { postgresBackend } from '../store/postgres/postgres-backend.js';
 import { FleetAnswerCache } from './fleet-answer-cache.js';
 import { buildFleetApp, fleetAnswers } from './fleet-app.js';
 import { assertListenAllowed, boundAddress, reloadedTokens, type RunningServer, splitListen } from './server.js';

@@ -13,7 +13,7 @@ import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import { SvirtAuditError } from '../core/errors.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import { RetentionRunner } from '../retention/runner.js';
-import { Shipper } from '../fleet/shipper.js';
+import type { Shipper } from '../fleet/shipper.js';
 import { listVms } from '../store/allocations.js';
 import { openStore, type Store } from '../store/store.js';
 import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
@@ -189,6 +189,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // The fleet may be down at start: the shipper retries on its own and the host collects on.
   let shipper: Shipper | undefined;
   if (options.shipTo !== undefined) {
+    // Loaded only when shipping: nothing else loads the PostgreSQL client (store/postgres/pg-runtime.ts).
+    const { Shipper } = await import('../fleet/shipper.js');
     shipper = new Shipper(store, {
       url: options.shipTo,
       onWarning: (message) => app.log.warn({ ship: shipper?.status().url }, message),

@@ -9,15 +9,7 @@ import type { AttributedDenial } from '../core/attributed-denial.js';
 import type { Allocation, VmSummary } from '../core/allocation.js';
 import { type AllocationFilter, listAllocations, listVms, resolveVm } from './allocations.js';
 import { type DenialFilter, queryDenials } from './denial-query.js';
-import { isPostgresUrl, openFleet, type FleetPool } from './postgres/connect.js';
-import {
-  fleetAllocations,
-  fleetDenials,
-  fleetExplain,
-  fleetResolveVm,
-  fleetSummary,
-  fleetVms,
-} from './postgres/fleet-reads.js';
+import { isPostgresUrl } from './postgres/url.js';
 import { type DenialExplanation, explainStoredDenial } from './denial-explanation.js';
 import { type OpenStoreOptions, openStore, type Store } from './store.js';
 import type { VmSummaryAnswer } from './summary-groups.js';
@@ -50,21 +42,9 @@ export function sqliteBackend(store: Store): ReadBackend {
   };
 }
 
-export function postgresBackend(pool: FleetPool): ReadBackend {
-  return {
-    kind: 'postgres',
-    denials: (filter) => fleetDenials(pool, filter),
-    resolveVm: (ref) => fleetResolveVm(pool, ref),
-    vms: () => fleetVms(pool),
-    allocations: (filter) => fleetAllocations(pool, filter),
-    summarize: (uuid, name, filter) => fleetSummary(pool, uuid, name, filter),
-    explain: (id) => fleetExplain(pool, id),
-    close: () => pool.end(),
-  };
-}
-
 /** The backend `db` names: a postgres:// URL, or a SQLite file path. */
 export async function openReadBackend(db: string, options: OpenStoreOptions = {}): Promise<ReadBackend> {
-  if (isPostgresUrl(db)) return postgresBackend(await openFleet(db));
+  // Loaded only for a fleet URL: nothing else loads the PostgreSQL client (see pg-runtime.ts).
+  if (isPostgresUrl(db)) return (await import('./postgres/postgres-backend.js')).openPostgresBackend(db);
   return sqliteBackend(openStore(db, options));
 }

@@ -2,7 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { SvirtAuditError } from '../../core/errors.js';
-import { isPostgresUrl, redactedUrl } from '../../store/postgres/connect.js';
+import { isPostgresUrl, redactedUrl } from '../../store/postgres/url.js';
 import { startServer } from '../../api/server.js';
 import { formatSize } from '../../core/size-spec.js';
 import { DEFAULT_KEEP_LABELS_MS, DEFAULT_KEEP_MS, defaultMaxBytes } from '../../retention/policy.js';

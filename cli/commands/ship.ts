@@ -2,7 +2,7 @@
 
 import { Shipper, type ShipStatus } from '../../fleet/shipper.js';
 import { SvirtAuditError } from '../../core/errors.js';
-import { isPostgresUrl } from '../../store/postgres/connect.js';
+import { isPostgresUrl } from '../../store/postgres/url.js';
 import { type CommonOptions, openCommandStore, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { untilStopSignal } from '../stop-signal.js';

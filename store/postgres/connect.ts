@@ -5,27 +5,16 @@
  */
 
 import { userInfo } from 'node:os';
+import './pg-runtime.js';
 import pg from 'pg';
 import { SvirtAuditError } from '../../core/errors.js';
 import { migrateFleet } from './migrate.js';
+import { redactedUrl } from './url.js';
 
 export type FleetPool = pg.Pool;
 export type FleetClient = pg.PoolClient;
 
-export function isPostgresUrl(text: string): boolean {
-  return /^postgres(ql)?:\/\//.test(text);
-}
-
-/** The URL without its password, to name the server in messages. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the PostgreSQL URL';
-  }
-}
+export { isPostgresUrl, redactedUrl } from './url.js';
 
 /** libpq logs in as the OS user when the URL names none (`postgres:///db?host=…`); so do we. */
 function withUser(url: string): string {
