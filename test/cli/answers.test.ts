@@ -1,21 +1,16 @@
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-run.js';
-import { tempDir } from '../helpers/temp-store.js';
+import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 
-const scratch = tempDir();
-const db = join(scratch.dir, 'demo.db');
+let demo: DemoDatabase;
+let db = '';
 let demoOut = '';
 beforeAll(async () => {
-  demoOut = (await cli(['demo', '--db', db])).stdout;
+  demo = await demoDatabase();
+  ({ db, output: demoOut } = demo);
 });
-afterAll(() => {
-  scratch.cleanup();
-  // The demo keeps its audit log in a temporary directory of its own (its next commands use it).
-  const log = /ingested from (\S+)/.exec(demoOut)?.[1];
-  if (log) rmSync(dirname(log), { recursive: true, force: true });
-});
+afterAll(() => demo.cleanup());
 
 describe('the read commands on the demo', () => {
   it('demo prints the summary, cross-VM first, and what to try next', () => {
@@ -134,7 +129,7 @@ describe('the read commands on the demo', () => {
 describe('report and report verify on the command line', () => {
   it('writes a report file (0600) that verifies, and says ALTERED (exit 1) once edited', async () => {
     const { readFileSync, statSync, writeFileSync } = await import('node:fs');
-    const out = join(scratch.dir, 'web1.html');
+    const out = join(dirname(db), 'web1.html');
     // An existing readable file is replaced by a private one.
     writeFileSync(out, 'old', { mode: 0o644 });
     const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'html', '--out', out]);
@@ -152,14 +147,14 @@ describe('report and report verify on the command line', () => {
   it('a csv --out FILE gets FILE.sha256 (sha256sum checks it, so does verify); an edited row is ALTERED', async () => {
     const { execFileSync } = await import('node:child_process');
     const { readFileSync, rmSync, statSync, writeFileSync } = await import('node:fs');
-    const out = join(scratch.dir, 'web1.csv');
+    const out = join(dirname(db), 'web1.csv');
     const r = await cli(['report', '--db', db, '--vm', 'web1', '--format', 'csv', '--out', out]);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`its SHA-256 in ${out}.sha256`);
     expect(statSync(`${out}.sha256`).mode & 0o777).toBe(0o600);
     expect(readFileSync(`${out}.sha256`, 'utf8')).toMatch(/^[0-9a-f]{64} {2}web1\.csv\n$/);
     // The coreutils tool reads the sidecar as it is.
-    expect(execFileSync('sha256sum', ['-c', 'web1.csv.sha256'], { cwd: scratch.dir }).toString()).toBe(
+    expect(execFileSync('sha256sum', ['-c', 'web1.csv.sha256'], { cwd: dirname(db) }).toString()).toBe(
       'web1.csv: OK\n',
     );
     const ok = await cli(['report', 'verify', out]);
@@ -179,13 +174,13 @@ describe('report and report verify on the command line', () => {
     const { createHash } = await import('node:crypto');
     const { execFileSync } = await import('node:child_process');
     const { readFileSync, writeFileSync } = await import('node:fs');
-    const out = join(scratch.dir, 'marker.csv');
+    const out = join(dirname(db), 'marker.csv');
     expect((await cli(['report', '--db', db, '--vm', 'web1', '--format', 'csv', '--out', out])).status).toBe(0);
     // A cell holding the Markdown integrity marker (a file name can be anything): sha256sum and verify agree.
     const withMarker = `${readFileSync(out, 'utf8')}99,x,hv1,1,selinux,policy,false,read,file,,,,,,,,,,,,<!-- integrity -->\n`;
     writeFileSync(out, withMarker);
     writeFileSync(`${out}.sha256`, `${createHash('sha256').update(withMarker).digest('hex')}  marker.csv\n`);
-    expect(execFileSync('sha256sum', ['-c', 'marker.csv.sha256'], { cwd: scratch.dir }).toString()).toBe(
+    expect(execFileSync('sha256sum', ['-c', 'marker.csv.sha256'], { cwd: dirname(db) }).toString()).toBe(
       'marker.csv: OK\n',
     );
     const ok = await cli(['report', 'verify', out]);
@@ -206,7 +201,7 @@ describe('report and report verify on the command line', () => {
 
   it('a file that is no report is exit 2 with what it is, not "this is a bug"', async () => {
     const { writeFileSync } = await import('node:fs');
-    const other = join(scratch.dir, 'notes.txt');
+    const other = join(dirname(db), 'notes.txt');
     writeFileSync(other, 'just notes\n');
     const r = await cli(['report', 'verify', other]);
     expect(r.status).toBe(2);

@@ -1,33 +1,29 @@
 /** `export`: the demo's denials for a SIEM, resumable, and followed as they arrive. */
 
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { cli } from '../helpers/cli-run.js';
+import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 import { eventsText } from '../helpers/synthetic-log.js';
-import { tempDir } from '../helpers/temp-store.js';
 
-const scratch = tempDir();
-const db = join(scratch.dir, 'demo.db');
-let demoOut = '';
+let demo: DemoDatabase;
+let db = '';
 beforeAll(async () => {
   requireBuilt();
-  demoOut = (await cli(['demo', '--db', db])).stdout;
+  demo = await demoDatabase();
+  ({ db } = demo);
 });
-afterAll(() => {
-  scratch.cleanup();
-  const log = /ingested from (\S+)/.exec(demoOut)?.[1];
-  if (log) rmSync(dirname(log), { recursive: true, force: true });
-});
+afterAll(() => demo.cleanup());
 
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 async function addDenials(first: number, last: number): Promise<void> {
-  const log = join(scratch.dir, `more-${first}.log`);
+  const log = join(dirname(db), `more-${first}.log`);
   writeFileSync(log, eventsText(first, last));
   const store = openStore(db);
   await ingestFiles(store, [log], { localHost: 'hv1' });
@@ -60,7 +56,7 @@ describe('export', () => {
   });
 
   it('--position resumes after the last denial written, and a bad position file is exit 2', async () => {
-    const position = join(scratch.dir, 'export.pos');
+    const position = join(dirname(db), 'export.pos');
     const first = lines((await cli(['export', '--db', db, '--position', position])).stdout);
     expect(first.length).toBeGreaterThan(0);
     expect(lines((await cli(['export', '--db', db, '--position', position])).stdout)).toEqual([]);

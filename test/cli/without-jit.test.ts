@@ -6,14 +6,13 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
-import { cli } from '../helpers/cli-run.js';
+import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
-import { openTempStore, tempDir, type TempStore } from '../helpers/temp-store.js';
+import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
 const launcher = join(REPO_ROOT, 'bin', 'svirt-audit');
 const env = { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, SVIRT_AUDIT_JIT: 'off' };
@@ -23,17 +22,13 @@ const withoutJit = (args: string[], extra: Record<string, string> = {}) =>
 const unavailable = await postgresUnavailable();
 if (unavailable) console.warn(`test/cli without-jit, fleet part: skipped: ${unavailable}`);
 
-const scratch = tempDir();
-const db = join(scratch.dir, 'demo.db');
-let demoOut = '';
+let demo: DemoDatabase;
+let db = '';
 beforeAll(async () => {
-  demoOut = (await cli(['demo', '--db', db])).stdout;
+  demo = await demoDatabase();
+  ({ db } = demo);
 });
-afterAll(() => {
-  scratch.cleanup();
-  const log = /ingested from (\S+)/.exec(demoOut)?.[1];
-  if (log) rmSync(dirname(log), { recursive: true, force: true });
-});
+afterAll(() => demo.cleanup());
 
 describe('without the JIT', () => {
   it.each([

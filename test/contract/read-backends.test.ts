@@ -15,6 +15,7 @@ import { buildFleetScenario, CACHE1, shipFleetScenario } from '../helpers/fleet-
 import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+import { withoutIds } from '../helpers/without-ids.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 const unavailable = await postgresUnavailable();
@@ -39,15 +40,6 @@ afterAll(async () => {
   await db?.drop();
   t.cleanup();
 });
-
-const ids = new Set(['id', 'eventId', 'exampleId', 'allocationId']);
-/** The answer with every row number replaced: each backend numbers its own rows. */
-function withoutIds(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutIds);
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ids.has(k) ? '#' : withoutIds(v)]));
-  return value;
-}
 
 const kindsOf = (denials: AttributedDenial[], vm: string, host?: string) =>
   [
