@@ -12,13 +12,13 @@ export const ECS_VERSION = '8.11.0';
 /** 1 (cross-vm) … 7 (policy): ECS `event.severity`, lower is worse, as our kinds are ordered. */
 const severity = (kind: DenialKind) => KIND_SEVERITY[kind] + 1;
 
-/** The ECS `event.category` of a denial's object class. */
-function ecsCategory(tclass: string | null): string[] {
-  if (tclass === null) return ['host'];
-  if (/^(file|dir|lnk_file|chr_file|blk_file|sock_file|fifo_file)$/.test(tclass)) return ['file'];
-  if (/socket$/.test(tclass)) return ['network'];
-  if (tclass === 'process' || tclass === 'process2') return ['process'];
-  return ['host'];
+/** The ECS category of a denial's object class. */
+function objectCategory(tclass: string | null): string {
+  if (tclass === null) return 'host';
+  if (/^(file|dir|lnk_file|chr_file|blk_file|sock_file|fifo_file)$/.test(tclass)) return 'file';
+  if (/socket$/.test(tclass)) return 'network';
+  if (tclass === 'process' || tclass === 'process2') return 'process';
+  return 'host';
 }
 
 export function denialEcs(d: DenialJson, version: string): Record<string, unknown> {
@@ -27,8 +27,10 @@ export function denialEcs(d: DenialJson, version: string): Record<string, unknow
     ecs: { version: ECS_VERSION },
     event: {
       kind: 'event',
-      category: ecsCategory(d.tclass),
-      type: ['denied'],
+      // ECS expects `denied` only under intrusion_detection (and network), `access` under
+      // the object's category: both together say "an access, refused by the MAC policy".
+      category: [objectCategory(d.tclass), 'intrusion_detection'],
+      type: ['access', 'denied'],
       outcome: 'failure',
       action: d.model === 'apparmor' ? 'apparmor-denied' : 'selinux-avc-denied',
       module: 'svirt_audit',

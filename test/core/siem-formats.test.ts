@@ -43,8 +43,8 @@ describe('ECS', () => {
     expect(e.ecs).toEqual({ version: '8.11.0' });
     expect(e.event).toMatchObject({
       kind: 'event',
-      category: ['file'],
-      type: ['denied'],
+      category: ['file', 'intrusion_detection'],
+      type: ['access', 'denied'],
       outcome: 'failure',
       action: 'selinux-avc-denied',
       dataset: 'svirt_audit.denial',
@@ -68,10 +68,10 @@ describe('ECS', () => {
   it('classes map to ECS categories', () => {
     const category = (tclass: string | null) =>
       (denialEcs({ ...denial, tclass }, '0') as { event: { category: string[] } }).event.category;
-    expect(category('dir')).toEqual(['file']);
-    expect(category('tcp_socket')).toEqual(['network']);
-    expect(category('process')).toEqual(['process']);
-    expect(category('capability')).toEqual(['host']);
+    expect(category('dir')).toEqual(['file', 'intrusion_detection']);
+    expect(category('tcp_socket')).toEqual(['network', 'intrusion_detection']);
+    expect(category('process')).toEqual(['process', 'intrusion_detection']);
+    expect(category('capability')).toEqual(['host', 'intrusion_detection']);
   });
 });
 
