@@ -1,5 +1,6 @@
 /** What the routes share: the store, the tokens, live notifications, collector status. */
 
+import type { AlertingStatus } from '../alerts/alerting.js';
 import type { FollowerStatus } from '../collector/follow.js';
 import type { ShipStatus } from '../fleet/shipper.js';
 import type { RetentionStatus } from '../retention/runner.js';
@@ -25,4 +26,6 @@ export interface ApiContext {
   retention?: () => RetentionStatus;
   /** How far the fleet is behind, when serve ships to one. */
   shipping?: () => ShipStatus;
+  /** The alert outbox's deliveries by state, when serve raises alerts. */
+  alerting?: () => AlertingStatus;
 }

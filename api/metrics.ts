@@ -6,6 +6,7 @@
 import type { AttributedDenial } from '../core/attributed-denial.js';
 import type { RetentionStatus } from '../retention/runner.js';
 import type { ShipStatus } from '../fleet/shipper.js';
+import type { AlertingStatus } from '../alerts/alerting.js';
 
 export class Metrics {
   readonly #denials = new Map<string, number>();
@@ -27,9 +28,11 @@ export class Metrics {
     eventsBelowHorizon: number;
     retention?: RetentionStatus;
     shipping?: ShipStatus;
+    alerting?: AlertingStatus;
   }): string {
     const r = gauges.retention;
     const ship = gauges.shipping;
+    const alerts = gauges.alerting;
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [
       ...metric(
@@ -115,6 +118,14 @@ export class Metrics {
               ship.shipped.rows,
             ),
           ]
+        : []),
+      ...(alerts
+        ? metric(
+            'alert_deliveries',
+            'gauge',
+            'Alert deliveries in the outbox by state: pending (being tried), failed (given up), sent.',
+            (['pending', 'failed', 'sent'] as const).map((s) => [`{state="${s}"}`, alerts[s]] as const),
+          )
         : []),
     ];
     return `${lines.join('\n')}\n`;

@@ -9,7 +9,9 @@ import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { Alerting } from '../alerts/alerting.js';
 import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
+import type { AlertRules } from '../core/alert-rules.js';
 import { SvirtAuditError } from '../core/errors.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import { RetentionRunner } from '../retention/runner.js';
@@ -48,6 +50,10 @@ export interface ServeOptions {
   logStream?: NodeJS.WritableStream;
   /** Ship this host's records to the fleet's PostgreSQL (postgres://…), as `ship --follow` does. */
   shipTo?: string;
+  /** Alert rules and receivers (alerts/); null: raise no alerts. */
+  alerts?: AlertRules | null;
+  /** How often alerts look for due sends and retries without new denials (default 1 s). */
+  alertTickMs?: number;
 }
 
 export interface RunningServer {
@@ -181,6 +187,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(options.follow !== null && { collector: () => (follower as AuditFileFollower).status() }),
       ...(options.retention && { retention: () => (retention as RetentionRunner).status }),
       ...(options.shipTo !== undefined && { shipping: () => (shipper as Shipper).status() }),
+      ...(options.alerts && { alerting: () => (alerting as Alerting).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
@@ -197,6 +204,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     shipper.start();
   }
+  let alerting: Alerting | undefined;
   let follower: AuditFileFollower | undefined;
   if (options.follow !== null) {
     follower = new AuditFileFollower(store, {
@@ -205,6 +213,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       onStored: () => {
         notifier.notify();
         shipper?.nudge();
+        alerting?.nudge();
       },
       onWarning: (message) => app.log.warn({ follow: options.follow }, message),
     });
@@ -259,6 +268,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await app.listen({ host, port });
   const address = boundAddress(app, options.listen);
+  if (options.alerts) {
+    // After the collector's catch-up, so a first run starts after the denials stored by then;
+    // links in alerts point at this server unless the config names another address.
+    alerting = new Alerting(
+      store,
+      { ...options.alerts, linkBase: options.alerts.linkBase ?? `http://${address}` },
+      {
+        version: options.version,
+        ...(options.alertTickMs !== undefined && { tickMs: options.alertTickMs }),
+        onWarning: (message, details) => app.log.warn(details, message),
+        onSent: (receiver, key) => app.log.info({ receiver, alert: key }, 'alert sent'),
+      },
+    );
+    alerting.start();
+  }
 
   let unixServer: Server | undefined;
   if (options.socket) {
@@ -294,6 +318,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await answers.close();
       await warming;
       if (follower) await follower.stop();
+      // After the collector's last commit: its denials reach the outbox before we stop.
+      alerting?.nudge();
+      await alerting?.stop();
       // After the collector's last commit: what it stored goes out before we stop.
       await shipper?.stop();
       store.close();

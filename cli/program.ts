@@ -266,6 +266,11 @@ Examples:
       parseSizeOption,
     )
     .option('--keep-labels <span>', 'keep ended allocations and relabels this long (default 400d)', parseSpanOption)
+    .option(
+      '--alerts <file>',
+      'alert rules and receivers, JSON mode 0600 (default /etc/svirt-audit/alerts.json when present; docs/alerts.md)',
+    )
+    .option('--no-alerts', 'raise no alerts (by default cross-vm and stale-label denials go to the outbox)')
     .addOption(
       new Option('--ship-to <url>', "also ship this host's records to the fleet (postgres://…)").env(
         'SVIRT_AUDIT_FLEET_URL',
@@ -292,6 +297,8 @@ Examples:
 API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
 /metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
 token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.
+Alerts (docs/alerts.md): every cross-vm and stale-label denial, grouped per VM and kind
+per 5 minutes, goes to the outbox (svirt-audit alerts) and to the receivers of --alerts.
 Fleet (docs/fleet.md): --ship-to postgres://… also sends this host's records to the fleet;
 --store postgres://… instead runs the fleet's central server, answering /v1/denials,
 /v1/vms, /v1/allocations and /v1/hosts for every host (no collector, no writes).`,
@@ -350,6 +357,37 @@ Examples:
   svirt-audit hold --vm web1 --reason "INC-1234" --since 2026-11-01
   svirt-audit hold --list
   svirt-audit hold --release 3`,
+    );
+
+  add(
+    'alerts',
+    'the alert outbox: what was sent, is pending, or failed, per receiver',
+    () => import('./commands/alerts.js'),
+  )
+    .addOption(
+      new Option('--state <state>', 'only alerts in this state').choices([
+        'collecting',
+        'pending',
+        'sent',
+        'failed',
+        'unrouted',
+      ]),
+    )
+    .option('--since <T>', 'only alerts opened from this time', parseTime)
+    .option('--limit <n>', 'at most this many, newest first', parsePositiveInt, 100)
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+serve raises the alerts (docs/alerts.md): by default one per VM and kind per 5 minutes for
+cross-vm and stale-label denials; --alerts FILE adds receivers (webhook, Alertmanager,
+Slack), thresholds and critical VMs. States: collecting (waiting for its group time or
+threshold), pending (a receiver is being retried), sent, failed (a receiver gave up),
+unrouted (no receiver was configured).
+
+Examples:
+  svirt-audit alerts --state failed
+  svirt-audit alerts --since 24h --json`,
     );
 
   add(

@@ -17,7 +17,9 @@ const BELOW: Record<string, string[]> = {
   report: ['core', 'store'],
   retention: ['core', 'store'],
   fleet: ['core', 'store'],
-  api: ['core', 'native', 'store', 'allocation', 'collector', 'report', 'retention', 'fleet'],
+  alerts: ['core', 'store'],
+  syslog: ['core', 'store', 'native'],
+  api: ['core', 'native', 'store', 'allocation', 'collector', 'report', 'retention', 'fleet', 'alerts', 'syslog'],
   cli: [
     'core',
     'native',
@@ -30,6 +32,8 @@ const BELOW: Record<string, string[]> = {
     'report',
     'retention',
     'fleet',
+    'alerts',
+    'syslog',
     'api',
   ],
 };

@@ -70,6 +70,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
     const text = ctx.metrics.render({
       ...(ctx.retention && { retention: ctx.retention() }),
       ...(ctx.shipping && { shipping: ctx.shipping() }),
+      ...(ctx.alerting && { alerting: ctx.alerting() }),
       eventsBelowHorizon: c?.writer.belowHorizon ?? 0,
       lagBytes: c?.lagBytes ?? 0,
       lagSeconds: c?.lagSeconds ?? 0,

@@ -11,6 +11,7 @@ import { type CommonOptions, databasePath, localHost } from '../command-context.
 import type { CliIo } from '../io.js';
 import { untilStopSignal } from '../stop-signal.js';
 import { DEFAULT_AUDIT_LOG } from './collect.js';
+import { DEFAULT_ALERT_CONFIG, loadAlertRules } from '../../alerts/alert-config.js';
 
 interface ServeCliOptions extends CommonOptions {
   listen: string;
@@ -25,6 +26,7 @@ interface ServeCliOptions extends CommonOptions {
   keepLabels?: number;
   shipTo?: string;
   store?: string;
+  alerts?: string | boolean;
 }
 
 /** `serve --store postgres://…`: the fleet's central read server. */
@@ -74,6 +76,17 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
         : existsSync(DEFAULT_AUDIT_LOG)
           ? DEFAULT_AUDIT_LOG
           : null;
+  // --alerts FILE, --no-alerts (false), else the default rules with the default file's receivers if it exists.
+  const alerts =
+    options.alerts === false
+      ? null
+      : loadAlertRules(
+          typeof options.alerts === 'string'
+            ? options.alerts
+            : existsSync(DEFAULT_ALERT_CONFIG)
+              ? DEFAULT_ALERT_CONFIG
+              : null,
+        );
   const retention = {
     keepMs: options.keep ?? DEFAULT_KEEP_MS,
     keepLabelsMs: Math.max(options.keepLabels ?? DEFAULT_KEEP_LABELS_MS, options.keep ?? DEFAULT_KEEP_MS),
@@ -92,9 +105,10 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     ...(options.readThreads !== undefined && { readThreads: options.readThreads }),
     retention,
     ...(options.shipTo !== undefined && { shipTo: options.shipTo }),
+    alerts,
   });
   io.stderr.write(
-    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}\n`,
+    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}${alerts ? `; alerts to ${alerts.receivers.length === 0 ? 'the outbox only (svirt-audit alerts)' : alerts.receivers.map((r) => r.name).join(', ')}` : ''}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
   await untilStopSignal();

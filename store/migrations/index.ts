@@ -13,6 +13,7 @@ import { up as rawBlocks } from './0009-raw-blocks.js';
 import { up as denialShapes } from './0010-denial-shapes.js';
 import { up as unparsedLineTime } from './0011-unparsed-line-time.js';
 import { up as allocationChanges } from './0012-allocation-changes.js';
+import { up as alerts } from './0013-alerts.js';
 
 export interface Migration {
   readonly name: string;
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   { name: '0010-denial-shapes', up: denialShapes },
   { name: '0011-unparsed-line-time', up: unparsedLineTime },
   { name: '0012-allocation-changes', up: allocationChanges },
+  { name: '0013-alerts', up: alerts },
 ];

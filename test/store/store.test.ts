@@ -43,6 +43,7 @@ describe('openStore', () => {
       { version: 10, name: '0010-denial-shapes' },
       { version: 11, name: '0011-unparsed-line-time' },
       { version: 12, name: '0012-allocation-changes' },
+      { version: 13, name: '0013-alerts' },
     ]);
   });
 

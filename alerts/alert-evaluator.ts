@@ -1,0 +1,105 @@
+/**
+ * New denials into the alert outbox: read the denials stored after the outbox's position,
+ * match each against the rules (core/alert-rules.ts) and add it to its group's collecting
+ * alert or open one, then move the position, all in one transaction. Then alerts whose
+ * time has come become due for every receiver. A crash at any point repeats or loses
+ * nothing: the position and the alerts commit together.
+ */
+
+import { createHash } from 'node:crypto';
+import type { VmRef } from '../core/alert-payloads.js';
+import { alertMatch, alertNotBefore, type AlertRules } from '../core/alert-rules.js';
+import type { AttributedDenial } from '../core/attributed-denial.js';
+import {
+  addToAlert,
+  collectingAlert,
+  feedPosition,
+  insertAlert,
+  lastNotBefore,
+  promoteDueAlerts,
+  saveFeedPosition,
+} from '../store/alert-outbox.js';
+import { denialsAfter, latestDenialId } from '../store/denial-query.js';
+import type { Store } from '../store/store.js';
+
+export const ALERT_FEED = 'alerts';
+const MAX_TARGETS = 20;
+
+const vmRef = (a: { uuid: string; name: string } | null | undefined): VmRef | null =>
+  a ? { uuid: a.uuid, name: a.name } : null;
+
+/** The other VMs a denial reached for: the target's holder then, or its former holder. */
+function targetVm(d: AttributedDenial): VmRef | null {
+  return vmRef(d.target.allocation ?? d.target.formerHolder);
+}
+
+function withTarget(targets: readonly VmRef[], t: VmRef | null): VmRef[] {
+  if (t === null || targets.length >= MAX_TARGETS || targets.some((x) => x.uuid === t.uuid)) return [...targets];
+  return [...targets, t];
+}
+
+/** Same alert, same key, on every attempt and receiver; another alert, another key. */
+function idempotencyKey(groupKey: string, firstDenialId: number, openedAt: number): string {
+  return createHash('sha256').update(`${groupKey}\u0000${firstDenialId}\u0000${openedAt}`).digest('hex').slice(0, 32);
+}
+
+export interface EvaluationResult {
+  /** Denials read from the store. */
+  read: number;
+  /** Denials that matched a rule. */
+  matched: number;
+  /** Alerts that became due. */
+  due: number;
+}
+
+/**
+ * One step: up to `batch` new denials into the outbox, then due alerts promoted. On the
+ * first run the position starts at the newest denial: history already stored raises no
+ * alert (use `export` or `summary` for that).
+ */
+export function evaluateAlerts(store: Store, rules: AlertRules, now: number, batch = 1000): EvaluationResult {
+  const receivers = rules.receivers.map((r) => r.name);
+  return store.immediate(() => {
+    let position = feedPosition(store, ALERT_FEED);
+    if (position === null) {
+      position = latestDenialId(store);
+      saveFeedPosition(store, ALERT_FEED, position);
+    }
+    const denials = denialsAfter(store, position, batch);
+    let matched = 0;
+    for (const d of denials) {
+      const source = vmRef(d.source.allocation);
+      const sourceLabel = d.source.context ?? d.apparmor?.profile ?? null;
+      const match = alertMatch(rules, { kind: d.kind, host: d.host, source: { vm: source, label: sourceLabel } });
+      if (match === null) continue;
+      matched++;
+      const open = collectingAlert(store, match.groupKey);
+      if (open) {
+        addToAlert(store, open.id, {
+          time: d.time,
+          denialId: d.id,
+          targetVms: withTarget(open.targetVms, targetVm(d)),
+        });
+        continue;
+      }
+      insertAlert(store, {
+        key: idempotencyKey(match.groupKey, d.id, now),
+        groupKey: match.groupKey,
+        rule: match.rule,
+        kind: d.kind,
+        host: d.host,
+        vm: source,
+        sourceLabel,
+        targetVms: withTarget([], targetVm(d)),
+        threshold: match.threshold,
+        time: d.time,
+        denialId: d.id,
+        openedAt: now,
+        notBefore: alertNotBefore(rules, now, lastNotBefore(store, match.groupKey)),
+      });
+    }
+    if (denials.length > 0) saveFeedPosition(store, ALERT_FEED, (denials[denials.length - 1] as AttributedDenial).id);
+    const due = promoteDueAlerts(store, now, rules.windowMs, receivers);
+    return { read: denials.length, matched, due };
+  });
+}

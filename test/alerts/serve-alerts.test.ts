@@ -1,0 +1,145 @@
+/**
+ * Alerts from a real `serve` process: a cross-vm denial appended to the followed log
+ * reaches a webhook on loopback with a link back to the server, `svirt-audit alerts` and
+ * /metrics show it sent, and a config file that is unsafe or wrong stops serve with why.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../store/store.js';
+import { AlertReceiver } from '../helpers/alert-receiver.js';
+import { CLI, requireBuilt } from '../helpers/built.js';
+import { cli, cliProcess } from '../helpers/cli-run.js';
+import { type DomainSpec, HostScenario, imageContext, svirtContext } from '../helpers/scenario-builder.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+const scratch = tempDir();
+const db = join(scratch.dir, 'audit.db');
+const log = join(scratch.dir, 'audit.log');
+const config = join(scratch.dir, 'alerts.json');
+const WEB1: DomainSpec = {
+  name: 'web1',
+  uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
+  categories: 'c101,c202',
+  disks: [],
+};
+const DB1: DomainSpec = {
+  name: 'db1',
+  uuid: 'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
+  categories: 'c303,c404',
+  disks: [],
+};
+let receiver: AlertReceiver;
+let child: ChildProcess;
+let base = '';
+
+/** web1 reading db1's disk, as the kernel logs it. */
+function crossVmLine(serial: number): string {
+  const stamp = `${(Date.now() / 1000).toFixed(3)}:${serial}`;
+  return `type=AVC msg=audit(${stamp}): avc:  denied  { read } for  pid=4101 comm="qemu-kvm" name="db1.qcow2" dev="dm-0" ino=${serial} scontext=${svirtContext(WEB1.categories)} tcontext=${imageContext(DB1.categories)} tclass=file permissive=0\n`;
+}
+
+beforeAll(async () => {
+  requireBuilt();
+  receiver = await new AlertReceiver().start();
+  const store = openStore(db);
+  const s = new HostScenario(store, scratch.dir, 'hv1', Date.now() - 60_000);
+  s.hook('start', WEB1, 0);
+  s.hook('start', DB1, 0);
+  store.close();
+  writeFileSync(log, crossVmLine(1)); // before serve's first run: history, no alert
+  writeFileSync(
+    config,
+    JSON.stringify({ groupWait: '1ms', receivers: [{ name: 'siem', type: 'webhook', url: `${receiver.url}/in` }] }),
+  );
+  chmodSync(config, 0o600);
+  child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--db',
+      db,
+      '--listen',
+      '127.0.0.1:0',
+      '--follow',
+      log,
+      '--alerts',
+      config,
+      '--host',
+      'hv1',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  while (!/listening on (http:\/\/[^\s;]+)/.test(err)) {
+    const [chunk] = (await once(child.stderr as NodeJS.ReadableStream, 'data')) as [Buffer];
+    err += chunk.toString();
+  }
+  base = (/listening on (http:\/\/[^\s;]+)/.exec(err) as RegExpExecArray)[1] as string;
+  expect(err).toContain('; alerts to siem');
+});
+afterAll(async () => {
+  if (child.exitCode === null) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+  await receiver.stop();
+  scratch.cleanup();
+});
+
+describe('serve --alerts', () => {
+  it('a cross-vm denial appended to the log reaches the webhook once, linked to this server', async () => {
+    appendFileSync(log, crossVmLine(2) + crossVmLine(3));
+    await receiver.accepting(1);
+    const body = receiver.accepted[0]?.body as {
+      alert: { kind: string; count: number; vm: { name: string }; links: { denial: string } };
+    };
+    expect(body.alert).toMatchObject({ kind: 'cross-vm', vm: { name: 'web1' } });
+    expect(body.alert.count).toBeGreaterThanOrEqual(1);
+    const explain = await fetch(body.alert.links.denial);
+    expect(explain.status).toBe(200);
+    expect(await explain.json()).toMatchObject({ denial: { kind: 'cross-vm' } });
+
+    await expect
+      .poll(
+        async () =>
+          (await fetch(`${base}/metrics`).then((r) => r.text())).match(
+            /svirt_audit_alert_deliveries\{state="sent"\} (\d+)/,
+          )?.[1],
+      )
+      .toBe('1');
+    const listed = await cliProcess(['alerts', '--db', db, '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      { kind: 'cross-vm', state: 'sent', deliveries: [{ receiver: 'siem', state: 'sent' }] },
+    ]);
+    expect(receiver.accepted).toHaveLength(1);
+  });
+
+  it('a config others may read, one that is not JSON, or one with a typo stops serve with why', async () => {
+    const other = join(scratch.dir, 'other.db');
+    const bad = join(scratch.dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ receivers: [] }));
+    chmodSync(bad, 0o644);
+    let r = await cli(['serve', '--db', other, '--no-follow', '--alerts', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`alert config ${bad} has mode 644`);
+    expect(r.stderr).toContain(`chmod 600 ${bad}`);
+    chmodSync(bad, 0o600);
+    writeFileSync(bad, '{"receivers": [');
+    r = await cli(['serve', '--db', other, '--no-follow', '--alerts', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`alert config ${bad} is not JSON`);
+    writeFileSync(bad, JSON.stringify({ recievers: [] }));
+    r = await cli(['serve', '--db', other, '--no-follow', '--alerts', bad]);
+    expect(r.stderr).toContain(`${bad}: alert config: recievers is not an alert setting`);
+    r = await cli(['serve', '--db', other, '--no-follow', '--alerts', join(scratch.dir, 'missing.json')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cannot be read (ENOENT)');
+  });
+});
