@@ -82,9 +82,7 @@ function violations(doc: Record<string, unknown>): string[] {
   const categories = definitions['event.category']?.allowed_values ?? [];
   const ours = [event.category].flat();
   for (const type of [event.type].flat()) {
-    const expected = ours.some((c) =>
-      categories.find((a) => a.name === c)?.expected_event_types?.includes(type),
-    );
+    const expected = ours.some((c) => categories.find((a) => a.name === c)?.expected_event_types?.includes(type));
     if (!expected) found.push(`event.type ${type} is expected for none of the categories ${ours.join(', ')}`);
   }
   return found;
