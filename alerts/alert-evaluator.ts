@@ -10,15 +10,8 @@ import { createHash } from 'node:crypto';
 import type { VmRef } from '../core/alert-payloads.js';
 import { alertMatch, alertNotBefore, type AlertRules } from '../core/alert-rules.js';
 import type { AttributedDenial } from '../core/attributed-denial.js';
-import {
-  addToAlert,
-  collectingAlert,
-  feedPosition,
-  insertAlert,
-  lastNotBefore,
-  promoteDueAlerts,
-  saveFeedPosition,
-} from '../store/alert-outbox.js';
+import { addToAlert, collectingAlert, insertAlert, lastNotBefore, promoteDueAlerts } from '../store/alert-outbox.js';
+import { feedPosition, saveFeedPosition } from '../store/feed-positions.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
 
@@ -48,26 +41,39 @@ export interface EvaluationResult {
   read: number;
   /** Denials that matched a rule. */
   matched: number;
+  /** Denials older than the rules' maxAge: history, no alert. */
+  history: number;
   /** Alerts that became due. */
   due: number;
 }
 
 /**
- * One step: up to `batch` new denials into the outbox, then due alerts promoted. On the
- * first run the position starts at the newest denial: history already stored raises no
- * alert (use `export` or `summary` for that).
+ * One step: up to `batch` new denials into the outbox, then due alerts promoted. The first
+ * run starts after `firstPosition` (serve passes the newest denial id when it started;
+ * default the newest now): what was stored before raises no alert, nor does a denial
+ * older than `maxAge` (use `summary` or `export` for history).
  */
-export function evaluateAlerts(store: Store, rules: AlertRules, now: number, batch = 1000): EvaluationResult {
+export function evaluateAlerts(
+  store: Store,
+  rules: AlertRules,
+  now: number,
+  options: { batch?: number; firstPosition?: number } = {},
+): EvaluationResult {
   const receivers = rules.receivers.map((r) => r.name);
   return store.immediate(() => {
     let position = feedPosition(store, ALERT_FEED);
     if (position === null) {
-      position = latestDenialId(store);
+      position = options.firstPosition ?? latestDenialId(store);
       saveFeedPosition(store, ALERT_FEED, position);
     }
-    const denials = denialsAfter(store, position, batch);
+    const denials = denialsAfter(store, position, options.batch ?? 1000);
     let matched = 0;
+    let history = 0;
     for (const d of denials) {
+      if (d.time < now - rules.maxAgeMs) {
+        history++;
+        continue;
+      }
       const source = vmRef(d.source.allocation);
       const sourceLabel = d.source.context ?? d.apparmor?.profile ?? null;
       const match = alertMatch(rules, { kind: d.kind, host: d.host, source: { vm: source, label: sourceLabel } });
@@ -100,6 +106,6 @@ export function evaluateAlerts(store: Store, rules: AlertRules, now: number, bat
     }
     if (denials.length > 0) saveFeedPosition(store, ALERT_FEED, (denials[denials.length - 1] as AttributedDenial).id);
     const due = promoteDueAlerts(store, now, rules.windowMs, receivers);
-    return { read: denials.length, matched, due };
+    return { read: denials.length, matched, history, due };
   });
 }

@@ -25,6 +25,8 @@ export interface AlertingOptions {
   version: string;
   /** How often due alerts and retries are looked for without new denials (ms). */
   tickMs?: number;
+  /** Where the first run starts (the newest denial id when serve started; default the newest now). */
+  firstPosition?: number;
   /** How long a receiver has to answer one request (default 10 s). */
   requestTimeoutMs?: number;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
@@ -79,7 +81,9 @@ export class Alerting {
   nudge(): void {
     if (!this.#started || this.#stopped) return;
     try {
-      evaluateAlerts(this.#store, this.#rules, Date.now());
+      evaluateAlerts(this.#store, this.#rules, Date.now(), {
+        ...(this.#options.firstPosition !== undefined && { firstPosition: this.#options.firstPosition }),
+      });
     } catch (error) {
       // The database busy or full: the next tick tries again from the same position.
       this.#options.onWarning?.('alerts not evaluated; trying again', { err: error });

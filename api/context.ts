@@ -2,6 +2,7 @@
 
 import type { AlertingStatus } from '../alerts/alerting.js';
 import type { FollowerStatus } from '../collector/follow.js';
+import type { SyslogStatus } from '../syslog/syslog-forwarder.js';
 import type { ShipStatus } from '../fleet/shipper.js';
 import type { RetentionStatus } from '../retention/runner.js';
 import type { Store } from '../store/store.js';
@@ -28,4 +29,6 @@ export interface ApiContext {
   shipping?: () => ShipStatus;
   /** The alert outbox's deliveries by state, when serve raises alerts. */
   alerting?: () => AlertingStatus;
+  /** The syslog forwarder's destination, progress and failures, when serve forwards. */
+  syslog?: () => SyslogStatus;
 }

@@ -7,6 +7,7 @@ import type { AttributedDenial } from '../core/attributed-denial.js';
 import type { RetentionStatus } from '../retention/runner.js';
 import type { ShipStatus } from '../fleet/shipper.js';
 import type { AlertingStatus } from '../alerts/alerting.js';
+import type { SyslogStatus } from '../syslog/syslog-forwarder.js';
 
 export class Metrics {
   readonly #denials = new Map<string, number>();
@@ -29,10 +30,12 @@ export class Metrics {
     retention?: RetentionStatus;
     shipping?: ShipStatus;
     alerting?: AlertingStatus;
+    syslog?: SyslogStatus;
   }): string {
     const r = gauges.retention;
     const ship = gauges.shipping;
     const alerts = gauges.alerting;
+    const syslog = gauges.syslog;
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const lines = [
       ...metric(
@@ -126,6 +129,18 @@ export class Metrics {
             'Alert deliveries in the outbox by state: pending (being tried), failed (given up), sent.',
             (['pending', 'failed', 'sent'] as const).map((s) => [`{state="${s}"}`, alerts[s]] as const),
           )
+        : []),
+      ...(syslog
+        ? [
+            ...metric('syslog_forwarded_total', 'counter', 'Denials sent to syslog since start.', syslog.forwarded),
+            ...metric('syslog_behind', 'gauge', 'Denials stored and not yet sent to syslog.', syslog.behind),
+            ...metric(
+              'syslog_failures',
+              'gauge',
+              'Consecutive failed attempts to send to syslog (0 when the last worked).',
+              syslog.failures,
+            ),
+          ]
         : []),
     ];
     return `${lines.join('\n')}\n`;

@@ -12,11 +12,14 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Alerting } from '../alerts/alerting.js';
 import { AuditFileFollower, assertFollowable } from '../collector/follow.js';
 import type { AlertRules } from '../core/alert-rules.js';
+import type { SyslogDestination } from '../syslog/syslog-destination.js';
+import { SyslogForwarder } from '../syslog/syslog-forwarder.js';
 import { SvirtAuditError } from '../core/errors.js';
 import type { RetentionPolicy } from '../retention/policy.js';
 import { RetentionRunner } from '../retention/runner.js';
 import type { Shipper } from '../fleet/shipper.js';
 import { listVms } from '../store/allocations.js';
+import { latestDenialId } from '../store/denial-query.js';
 import { openStore, type Store } from '../store/store.js';
 import { AnswerPool, type Answerer, defaultAnswerThreads, InProcessAnswers } from './answer-pool.js';
 import { buildApp } from './app.js';
@@ -54,6 +57,8 @@ export interface ServeOptions {
   alerts?: AlertRules | null;
   /** How often alerts look for due sends and retries without new denials (default 1 s). */
   alertTickMs?: number;
+  /** Forward every denial to syslog (RFC 5424). */
+  syslog?: SyslogDestination;
 }
 
 export interface RunningServer {
@@ -164,6 +169,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   assertListenAllowed(host, options.allowRemote, tokens, options.tokensPath);
 
   const store: Store = openStore(options.dbPath, { durability: 'normal' });
+  // Alerts and syslog start after what was stored before this start, the first time they run.
+  const storedBefore = latestDenialId(store);
   const notifier = new DenialNotifier();
   const metrics = new Metrics();
   const threads = options.readThreads ?? defaultAnswerThreads();
@@ -188,6 +195,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...(options.retention && { retention: () => (retention as RetentionRunner).status }),
       ...(options.shipTo !== undefined && { shipping: () => (shipper as Shipper).status() }),
       ...(options.alerts && { alerting: () => (alerting as Alerting).status() }),
+      ...(options.syslog && { syslog: () => (syslog as SyslogForwarder).status() }),
     },
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
@@ -205,6 +213,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     shipper.start();
   }
   let alerting: Alerting | undefined;
+  const syslog =
+    options.syslog &&
+    new SyslogForwarder(store, {
+      destination: options.syslog,
+      firstPosition: storedBefore,
+      onWarning: (message, details) => app.log.warn(details, message),
+    });
   let follower: AuditFileFollower | undefined;
   if (options.follow !== null) {
     follower = new AuditFileFollower(store, {
@@ -214,6 +229,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         notifier.notify();
         shipper?.nudge();
         alerting?.nudge();
+        syslog?.nudge();
       },
       onWarning: (message) => app.log.warn({ follow: options.follow }, message),
     });
@@ -276,6 +292,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       { ...options.alerts, linkBase: options.alerts.linkBase ?? `http://${address}` },
       {
         version: options.version,
+        firstPosition: storedBefore,
         ...(options.alertTickMs !== undefined && { tickMs: options.alertTickMs }),
         onWarning: (message, details) => app.log.warn(details, message),
         onSent: (receiver, key) => app.log.info({ receiver, alert: key }, 'alert sent'),
@@ -283,6 +300,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
     alerting.start();
   }
+  syslog?.start();
 
   let unixServer: Server | undefined;
   if (options.socket) {
@@ -321,6 +339,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // After the collector's last commit: its denials reach the outbox before we stop.
       alerting?.nudge();
       await alerting?.stop();
+      await syslog?.stop();
       // After the collector's last commit: what it stored goes out before we stop.
       await shipper?.stop();
       store.close();

@@ -6,6 +6,7 @@ import { CategorySet } from '../core/category-set.js';
 import { isSvirtAuditError } from '../core/errors.js';
 import { parseSize } from '../core/size-spec.js';
 import { parseSpan, parseTimeSpec } from '../core/time-spec.js';
+import { parseSyslogDestination, type SyslogDestination } from '../syslog/syslog-destination.js';
 
 function asArgumentError<T>(fn: () => T): T {
   try {
@@ -54,4 +55,8 @@ export function parseSpanOption(value: string): number {
 /** A size like 2G, 500M or 1048576 (bytes), as bytes. */
 export function parseSizeOption(value: string): number {
   return asArgumentError(() => parseSize(value));
+}
+
+export function parseSyslogOption(value: string): SyslogDestination {
+  return asArgumentError(() => parseSyslogDestination(value));
 }

@@ -16,6 +16,7 @@ import {
   parsePositiveInt,
   parseSizeOption,
   parseSpanOption,
+  parseSyslogOption,
   parseThreadCount,
   parseTime,
   parseUuid,
@@ -271,6 +272,11 @@ Examples:
       'alert rules and receivers, JSON mode 0600 (default /etc/svirt-audit/alerts.json when present; docs/alerts.md)',
     )
     .option('--no-alerts', 'raise no alerts (by default cross-vm and stale-label denials go to the outbox)')
+    .option(
+      '--syslog <dest>',
+      'also send every denial to syslog (RFC 5424): unix:/dev/log, udp://host:514, tcp://host:514, tls://host:6514[?ca=FILE]',
+      parseSyslogOption,
+    )
     .addOption(
       new Option('--ship-to <url>', "also ship this host's records to the fleet (postgres://…)").env(
         'SVIRT_AUDIT_FLEET_URL',
@@ -297,6 +303,8 @@ Examples:
 API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
 /metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
 token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.
+Syslog (docs/siem.md): --syslog sends one message per denial stored from now on, with
+its fields as structured data; a restart resumes after the last one sent.
 Alerts (docs/alerts.md): every cross-vm and stale-label denial, grouped per VM and kind
 per 5 minutes, goes to the outbox (svirt-audit alerts) and to the receivers of --alerts.
 Fleet (docs/fleet.md): --ship-to postgres://… also sends this host's records to the fleet;

@@ -25,6 +25,8 @@ export interface ReceiverConfig {
 export interface AlertRules {
   windowMs: number;
   groupWaitMs: number;
+  /** Denials older than this when read are history (an old log read, an ingest): no alert. */
+  maxAgeMs: number;
   /** Denials of a kind in one window that raise an alert; a kind absent never alerts alone. */
   thresholds: Partial<Record<DenialKind, number>>;
   /** VM names or uuids whose every denial alerts. */
@@ -39,6 +41,7 @@ export interface AlertRules {
 export const DEFAULT_ALERT_RULES: AlertRules = {
   windowMs: 300_000,
   groupWaitMs: 10_000,
+  maxAgeMs: 86_400_000,
   thresholds: { 'cross-vm': 1, 'stale-label': 1 },
   critical: new Set(),
   receivers: [],
@@ -153,12 +156,13 @@ export function parseAlertRules(json: unknown): AlertRules {
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw bad('', 'must be a JSON object', 'see docs/alerts.md for an example');
   const c = json as Record<string, unknown>;
-  const known = ['window', 'groupWait', 'kinds', 'thresholds', 'critical', 'receivers', 'link', 'retry'];
+  const known = ['window', 'groupWait', 'maxAge', 'kinds', 'thresholds', 'critical', 'receivers', 'link', 'retry'];
   for (const key of Object.keys(c))
     if (!known.includes(key)) throw bad(key, 'is not an alert setting', `the settings are ${known.join(', ')}`);
   const rules: AlertRules = { ...DEFAULT_ALERT_RULES, thresholds: { ...DEFAULT_ALERT_RULES.thresholds } };
   if (c.window !== undefined) rules.windowMs = span(c.window, 'window');
   if (c.groupWait !== undefined) rules.groupWaitMs = span(c.groupWait, 'groupWait');
+  if (c.maxAge !== undefined) rules.maxAgeMs = span(c.maxAge, 'maxAge');
   const kind = (k: unknown, where: string): DenialKind => {
     if (!DENIAL_KINDS.includes(k as DenialKind))
       throw bad(where, `${JSON.stringify(k)} is not a denial kind`, `kinds are ${DENIAL_KINDS.join(', ')}`);

@@ -1,6 +1,6 @@
 /**
  * native/ owns the Node-API addon (native/src/addon.cc): libselinux and libapparmor opened
- * at run time, xattrs, execve. This is its typed face. If the addon was not built (no
+ * at run time, xattrs, execve, and datagrams to a unix socket (syslog). This is its typed face. If the addon was not built (no
  * compiler at install time), every call throws a NativeError with code ENOTBUILT.
  */
 
@@ -22,6 +22,8 @@ export interface NativeBinding {
   setXattr(path: string, name: string, value: string): void;
   /** False when there was nothing to remove. */
   removeXattr(path: string, name: string): boolean;
+  /** One datagram to the unix datagram socket at `path` (syslog's /dev/log); EAGAIN when it is full. */
+  sendUnixDatagram(path: string, message: Buffer): void;
   /** Replace this process with `file`; returns only by throwing. */
   execve(file: string, argv: string[], env: Record<string, string>): never;
 }

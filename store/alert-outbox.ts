@@ -1,5 +1,5 @@
 /**
- * The alert outbox's SQL (tables of migration 0013): feed positions, alerts collecting
+ * The alert outbox's SQL (tables of migration 0013): alerts collecting
  * denials, their deliveries per receiver, and the listing `svirt-audit alerts` prints.
  * Callers run the writes inside one transaction with the denials read (alerts/).
  */
@@ -9,21 +9,6 @@ import { alertLinks, alertSeverity, alertSummary } from '../core/alert-payloads.
 import type { AlertMatch } from '../core/alert-rules.js';
 import type { DenialKind } from '../core/denial-kind.js';
 import type { Store } from './store.js';
-
-/** Where a reader of new denials (alerts, the syslog forwarder) stands; null before its first run. */
-export function feedPosition(store: Store, name: string): number | null {
-  const row = store.statement('SELECT denial_id FROM feed_position WHERE name = ?').get(name) as
-    { denial_id: number } | undefined;
-  return row?.denial_id ?? null;
-}
-
-export function saveFeedPosition(store: Store, name: string, denialId: number): void {
-  store
-    .statement(
-      'INSERT INTO feed_position (name, denial_id) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET denial_id = excluded.denial_id',
-    )
-    .run(name, denialId);
-}
 
 export interface AlertRow {
   id: number;

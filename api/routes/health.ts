@@ -57,6 +57,8 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
         : null,
       store: ctx.retention ? storeHealth(ctx.retention()) : null,
       shipping: ctx.shipping ? shippingHealth(ctx.shipping()) : null,
+      alerts: ctx.alerting ? ctx.alerting() : null,
+      syslog: ctx.syslog ? ctx.syslog() : null,
     };
     return reply.code(writable ? 200 : 503).send(body);
   });
@@ -71,6 +73,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       ...(ctx.retention && { retention: ctx.retention() }),
       ...(ctx.shipping && { shipping: ctx.shipping() }),
       ...(ctx.alerting && { alerting: ctx.alerting() }),
+      ...(ctx.syslog && { syslog: ctx.syslog() }),
       eventsBelowHorizon: c?.writer.belowHorizon ?? 0,
       lagBytes: c?.lagBytes ?? 0,
       lagSeconds: c?.lagSeconds ?? 0,

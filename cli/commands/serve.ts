@@ -12,6 +12,7 @@ import type { CliIo } from '../io.js';
 import { untilStopSignal } from '../stop-signal.js';
 import { DEFAULT_AUDIT_LOG } from './collect.js';
 import { DEFAULT_ALERT_CONFIG, loadAlertRules } from '../../alerts/alert-config.js';
+import { describeSyslogDestination, type SyslogDestination } from '../../syslog/syslog-destination.js';
 
 interface ServeCliOptions extends CommonOptions {
   listen: string;
@@ -27,6 +28,7 @@ interface ServeCliOptions extends CommonOptions {
   shipTo?: string;
   store?: string;
   alerts?: string | boolean;
+  syslog?: SyslogDestination;
 }
 
 /** `serve --store postgres://…`: the fleet's central read server. */
@@ -106,9 +108,10 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
     retention,
     ...(options.shipTo !== undefined && { shipTo: options.shipTo }),
     alerts,
+    ...(options.syslog !== undefined && { syslog: options.syslog }),
   });
   io.stderr.write(
-    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}${alerts ? `; alerts to ${alerts.receivers.length === 0 ? 'the outbox only (svirt-audit alerts)' : alerts.receivers.map((r) => r.name).join(', ')}` : ''}\n`,
+    `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}${alerts ? `; alerts to ${alerts.receivers.length === 0 ? 'the outbox only (svirt-audit alerts)' : alerts.receivers.map((r) => r.name).join(', ')}` : ''}${options.syslog ? `; syslog to ${describeSyslogDestination(options.syslog)}` : ''}\n`,
   );
   process.on('SIGHUP', () => server.reloadTokens());
   await untilStopSignal();

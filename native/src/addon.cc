@@ -13,7 +13,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -256,7 +258,30 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
   throw ErrnoError(env, "execve", errno);
 }
 
+// One datagram to a unix datagram socket (syslog's /dev/log): Node's dgram has no
+// AF_UNIX. Non-blocking: a syslog daemon that stopped reading makes this throw EAGAIN
+// rather than stall the event loop; the caller tries again later.
+Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path", sizeof(sockaddr_un::sun_path) - 1);
+  if (info.Length() < 2 || !info[1].IsBuffer()) throw Napi::TypeError::New(env, "message must be a Buffer");
+  Napi::Buffer<char> message = info[1].As<Napi::Buffer<char>>();
+  sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ErrnoError(env, "socket", errno);
+  ssize_t sent = sendto(fd, message.Data(), message.Length(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                        reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  close(fd);
+  if (sent < 0) throw ErrnoError(env, "sendto", err);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   exports.Set("isSelinuxEnabled", Napi::Function::New(env, IsSelinuxEnabled));
   exports.Set("lgetfilecon", Napi::Function::New(env, Lgetfilecon));
   exports.Set("lsetfilecon", Napi::Function::New(env, Lsetfilecon));

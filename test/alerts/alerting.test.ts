@@ -139,6 +139,15 @@ describe('alerts', () => {
     expect(only).toMatchObject({ state: 'unrouted', alert: { kind: 'cross-vm', count: 1, vmName: 'web1' } });
   });
 
+  it('a denial older than maxAge when read is history: no alert', async () => {
+    const rules = fast([], { maxAgeMs: 30 * 60_000 }); // the scenario's denials are about 50 minutes old
+    evaluateAlerts(t.store, rules, Date.now());
+    await host.crossVm(2);
+    expect(evaluateAlerts(t.store, rules, Date.now())).toMatchObject({ read: 2, history: 2, matched: 0 });
+    expect(listAlerts(t.store, { limit: 10 })).toEqual([]);
+    expect(evaluateAlerts(t.store, fast([]), Date.now()).read).toBe(0); // and never read again
+  });
+
   it('a burst is one alert per VM and kind, in each receiver format, with the key and the links', async () => {
     const rules = fast([
       webhook(receiver),

@@ -1,12 +1,13 @@
 /**
- * Alerts from a real `serve` process: a cross-vm denial appended to the followed log
- * reaches a webhook on loopback with a link back to the server, `svirt-audit alerts` and
- * /metrics show it sent, and a config file that is unsafe or wrong stops serve with why.
+ * Alerts and syslog from a real `serve` process: a cross-vm denial appended to the
+ * followed log reaches a webhook on loopback with a link back to the server and a syslog
+ * listener as RFC 5424 over TCP; `svirt-audit alerts`, /healthz and /metrics show them sent, and a config file that is unsafe or wrong stops serve with why.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../store/store.js';
@@ -35,6 +36,8 @@ const DB1: DomainSpec = {
 let receiver: AlertReceiver;
 let child: ChildProcess;
 let base = '';
+let syslogServer: Server;
+let syslogText = '';
 
 /** web1 reading db1's disk, as the kernel logs it. */
 function crossVmLine(serial: number): string {
@@ -45,12 +48,15 @@ function crossVmLine(serial: number): string {
 beforeAll(async () => {
   requireBuilt();
   receiver = await new AlertReceiver().start();
+  syslogServer = createServer((socket) => socket.on('data', (d: Buffer) => (syslogText += d.toString())));
+  await new Promise<void>((resolve) => syslogServer.listen(0, '127.0.0.1', resolve));
+  const syslogPort = (syslogServer.address() as { port: number }).port;
   const store = openStore(db);
   const s = new HostScenario(store, scratch.dir, 'hv1', Date.now() - 60_000);
   s.hook('start', WEB1, 0);
   s.hook('start', DB1, 0);
   store.close();
-  writeFileSync(log, crossVmLine(1)); // before serve's first run: history, no alert
+  writeFileSync(log, crossVmLine(1)); // read by serve once it runs: alerted and forwarded
   writeFileSync(
     config,
     JSON.stringify({ groupWait: '1ms', receivers: [{ name: 'siem', type: 'webhook', url: `${receiver.url}/in` }] }),
@@ -69,6 +75,8 @@ beforeAll(async () => {
       log,
       '--alerts',
       config,
+      '--syslog',
+      `tcp://127.0.0.1:${syslogPort}`,
       '--host',
       'hv1',
       '--log-level',
@@ -90,11 +98,12 @@ afterAll(async () => {
     await once(child, 'exit');
   }
   await receiver.stop();
+  syslogServer.close();
   scratch.cleanup();
 });
 
 describe('serve --alerts', () => {
-  it('a cross-vm denial appended to the log reaches the webhook once, linked to this server', async () => {
+  it('cross-vm denials stored after the start reach the webhook as one alert, linked to this server', async () => {
     appendFileSync(log, crossVmLine(2) + crossVmLine(3));
     await receiver.accepting(1);
     const body = receiver.accepted[0]?.body as {
@@ -119,6 +128,29 @@ describe('serve --alerts', () => {
       { kind: 'cross-vm', state: 'sent', deliveries: [{ receiver: 'siem', state: 'sent' }] },
     ]);
     expect(receiver.accepted).toHaveLength(1);
+  });
+
+  it('each denial appended goes to syslog once, framed by octet counting', async () => {
+    // The first line too: serve stored it after it started (the store held no denial before).
+    await expect.poll(() => syslogText.match(/<82>1 /g)?.length ?? 0).toBe(3);
+    // Octet counting: a length in bytes, a space, that many bytes, and the next frame.
+    const bytes = Buffer.from(syslogText);
+    const frames: string[] = [];
+    for (let at = 0; at < bytes.length;) {
+      const space = bytes.indexOf(0x20, at);
+      const length = Number(bytes.subarray(at, space).toString());
+      frames.push(bytes.subarray(space + 1, space + 1 + length).toString());
+      at = space + 1 + length;
+    }
+    expect(frames.map((f) => f.startsWith('<82>1 ') && f.endsWith('of db1'))).toEqual([true, true, true]);
+    expect(frames.map((f) => / id="(\d+)"/.exec(f)?.[1])).toEqual(['1', '2', '3']);
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { syslog: unknown; alerts: unknown };
+    expect(health.syslog).toMatchObject({
+      destination: expect.stringMatching(/^tcp:\/\/127\.0\.0\.1:\d+$/),
+      behind: 0,
+      failures: 0,
+    });
+    expect(health.alerts).toEqual({ pending: 0, failed: 0, sent: 1 });
   });
 
   it('a config others may read, one that is not JSON, or one with a typo stops serve with why', async () => {

@@ -48,6 +48,13 @@ export function domainXml(d: DomainSpec): string {
   <seclabel type='dynamic' model='selinux' relabel='yes'><label>${svirtContext(d.categories, d.tcg)}</label><imagelabel>${imageContext(d.categories)}</imagelabel></seclabel></domain>`;
 }
 
+/** A name as the kernel logs it: quoted, or in hex when it holds a quote, a space or a control character. */
+function auditString(text: string): string {
+  return /^[\x21-\x7e]*$/.test(text) && !text.includes('"')
+    ? `"${text}"`
+    : Buffer.from(text, 'utf8').toString('hex').toUpperCase();
+}
+
 export class HostScenario {
   readonly #lines: string[] = [];
   #serial: number;
@@ -106,13 +113,13 @@ export class HostScenario {
   avc(minutes: number, a: AvcSpec): void {
     const serial = this.#nextSerial();
     const stamp = this.#stamp(this.at(minutes) + (serial % 997), serial);
-    const name = a.path.split('/').pop();
+    const name = auditString(a.path.split('/').pop() ?? '');
     const permissive = a.permissive ? 1 : 0;
     this.#lines.push(
-      `type=AVC msg=audit(${stamp}): avc:  denied  { ${a.perms} } for  pid=${a.pid} comm="${a.comm}" name="${name}" dev="dm-0" ino=${serial} scontext=${a.scontext} tcontext=${a.tcontext} tclass=${a.tclass} permissive=${permissive}`,
+      `type=AVC msg=audit(${stamp}): avc:  denied  { ${a.perms} } for  pid=${a.pid} comm="${a.comm}" name=${name} dev="dm-0" ino=${serial} scontext=${a.scontext} tcontext=${a.tcontext} tclass=${a.tclass} permissive=${permissive}`,
       `type=SYSCALL msg=audit(${stamp}): arch=c000003e syscall=257 success=${permissive ? 'yes' : 'no'} exit=${permissive ? 3 : -13} a0=ffffff9c a1=7f items=1 ppid=1 pid=${a.pid} auid=4294967295 uid=107 gid=107 comm="${a.comm}" exe="/usr/libexec/qemu-kvm" subj=${a.scontext} key=(null)`,
       `type=CWD msg=audit(${stamp}): cwd="/"`,
-      `type=PATH msg=audit(${stamp}): item=0 name="${a.path}" inode=${serial} dev=fd:00 mode=0100600 ouid=107 ogid=107 rdev=00:00 obj=${a.tcontext} nametype=NORMAL`,
+      `type=PATH msg=audit(${stamp}): item=0 name=${auditString(a.path)} inode=${serial} dev=fd:00 mode=0100600 ouid=107 ogid=107 rdev=00:00 obj=${a.tcontext} nametype=NORMAL`,
       `type=EOE msg=audit(${stamp}):`,
     );
   }

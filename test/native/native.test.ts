@@ -19,6 +19,20 @@ const scratch = tempDir();
 afterAll(() => scratch.cleanup());
 
 describe.runIf(built)('native addon', () => {
+  it('sends a datagram to a unix socket only where one listens, and says why not', () => {
+    const missing = join(scratch.dir, 'no.sock');
+    expect(() => native.sendUnixDatagram(missing, Buffer.from('<13>1 - - - - - - x'))).toThrow(
+      expect.objectContaining({ code: 'ENOENT', call: 'sendto' }),
+    );
+    const plain = join(scratch.dir, 'plain');
+    writeFileSync(plain, '');
+    expect(() => native.sendUnixDatagram(plain, Buffer.from('x'))).toThrow(
+      expect.objectContaining({ code: 'ECONNREFUSED' }),
+    );
+    expect(() => native.sendUnixDatagram(`/${'x'.repeat(200)}`, Buffer.from('x'))).toThrow(RangeError);
+    expect(() => native.sendUnixDatagram(missing, 'x' as unknown as Buffer)).toThrow(TypeError);
+  });
+
   it('sets, reads and removes xattrs, security.selinux and trusted.* included', () => {
     const f = join(scratch.dir, 'disk.img');
     writeFileSync(f, '');
