@@ -70,3 +70,5 @@ install -D -m 0640 /dev/stdin "$dest/etc/audit/plugins.d/svirt-audit.conf" < <(
 install -D -m 0644 "$root/docs/selinux/svirt-audit.cil" "$dest/usr/share/svirt-audit/selinux/svirt-audit.cil"
 install -d "$dest/usr/share/doc/svirt-audit"
 install -m 0644 "$root/README.md" "$root"/docs/*.md "$dest/usr/share/doc/svirt-audit/"
+install -d "$dest/usr/share/doc/svirt-audit/prometheus"
+install -m 0644 "$root"/docs/prometheus/* "$dest/usr/share/doc/svirt-audit/prometheus/"
