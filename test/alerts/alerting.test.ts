@@ -15,19 +15,7 @@ import { AlertReceiver } from '../helpers/alert-receiver.js';
 import { cli } from '../helpers/cli-run.js';
 import { type DomainSpec, HostScenario, imageContext, svirtContext } from '../helpers/scenario-builder.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
-
-const WEB1: DomainSpec = {
-  name: 'web1',
-  uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
-  categories: 'c101,c202',
-  disks: [{ path: '/var/lib/libvirt/images/web1.qcow2' }],
-};
-const DB1: DomainSpec = {
-  name: 'db1',
-  uuid: 'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
-  categories: 'c303,c404',
-  disks: [{ path: '/var/lib/libvirt/images/db1.qcow2' }],
-};
+import { DB1, WEB1, web1ReadsDb1 } from '../helpers/cross-vm-pair.js';
 
 /** Denials written to the log and ingested; each call adds to the same log. */
 class Host {
@@ -41,16 +29,7 @@ class Host {
 
   /** web1 reaching for db1's disk, `n` times. */
   async crossVm(n: number): Promise<void> {
-    for (let i = 0; i < n; i++)
-      this.scenario.avc(this.#minute++, {
-        perms: 'read',
-        scontext: svirtContext(WEB1.categories),
-        tcontext: imageContext(DB1.categories),
-        tclass: 'file',
-        path: '/var/lib/libvirt/images/db1.qcow2',
-        comm: 'qemu-kvm',
-        pid: 4101,
-      });
+    for (let i = 0; i < n; i++) this.scenario.avc(this.#minute++, web1ReadsDb1());
     await this.#ingest();
   }
 

@@ -14,25 +14,14 @@ import { openStore } from '../../store/store.js';
 import { AlertReceiver } from '../helpers/alert-receiver.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { cli, cliProcess } from '../helpers/cli-run.js';
-import { type DomainSpec, HostScenario, imageContext, svirtContext } from '../helpers/scenario-builder.js';
+import { HostScenario, imageContext, svirtContext } from '../helpers/scenario-builder.js';
 import { tempDir } from '../helpers/temp-store.js';
+import { DB1, WEB1 } from '../helpers/cross-vm-pair.js';
 
 const scratch = tempDir();
 const db = join(scratch.dir, 'audit.db');
 const log = join(scratch.dir, 'audit.log');
 const config = join(scratch.dir, 'alerts.json');
-const WEB1: DomainSpec = {
-  name: 'web1',
-  uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
-  categories: 'c101,c202',
-  disks: [],
-};
-const DB1: DomainSpec = {
-  name: 'db1',
-  uuid: 'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
-  categories: 'c303,c404',
-  disks: [],
-};
 let receiver: AlertReceiver;
 let child: ChildProcess;
 let base = '';

@@ -12,24 +12,12 @@ import { saveFeedPosition } from '../../store/feed-positions.js';
 import { SYSLOG_FEED, SyslogForwarder } from '../../syslog/syslog-forwarder.js';
 import type { SyslogDestination } from '../../syslog/syslog-destination.js';
 import { type ReceivedSyslog, Rsyslog, rsyslogUnavailable } from '../helpers/rsyslog.js';
-import { type DomainSpec, HostScenario, imageContext, svirtContext } from '../helpers/scenario-builder.js';
+import { HostScenario } from '../helpers/scenario-builder.js';
 import { openTempStore, type TempStore, tempDir } from '../helpers/temp-store.js';
+import { DB1, WEB1, web1ReadsDb1 } from '../helpers/cross-vm-pair.js';
 
 const skip = rsyslogUnavailable();
 if (skip) console.log(`skipped: the syslog forwarder against rsyslog: ${skip}`);
-
-const WEB1: DomainSpec = {
-  name: 'web1',
-  uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0',
-  categories: 'c101,c202',
-  disks: [],
-};
-const DB1: DomainSpec = {
-  name: 'db1',
-  uuid: 'c7a5fdbd-cdaf-9455-926a-d65c16db1809',
-  categories: 'c303,c404',
-  disks: [],
-};
 
 const scratch = tempDir('svirt-audit-rsyslog-');
 const rsyslog = new Rsyslog(scratch.dir);
@@ -38,17 +26,8 @@ let scenario: HostScenario;
 let minute = 10;
 
 /** `n` cross-vm denials of web1 on db1's disk, stored; the last may carry a hostile path. */
-async function store(n: number, path = '/var/lib/libvirt/images/db1.qcow2'): Promise<void> {
-  for (let i = 0; i < n; i++)
-    scenario.avc(minute++, {
-      perms: 'read',
-      scontext: svirtContext(WEB1.categories),
-      tcontext: imageContext(DB1.categories),
-      tclass: 'file',
-      path,
-      comm: 'qemu-kvm',
-      pid: 4101,
-    });
+async function store(n: number, path?: string): Promise<void> {
+  for (let i = 0; i < n; i++) scenario.avc(minute++, web1ReadsDb1(path));
   await ingestFiles(t.store, [scenario.writeLog()], { localHost: 'hv1' });
 }
 
