@@ -47,7 +47,7 @@ function requestFor(receiver: ReceiverConfig, a: AlertRow, rules: AlertRules): {
     case 'alertmanager': {
       const url = new URL(receiver.url);
       if (!url.pathname.endsWith('/api/v2/alerts')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v2/alerts`;
-      return { url: url.toString(), body: alertmanagerPayload(json, rules.windowMs) };
+      return { url: url.toString(), body: alertmanagerPayload(json, rules.windowMs, Date.now()) };
     }
     case 'slack':
       return { url: receiver.url, body: slackPayload(json) };

@@ -72,10 +72,11 @@ export function webhookPayload(a: AlertJson): Record<string, unknown> {
 
 /**
  * Alertmanager's body: one alert, identified by its labels (host, vm, kind), so
- * Alertmanager's own grouping and silences apply; it resolves a window after the last
- * denial unless the next alert of the group refreshes it.
+ * Alertmanager's own grouping and silences apply. It resolves a window after it was sent
+ * (or after its last denial, if later) unless the group's next alert refreshes it: an
+ * alert sent late, after a receiver outage, must still fire rather than arrive resolved.
  */
-export function alertmanagerPayload(a: AlertJson, windowMs: number): Record<string, unknown>[] {
+export function alertmanagerPayload(a: AlertJson, windowMs: number, now: number): Record<string, unknown>[] {
   const labels: Record<string, string> = {
     alertname: 'SvirtAuditDenial',
     kind: a.kind,
@@ -98,7 +99,7 @@ export function alertmanagerPayload(a: AlertJson, windowMs: number): Record<stri
       labels,
       annotations,
       startsAt: a.firstTime,
-      endsAt: new Date(Date.parse(a.lastTime) + windowMs).toISOString(),
+      endsAt: new Date(Math.max(Date.parse(a.lastTime), now) + windowMs).toISOString(),
       ...(a.links.denial !== null && { generatorURL: a.links.denial }),
     },
   ];

@@ -178,7 +178,8 @@ describe('alerts', () => {
       vm_uuid: WEB1.uuid,
     });
     expect(am?.annotations).toMatchObject({ count: '3', target_vms: 'db1', idempotency_key: body.idempotencyKey });
-    expect(Date.parse(am?.endsAt ?? '') - Date.parse(body.alert.lastTime as string)).toBe(rules.windowMs);
+    // Ends a window after it was sent: the denials are almost an hour old, and must not arrive resolved.
+    expect(Date.parse(am?.endsAt ?? '') - Date.now()).toBeGreaterThan(rules.windowMs - 60_000);
     expect(am?.generatorURL).toBe(links.denial);
 
     const slack = byPath['/slack']?.body as { text: string };
