@@ -285,8 +285,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await app.listen({ host, port });
   const address = boundAddress(app, options.listen);
   if (options.alerts) {
-    // After the collector's catch-up, so a first run starts after the denials stored by then;
-    // links in alerts point at this server unless the config names another address.
+    // Links in alerts point at this server's bound address unless the config names another.
     alerting = new Alerting(
       store,
       { ...options.alerts, linkBase: options.alerts.linkBase ?? `http://${address}` },
@@ -336,11 +335,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await answers.close();
       await warming;
       if (follower) await follower.stop();
-      // After the collector's last commit: its denials reach the outbox before we stop.
+      // After the collector's last commit: what it stored reaches the outbox, syslog and the fleet.
       alerting?.nudge();
       await alerting?.stop();
       await syslog?.stop();
-      // After the collector's last commit: what it stored goes out before we stop.
       await shipper?.stop();
       store.close();
     },

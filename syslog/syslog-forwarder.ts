@@ -47,6 +47,7 @@ export class SyslogForwarder {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #started = false;
   #stopped = false;
   #forwarded = 0;
   #failures = 0;
@@ -65,13 +66,15 @@ export class SyslogForwarder {
         if (feedPosition(this.#store, SYSLOG_FEED) === null)
           saveFeedPosition(this.#store, SYSLOG_FEED, this.#options.firstPosition ?? latestDenialId(this.#store));
       });
+    this.#started = true;
     this.#timer = setInterval(() => this.nudge(), this.#options.pollMs ?? 1000);
     this.nudge();
   }
 
   /** New denials were stored: send them (one pass at a time; a nudge meanwhile runs another). */
   nudge(): void {
-    if (this.#stopped) return;
+    // Before start() the first position is not set: a pass would send the whole store.
+    if (!this.#started || this.#stopped) return;
     if (this.#running) {
       this.#again = true;
       return;
@@ -128,7 +131,7 @@ export class SyslogForwarder {
     clearInterval(this.#timer);
     await this.#running;
     // One last pass, unless the server is in its back-off (then the next start sends it).
-    if (!this.#stopped) {
+    if (this.#started && !this.#stopped) {
       this.#stopped = true;
       await this.#pass();
     }

@@ -60,6 +60,12 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
         '--store must be a postgres:// or postgresql:// URL',
         'the embedded store is --db PATH; --store names the fleet database',
       );
+    if (typeof options.alerts === 'string' || options.syslog !== undefined)
+      throw new SvirtAuditError(
+        'BAD_INPUT',
+        `--store runs the fleet's read server, which collects nothing: ${typeof options.alerts === 'string' ? '--alerts' : '--syslog'} belongs on each host's serve`,
+        'give --alerts and --syslog to the serve of each hypervisor (docs/alerts.md)',
+      );
     return serveFleet({ ...options, store: options.store }, io);
   }
   const db = databasePath(options, io);
