@@ -90,7 +90,10 @@ export class Alerting {
     }
     for (const receiver of this.#rules.receivers)
       if (!this.#sending.has(receiver.name)) {
-        const run = this.#send(receiver).finally(() => this.#sending.delete(receiver.name));
+        const run = this.#send(receiver)
+          // The database busy or failing: the outbox is unchanged and the next tick tries again.
+          .catch((error: unknown) => this.#options.onWarning?.('alerts not sent; trying again', { err: error }))
+          .finally(() => this.#sending.delete(receiver.name));
         this.#sending.set(receiver.name, run);
       }
   }

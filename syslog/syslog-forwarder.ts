@@ -79,13 +79,16 @@ export class SyslogForwarder {
       this.#again = true;
       return;
     }
-    this.#running = this.#pass().finally(() => {
-      this.#running = undefined;
-      if (this.#again && !this.#stopped) {
-        this.#again = false;
-        this.nudge();
-      }
-    });
+    this.#running = this.#pass()
+      // The database busy or failing: the position is unchanged and the next tick tries again.
+      .catch((error: unknown) => this.#options.onWarning?.('syslog messages not sent; trying again', { err: error }))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again && !this.#stopped) {
+          this.#again = false;
+          this.nudge();
+        }
+      });
   }
 
   async #pass(): Promise<void> {

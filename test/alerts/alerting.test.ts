@@ -327,6 +327,34 @@ describe('alerts', () => {
     expect(JSON.parse((await cli(['alerts', '--db', t.path, '--json', '--state', 'sent'])).stdout)).toEqual([]);
   });
 
+  it('a database busy when a send is recorded: a warning, the alert sent again with its key, no crash', async () => {
+    const busy = openStore(t.path, { busyTimeoutMs: 50 });
+    const rules = fast([webhook(receiver)]);
+    evaluateAlerts(busy, rules, Date.now());
+    await host.crossVm(1);
+    const warnings: string[] = [];
+    const a = new Alerting(busy, rules, {
+      version: '9.9.9',
+      tickMs: 20,
+      onWarning: (message) => warnings.push(message),
+    });
+    running.push(a);
+    // Another writer holds the database while the receiver answers: the send cannot be recorded.
+    receiver.onRequest = () => {
+      receiver.onRequest = undefined;
+      t.store.db.exec('BEGIN IMMEDIATE');
+    };
+    a.start();
+    await expect.poll(() => warnings).toContain('alerts not sent; trying again');
+    t.store.db.exec('ROLLBACK');
+    await expect.poll(() => listAlerts(t.store, { limit: 1 })[0]?.state).toBe('sent');
+    const keys = receiver.accepted.map((r) => r.headers['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(new Set(keys).size).toBe(1);
+    await a.stop();
+    busy.close();
+  });
+
   it('a receiver that never answers holds up only its own alerts', async () => {
     const other = await new AlertReceiver().start();
     try {

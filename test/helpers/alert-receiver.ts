@@ -18,6 +18,8 @@ export class AlertReceiver {
   readonly accepted: ReceivedRequest[] = [];
   /** Requests refused (a status of failNext). */
   refused = 0;
+  /** Called with each request before it is answered. */
+  onRequest: (() => void) | undefined;
   #failures: number[] = [];
   #hang = false;
   #server: Server | undefined;
@@ -30,6 +32,7 @@ export class AlertReceiver {
       req.setEncoding('utf8');
       req.on('data', (c: string) => (text += c));
       req.on('end', () => {
+        this.onRequest?.();
         if (this.#hang) return; // never answers: the sender's timeout must end it
         const status = this.#failures.shift();
         if (status !== undefined) {
