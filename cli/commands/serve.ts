@@ -95,6 +95,15 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
               ? DEFAULT_ALERT_CONFIG
               : null,
         );
+  // A TLS file named wrong fails the start, not every connection attempt later.
+  if (options.syslog?.kind === 'tls')
+    for (const file of [options.syslog.ca, options.syslog.cert, options.syslog.key])
+      if (file !== undefined && !existsSync(file))
+        throw new SvirtAuditError(
+          'BAD_INPUT',
+          `--syslog: ${file} does not exist`,
+          'name the PEM file by its absolute path',
+        );
   const retention = {
     keepMs: options.keep ?? DEFAULT_KEEP_MS,
     keepLabelsMs: Math.max(options.keepLabels ?? DEFAULT_KEEP_LABELS_MS, options.keep ?? DEFAULT_KEEP_MS),

@@ -162,6 +162,9 @@ describe('serve --alerts', () => {
     r = await cli(['serve', '--db', other, '--no-follow', '--alerts', join(scratch.dir, 'missing.json')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('cannot be read (ENOENT)');
+    r = await cli(['serve', '--db', other, '--no-follow', '--syslog', 'tls://127.0.0.1:6514?ca=/nonexistent/ca.pem']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--syslog: /nonexistent/ca.pem does not exist');
     // The fleet's read server collects nothing: alerts and syslog belong on the hosts.
     r = await cli(['serve', '--store', 'postgres://fleet.example/svirt_audit', '--syslog', 'udp://127.0.0.1:514']);
     expect(r.status).toBe(2);
