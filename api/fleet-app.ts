@@ -23,6 +23,8 @@ import { REF } from './routes/vms.js';
 import { ERROR_RESPONSES, JSON_TYPE } from './schemas.js';
 import { type AnswerDeps, type FleetAnswerCache } from './fleet-answer-cache.js';
 import type { TokenSet } from './tokens.js';
+import { fleetStreamRoute } from './fleet-stream.js';
+import { DEFAULT_SLOW_CLIENT_LIMITS, SlowClientGuard, type SlowClientLimits } from './slow-clients.js';
 
 export interface FleetAppOptions {
   backend: ReadBackend;
@@ -31,6 +33,10 @@ export interface FleetAppOptions {
   tokens: () => TokenSet;
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Bounds on streams, for slow or greedy readers (api/slow-clients.ts). */
+  slowClients?: Partial<SlowClientLimits>;
+  /** How often /v1/stream looks for newly shipped denials (default 1 s). */
+  streamPollMs?: number;
 }
 
 /** A time given as a span back from now (90m, 24h, 7d), not as a date. */
@@ -115,9 +121,15 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
   });
 
   const { page, summary } = options.answers;
+  const guard = new SlowClientGuard({ ...DEFAULT_SLOW_CLIENT_LIMITS, ...options.slowClients });
 
   await app.register(async (scope) => {
     await authPlugin(scope, { tokens: options.tokens, need: 'reader' });
+    await scope.register(fleetStreamRoute, {
+      pool: options.pool,
+      guard,
+      ...(options.streamPollMs !== undefined && { pollMs: options.streamPollMs }),
+    });
     scope.get<{ Querystring: DenialQuery }>(
       '/v1/denials',
       { schema: { querystring: DENIAL_FILTERS, response: { 200: DENIAL_PAGE, ...ERROR_RESPONSES } } },

@@ -16,6 +16,8 @@ export interface FleetServeOptions {
   version: string;
   logLevel?: string;
   logStream?: NodeJS.WritableStream;
+  /** How often /v1/stream looks for newly shipped denials (default 1 s). */
+  streamPollMs?: number;
 }
 
 export async function startFleetServer(options: FleetServeOptions): Promise<RunningServer> {
@@ -32,6 +34,7 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     tokens: () => tokens,
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
+    ...(options.streamPollMs !== undefined && { streamPollMs: options.streamPollMs }),
   });
   try {
     await app.listen({ host, port });

@@ -313,3 +313,57 @@ export async function fleetVmHosts(pool: FleetPool, uuid: string): Promise<strin
   );
   return r.rows.map((h) => h.host);
 }
+
+/** Where the live stream stands: per host, the last local denial id sent. */
+export type StreamCursor = Map<string, number>;
+
+/** The stream's start "from now": each host's shipped position (its newest local denial id here). */
+export async function fleetStreamStart(pool: FleetPool): Promise<StreamCursor> {
+  const r = await pool.query<{ host: string; denial_id: string }>('SELECT host, denial_id FROM ship_position');
+  return new Map(r.rows.map((row) => [row.host, Number(row.denial_id)]));
+}
+
+/** One denial of the stream, with the host and local id that place it in the cursor. */
+export interface StreamedDenial {
+  host: string;
+  localId: number;
+  denial: AttributedDenial;
+}
+
+/**
+ * Each host's denials after the cursor, in the order the host stored them (local ids:
+ * a host ships in that order, each batch in one transaction, so what is visible here is
+ * always a prefix), at most `limit` per host, host after host; a host the cursor does not
+ * name yet is read from its first. `full`: some host may have more.
+ */
+export async function fleetDenialsAfter(
+  pool: FleetPool,
+  cursor: StreamCursor,
+  limit: number,
+): Promise<{ events: StreamedDenial[]; full: boolean }> {
+  const hosts = (await pool.query<{ name: string }>('SELECT name FROM fleet_host ORDER BY name')).rows.map(
+    (r) => r.name,
+  );
+  const rows: DenialTuple[] = [];
+  const places: { host: string; localId: number }[] = [];
+  let full = false;
+  for (const host of hosts) {
+    const r = await pool.query({
+      text: `SELECT ${selectList()}, d.local_id FROM denial d
+        WHERE d.host = $1 AND d.local_id > $2 AND d.granted = 0 ORDER BY d.local_id LIMIT $3`,
+      values: [host, cursor.get(host) ?? 0, limit],
+      rowMode: 'array',
+    });
+    const hostRows = r.rows as unknown as unknown[][];
+    if (hostRows.length === limit) full = true;
+    for (const row of hostRows) {
+      places.push({ host, localId: Number(row[row.length - 1]) });
+      rows.push(row.slice(0, -1) as unknown as DenialTuple);
+    }
+  }
+  const denials = await decodeRows(pool, rows);
+  return {
+    events: denials.map((denial, i) => ({ ...(places[i] as { host: string; localId: number }), denial })),
+    full,
+  };
+}

@@ -7,8 +7,12 @@
 import { SvirtAuditError } from '../../core/errors.js';
 import type pg from 'pg';
 import { sql as fleet } from './migrations/0001-fleet.js';
+import { sql as streamIndex } from './migrations/0002-stream-index.js';
 
-const MIGRATIONS: readonly { name: string; sql: string }[] = [{ name: '0001-fleet', sql: fleet }];
+const MIGRATIONS: readonly { name: string; sql: string }[] = [
+  { name: '0001-fleet', sql: fleet },
+  { name: '0002-stream-index', sql: streamIndex },
+];
 export const FLEET_SCHEMA_VERSION = MIGRATIONS.length;
 
 async function currentVersion(client: pg.ClientBase): Promise<number> {

@@ -14,6 +14,7 @@ import { allocateLabel } from '../../allocation/allocate.js';
 import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';
+import { readEvents } from '../helpers/sse-reader.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const scratch = tempDir();
@@ -66,43 +67,19 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-/** Read SSE events from a streaming response until `count` denial events arrived. */
-async function readEvents(
-  body: ReadableStream<Uint8Array>,
-  count: number,
-): Promise<{ id: string; data: { id: number; source: { categories: string } } }[]> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  const events: { id: string; data: { id: number; source: { categories: string } } }[] = [];
-  while (events.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value, { stream: true });
-    let at: number;
-    while ((at = buf.indexOf('\n\n')) !== -1) {
-      const block = buf.slice(0, at);
-      buf = buf.slice(at + 2);
-      const id = /^id: (\d+)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (id && data) events.push({ id, data: JSON.parse(data) });
-    }
-  }
-  await reader.cancel();
-  return events;
-}
+type StreamedDenial = { id: number; source: { categories: string } };
 
 describe('serve (a real process on a real port)', () => {
   it('an appended line comes back through /v1/stream and /v1/denials; Last-Event-ID resumes without repeats', async () => {
     const stream = await fetch(`${base}/v1/stream?lastEventId=0`);
     expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const firstTwo = await readEvents(stream.body as ReadableStream<Uint8Array>, 2);
+    const firstTwo = await readEvents<StreamedDenial>(stream.body as ReadableStream<Uint8Array>, 2);
     expect(firstTwo.map((e) => e.data.source.categories)).toEqual(['c1,c501', 'c2,c502']);
 
     // Resume after the first event, then a new line arrives in the followed file.
     const resumed = await fetch(`${base}/v1/stream`, { headers: { 'last-event-id': firstTwo[0]?.id as string } });
     appendFileSync(log, eventsText(3, 3));
-    const next = await readEvents(resumed.body as ReadableStream<Uint8Array>, 2);
+    const next = await readEvents<StreamedDenial>(resumed.body as ReadableStream<Uint8Array>, 2);
     expect(next.map((e) => e.data.source.categories)).toEqual(['c2,c502', 'c3,c503']);
 
     const page = (await (await fetch(`${base}/v1/denials`)).json()) as { items: { source: { categories: string } }[] };

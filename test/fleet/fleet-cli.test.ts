@@ -84,7 +84,7 @@ describe('mistakes', () => {
     try {
       const r = await cli(['denials', '--db', empty.adminUrl]);
       expect(r.status).toBe(5);
-      expect(r.stderr).toMatch(/fleet schema version 0; this svirt-audit needs 1/);
+      expect(r.stderr).toMatch(/fleet schema version 0; this svirt-audit needs 2/);
       expect(r.stderr).toMatch(/svirt-audit fleet init --db/);
     } finally {
       await empty.drop();
