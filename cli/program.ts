@@ -309,7 +309,8 @@ Alerts (docs/alerts.md): every cross-vm and stale-label denial, grouped per VM a
 per 5 minutes, goes to the outbox (svirt-audit alerts) and to the receivers of --alerts.
 Fleet (docs/fleet.md): --ship-to postgres://… also sends this host's records to the fleet;
 --store postgres://… instead runs the fleet's central server, answering /v1/denials,
-/v1/vms, /v1/allocations and /v1/hosts for every host (no collector, no writes).`,
+/v1/vms, /v1/allocations, /v1/hosts and /v1/stream for every host (no collector, no
+writes, no alerts or syslog: those run on each host).`,
     );
 
   add(
