@@ -9,44 +9,14 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { denialJson } from '../core/denial-json.js';
-import { SvirtAuditError } from '../core/errors.js';
 import type { FleetPool } from '../store/postgres/connect.js';
-import { fleetDenialsAfter, fleetStreamStart, type StreamCursor } from '../store/postgres/fleet-reads.js';
+import { fleetDenialsAfter, fleetStreamStart } from '../store/postgres/fleet-reads.js';
+import { decodeCursor, encodeCursor, MAX_CURSOR_CHARS, type StreamCursor } from '../store/postgres/stream-cursor.js';
 import { streamEvents } from './event-stream.js';
 import type { SlowClientGuard } from './slow-clients.js';
 
 /** Denials read per host per page. */
 const PAGE = 200;
-const MAX_CURSOR_CHARS = 65_536;
-
-export function encodeCursor(cursor: StreamCursor): string {
-  return Buffer.from(JSON.stringify(Object.fromEntries(cursor))).toString('base64url');
-}
-
-/** A cursor a client sent back; anything else is refused, naming what was wrong. */
-export function decodeCursor(text: string): StreamCursor {
-  const bad = (why: string) =>
-    new SvirtAuditError(
-      'BAD_INPUT',
-      `Last-Event-ID is not a fleet stream position: ${why}`,
-      'send the id of the last event received, or no Last-Event-ID to start from now',
-    );
-  if (text.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(text)) throw bad('not base64url of a bounded size');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw bad('not JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('not an object of hosts');
-  const cursor: StreamCursor = new Map();
-  for (const [host, id] of Object.entries(value as Record<string, unknown>)) {
-    if (!Number.isSafeInteger(id) || (id as number) < 0) throw bad(`${JSON.stringify(host).slice(0, 80)} has no id`);
-    cursor.set(host, id as number);
-  }
-  return cursor;
-}
-
 function resumeCursor(request: FastifyRequest<{ Querystring: { lastEventId?: string } }>): StreamCursor | undefined {
   const header = request.headers['last-event-id'];
   const text = typeof header === 'string' && header.trim() !== '' ? header.trim() : request.query.lastEventId;

@@ -413,10 +413,13 @@ Examples:
       `
 Field mappings (ECS: event.*, host.name, process.*, file.*, ours under svirt_audit.*; CEF
 extension keys) are in docs/siem.md. Granted (auditallow) records are not exported.
+--db postgres://… exports the fleet's denials as hosts ship them (the position is then a
+cursor per host). serve --syslog sends each denial to syslog as it is stored.
 
 Examples:
   svirt-audit export --format ecs --since 7d > denials.ndjson
-  svirt-audit export --format cef --follow --position /var/lib/svirt-audit/cef.pos | logger -t svirt-audit`,
+  svirt-audit export --format cef --follow --position /var/lib/svirt-audit/cef.pos | logger -t svirt-audit
+  svirt-audit export --db postgres://svirt_reader@fleet.example/svirt_audit --format ecs --follow --position fleet.pos`,
     );
 
   add(

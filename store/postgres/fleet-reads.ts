@@ -15,6 +15,7 @@ import { attributionIds, DENIAL_COLUMNS, decodeDenial, type DenialTuple, newestF
 import type { DenialFilter } from '../denial-query.js';
 import { type CountedGroup, SummaryGroups, type VmSummaryAnswer } from '../summary-groups.js';
 import type { FleetPool } from './connect.js';
+import type { StreamCursor } from './stream-cursor.js';
 
 const HOLDER = (categories: string) => `
   (SELECT a.id FROM allocation a
@@ -313,9 +314,6 @@ export async function fleetVmHosts(pool: FleetPool, uuid: string): Promise<strin
   );
   return r.rows.map((h) => h.host);
 }
-
-/** Where the live stream stands: per host, the last local denial id sent. */
-export type StreamCursor = Map<string, number>;
 
 /** The stream's start "from now": each host's shipped position (its newest local denial id here). */
 export async function fleetStreamStart(pool: FleetPool): Promise<StreamCursor> {

@@ -2,12 +2,13 @@
  * The central server's /v1/stream over a real PostgreSQL: denials arrive as hosts ship
  * them; each event's id is a per-host cursor, and resuming with it, after the server
  * restarted and both hosts shipped meanwhile, gets every denial shipped since once.
+ * `export --db postgres://…` reads the same way, its position file holding the cursor.
  */
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../api/fleet-stream.js';
+import { encodeCursor } from '../../store/postgres/stream-cursor.js';
 import { startFleetServer } from '../../api/fleet-server.js';
 import type { RunningServer } from '../../api/server.js';
 import { createToken } from '../../api/tokens.js';
@@ -17,6 +18,7 @@ import { queryDenials } from '../../store/denial-query.js';
 import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
 import { readEvents } from '../helpers/sse-reader.js';
+import { cli } from '../helpers/cli-run.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
@@ -124,5 +126,28 @@ describe.skipIf(unavailable)('the central server /v1/stream', () => {
         message: expect.stringContaining('Last-Event-ID is not a fleet stream position'),
       });
     }
+  });
+
+  it('export --db postgres:// writes every shipped denial once, and resumes from its position file', async () => {
+    const position = join(t.dir, 'fleet-export.pos');
+    const lines = (text: string) => text.split('\n').filter(Boolean);
+    const first = await cli(['export', '--db', reader, '--format', 'ecs', '--position', position]);
+    expect(first.status).toBe(0);
+    const exported = lines(first.stdout).map(
+      (l) => JSON.parse(l) as { host: { name: string }; svirt_audit: { serial: number } },
+    );
+    expect(exported).toHaveLength(queryDenials(t.store, {}).length);
+    expect(new Set(exported.map((e) => e.host.name))).toEqual(new Set(['hv1', 'hv2']));
+    expect((await cli(['export', '--db', reader, '--position', position])).stdout).toBe('');
+    const more = await shipOne('hv1');
+    const again = await cli(['export', '--db', reader, '--format', 'cef', '--position', position]);
+    expect(lines(again.stdout)).toHaveLength(1);
+    expect(again.stdout).toMatch(/^CEF:0\|svirt-audit\|svirt-audit\|[^|]*\|cross-vm\|/);
+    expect(JSON.parse((await cli(['export', '--db', reader])).stdout.trim().split('\n').pop() as string)).toBeTruthy();
+    writeFileSync(position, '42\n');
+    const bad = await cli(['export', '--db', reader, '--position', position]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`${position} is not a fleet stream position`);
+    expect(more).toBeGreaterThan(0);
   });
 });
