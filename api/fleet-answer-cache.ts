@@ -5,7 +5,8 @@
  * was computed from change, and rows change only when a host ships: each host's shipping
  * position is a version of its rows. An answer about a VM depends on the hosts the VM ran
  * on and on every allocation change (a VM starting on another host brings that host in);
- * a fleet-wide page depends on every host. The versions are read from ship_position (one
+ * a fleet-wide page depends on every host; every answer depends on `fleet prune`, which
+ * removes rows without a host shipping (its generation). The versions are read from ship_position (one
  * row per host) at most every `refreshMs`, so an answer may trail the fleet by that much
  * on top of the shipping lag.
  */
@@ -28,7 +29,11 @@ export class FleetAnswerCache {
   readonly #refreshMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, Entry>();
-  #versions: { hosts: Map<string, number>; allocations: number } = { hosts: new Map(), allocations: -1 };
+  #versions: { hosts: Map<string, number>; allocations: number; pruned: number } = {
+    hosts: new Map(),
+    allocations: -1,
+    pruned: -1,
+  };
   #readAt = 0;
   #reading: Promise<void> | undefined;
   hits = 0;
@@ -61,9 +66,9 @@ export class FleetAnswerCache {
   }
 
   #seen(deps: AnswerDeps): string {
-    const { hosts, allocations } = this.#versions;
+    const { hosts, allocations, pruned } = this.#versions;
     const names = deps === 'all' ? [...hosts.keys()].sort() : deps.hosts;
-    return `${names.map((h) => `${h}=${hosts.get(h) ?? 0}`).join(',')};${allocations}${deps === 'all' ? `;${hosts.size}` : ''}`;
+    return `${names.map((h) => `${h}=${hosts.get(h) ?? 0}`).join(',')};${allocations};${pruned}${deps === 'all' ? `;${hosts.size}` : ''}`;
   }
 
   async #fresh(): Promise<void> {

@@ -452,6 +452,11 @@ Examples:
     .option('--role <role>', 'add-host: the login role that ships for the host (default svirt_host_NAME)')
     .option('--password-file <file>', "add-host, add-reader: set the role's password from this file")
     .option('--older-than <span>', 'prune: drop the months of events and denials older than this', parseSpanOption)
+    .option(
+      '--keep-labels <span>',
+      'prune: keep ended allocations and relabels this long (default 400d; at least a month past --older-than)',
+      parseSpanOption,
+    )
     .addOption(jsonOption())
     .addHelpText(
       'after',
@@ -461,7 +466,7 @@ Examples:
   add-host    make a login role that may write only this host's rows
   add-reader  make a login role that reads every host (the central serve, analysts)
   hosts       the hosts and how far each has shipped
-  prune       drop whole months of events and denials (allocations stay)
+  prune       drop whole months of events and denials, and allocations ended long ago
 
 Examples:
   svirt-audit fleet init --db postgres:///svirt_audit?host=/var/run/postgresql

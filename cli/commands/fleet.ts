@@ -5,7 +5,8 @@ import { SvirtAuditError } from '../../core/errors.js';
 import { formatTime } from '../../core/time-spec.js';
 import { isPostgresUrl, openFleet } from '../../store/postgres/connect.js';
 import { addFleetHost, addFleetReader, listFleetHosts } from '../../store/postgres/fleet-hosts.js';
-import { dropPartitionsBefore } from '../../store/postgres/fleet-retention.js';
+import { pruneFleet } from '../../store/postgres/fleet-retention.js';
+import { DEFAULT_KEEP_LABELS_MS } from '../../retention/policy.js';
 import { type CommonOptions, printJson } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { formatTable } from '../table.js';
@@ -14,7 +15,11 @@ interface FleetOptions extends CommonOptions {
   role?: string;
   passwordFile?: string;
   olderThan?: number;
+  keepLabels?: number;
 }
+
+/** Months go whole: labels stay a month past the denials, so a denial still stored keeps its owner. */
+const MONTH_MS = 31 * 86_400_000;
 
 function password(file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
@@ -75,11 +80,13 @@ export async function run(options: FleetOptions, args: string[], io: CliIo): Pro
     } else {
       if (options.olderThan === undefined)
         throw new SvirtAuditError('BAD_INPUT', 'prune needs --older-than SPAN (e.g. 90d)');
-      const dropped = await dropPartitionsBefore(pool, Date.now() - options.olderThan);
-      if (options.json) printJson(io, { dropped });
+      const now = Date.now();
+      const keepLabels = Math.max(options.keepLabels ?? DEFAULT_KEEP_LABELS_MS, options.olderThan + MONTH_MS);
+      const result = await pruneFleet(pool, now - options.olderThan, now - keepLabels);
+      if (options.json) printJson(io, result);
       else
         io.stdout.write(
-          dropped.length === 0 ? 'no whole month is older than that\n' : `dropped ${dropped.join(', ')}\n`,
+          `${result.dropped.length === 0 ? 'no whole month is older than that' : `dropped ${result.dropped.join(', ')}`}; removed ${result.allocations} allocations ended before ${formatTime(now - keepLabels)} and their ${result.relabels} relabels\n`,
         );
     }
     return 0;

@@ -103,13 +103,17 @@ export async function listFleetHosts(pool: FleetPool): Promise<FleetHostRow[]> {
  * the sum of every host's allocation changes: what the central server's answer cache
  * compares.
  */
-export async function shipVersions(pool: FleetPool): Promise<{ hosts: Map<string, number>; allocations: number }> {
-  const r = await pool.query<{ host: string; version: number; allocations: number }>(
-    `SELECT host, relabel_id + event_id + denial_id + mac_status_id AS version, allocation_seq AS allocations
+export async function shipVersions(
+  pool: FleetPool,
+): Promise<{ hosts: Map<string, number>; allocations: number; pruned: number }> {
+  const r = await pool.query<{ host: string; version: number; allocations: number; pruned: number }>(
+    `SELECT host, relabel_id + event_id + denial_id + mac_status_id AS version, allocation_seq AS allocations,
+       (SELECT generation FROM fleet_prune) AS pruned
      FROM ship_position`,
   );
   return {
     hosts: new Map(r.rows.map((p) => [p.host, p.version])),
     allocations: r.rows.reduce((n, p) => n + p.allocations, 0),
+    pruned: r.rows[0]?.pruned ?? 0,
   };
 }

@@ -7,11 +7,11 @@
 import { SvirtAuditError } from '../../core/errors.js';
 import type pg from 'pg';
 import { sql as fleet } from './migrations/0001-fleet.js';
-import { sql as streamIndex } from './migrations/0002-stream-index.js';
+import { sql as streamAndPrune } from './migrations/0002-stream-and-prune.js';
 
 const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: '0001-fleet', sql: fleet },
-  { name: '0002-stream-index', sql: streamIndex },
+  { name: '0002-stream-and-prune', sql: streamAndPrune },
 ];
 export const FLEET_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -22,6 +22,8 @@ import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 import { withoutIds } from '../helpers/without-ids.js';
+import { openFleet } from '../../store/postgres/connect.js';
+import { pruneFleet } from '../../store/postgres/fleet-retention.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 const unavailable = await postgresUnavailable();
@@ -155,6 +157,27 @@ describe('the central server', () => {
     await shipper.drain();
     await shipper.stop();
     await vi.waitFor(async () => expect(await total()).toBe(6), { timeout: 5000, interval: 50 });
+  });
+
+  run('a fleet prune, which no host ships, still makes the cached answers be computed again', async () => {
+    const cache = async () =>
+      ((await get('/healthz')).body as { answerCache: { hits: number; misses: number } }).answerCache;
+    await get('/v1/vms/web1/summary');
+    await get('/v1/vms/web1/summary');
+    const before = await cache();
+    const admin = await openFleet(db.adminUrl);
+    try {
+      await pruneFleet(admin, 0, 0); // removes nothing, but the cache cannot know that
+    } finally {
+      await admin.end();
+    }
+    await vi.waitFor(
+      async () => {
+        await get('/v1/vms/web1/summary');
+        expect((await cache()).misses).toBeGreaterThan(before.misses);
+      },
+      { timeout: 5000, interval: 50 },
+    );
   });
 
   run('errors as the host API gives them: unknown VM, bad filter, wrong token, unknown route', async () => {

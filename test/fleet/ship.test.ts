@@ -12,7 +12,7 @@ import { Shipper } from '../../fleet/shipper.js';
 import { findOpenAllocation, endAllocation } from '../../store/allocations.js';
 import { openFleet } from '../../store/postgres/connect.js';
 import { addFleetHost } from '../../store/postgres/fleet-hosts.js';
-import { dropPartitionsBefore } from '../../store/postgres/fleet-retention.js';
+import { pruneFleet } from '../../store/postgres/fleet-retention.js';
 import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
 import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
@@ -185,14 +185,42 @@ describe('what the engine enforces', () => {
     expect(await count('event', 'hv2')).toBe(local('SELECT count(*) AS n FROM event WHERE host_id =', 'hv2') - 1);
   });
 
-  run('retention drops whole months older than the cutoff, and only those', async () => {
+  run('retention drops whole months older than the cutoff, and allocations ended before the label cutoff', async () => {
     const admin = await openFleet(db.adminUrl);
+    const labelCutoff = NOW - 5 * 3_600_000;
+    const ended = async (before: boolean) =>
+      Number(
+        (
+          await fleetQuery<{ n: string }>(
+            db.adminUrl,
+            `SELECT count(*) AS n FROM allocation WHERE ${before ? 'ended_at < to_timestamp($1 / 1000.0)' : 'ended_at IS NULL OR ended_at >= to_timestamp($1 / 1000.0)'}`,
+            [labelCutoff],
+          )
+        )[0]?.n,
+      );
+    const generation = async () =>
+      Number((await fleetQuery<{ g: string }>(db.adminUrl, 'SELECT generation AS g FROM fleet_prune'))[0]?.g);
     try {
       const old = await count('event', 'hv1');
-      const dropped = await dropPartitionsBefore(admin, Date.parse('2026-01-01T00:00:00Z'));
-      expect(dropped).toEqual(['denial_p2025_11', 'denial_p2025_12', 'event_p2025_11', 'event_p2025_12']);
+      const [gone, kept, before] = [await ended(true), await ended(false), await generation()];
+      expect(gone).toBeGreaterThan(0); // web1-old, ended seven hours ago
+      const result = await pruneFleet(admin, Date.parse('2026-01-01T00:00:00Z'), labelCutoff);
+      expect(result.dropped).toEqual(['denial_p2025_11', 'denial_p2025_12', 'event_p2025_11', 'event_p2025_12']);
+      expect(result.allocations).toBe(gone);
       expect(await count('event', 'hv1')).toBe(old - 300);
-      expect(await dropPartitionsBefore(admin, Date.parse('2026-01-01T00:00:00Z'))).toEqual([]);
+      expect([await ended(true), await ended(false)]).toEqual([0, kept]);
+      expect(
+        await fleetQuery(
+          db.adminUrl,
+          'SELECT r.path FROM relabel r LEFT JOIN allocation a ON a.host = r.host AND a.local_id = r.allocation_local_id WHERE a.id IS NULL',
+        ),
+      ).toEqual([]);
+      expect(await generation()).toBe(before + 1); // the central server's cache learns of it
+      expect(await pruneFleet(admin, Date.parse('2026-01-01T00:00:00Z'), labelCutoff)).toEqual({
+        dropped: [],
+        allocations: 0,
+        relabels: 0,
+      });
     } finally {
       await admin.end();
     }
