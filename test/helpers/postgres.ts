@@ -97,8 +97,10 @@ export async function createTestDatabase(cluster?: ScratchCluster): Promise<Test
 
 export interface ScratchCluster {
   port: string;
-  /** The self-signed certificate the server presents (CN=localhost), to verify it by. */
+  /** The certificate the server's is verified by (with client certificates: the CA's). */
   caFile: string;
+  /** With `clientCertificates`: a certificate and key for login role `role`, signed by the CA. */
+  clientCertificate(role: string): { cert: string; key: string };
   /** A database in it, for the fleet administrator (superuser over the Unix socket). */
   adminUrl(db: string): string;
   stop(): void;
@@ -110,8 +112,14 @@ export interface ScratchCluster {
  * A PostgreSQL cluster of its own (Debian's pg_createcluster), for tests that stop and
  * start the server: the shared one serves the other test files meanwhile. Its TCP clients
  * must use TLS (a self-signed certificate for localhost), as a fleet across a network does.
+ * With `clientCertificates`, a CA signs the server's certificate and TCP logins need a
+ * client certificate whose CN is the role (pg_hba `cert`), no password.
  */
-export function scratchCluster(name: string, port: number): ScratchCluster {
+export function scratchCluster(
+  name: string,
+  port: number,
+  options: { clientCertificates?: boolean } = {},
+): ScratchCluster {
   const [version] = execFileSync('pg_lsclusters', ['-h'], { encoding: 'utf8' }).trim().split(/\s+/);
   const ver = version as string;
   const quiet = { stdio: 'ignore' as const };
@@ -142,11 +150,73 @@ export function scratchCluster(name: string, port: number): ScratchCluster {
     ],
     quiet,
   );
+  const ca = `${conf}/client-ca.crt`;
+  const caKey = `${conf}/client-ca.key`;
+  const sign = (subject: string, keyOut: string, certOut: string) => {
+    execFileSync(
+      'openssl',
+      ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', keyOut, '-out', `${certOut}.csr`],
+      quiet,
+    );
+    writeFileSync(
+      `${certOut}.ext`,
+      subject === '/CN=localhost' ? 'subjectAltName=DNS:localhost\n' : 'basicConstraints=CA:FALSE\n',
+    );
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${certOut}.csr`,
+        '-CA',
+        ca,
+        '-CAkey',
+        caKey,
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-out',
+        certOut,
+        '-extfile',
+        `${certOut}.ext`,
+      ],
+      quiet,
+    );
+  };
+  if (options.clientCertificates) {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=svirt-audit test CA',
+        '-keyout',
+        caKey,
+        '-out',
+        ca,
+      ],
+      quiet,
+    );
+    sign('/CN=localhost', key, cert);
+  }
   execFileSync('chown', ['postgres:postgres', cert, key]);
   execFileSync('chmod', ['600', key]);
-  appendFileSync(`${conf}/postgresql.conf`, `\nssl = on\nssl_cert_file = '${cert}'\nssl_key_file = '${key}'\n`);
+  appendFileSync(
+    `${conf}/postgresql.conf`,
+    `\nssl = on\nssl_cert_file = '${cert}'\nssl_key_file = '${key}'\n${options.clientCertificates ? `ssl_ca_file = '${ca}'\n` : ''}`,
+  );
   const hba = `${conf}/pg_hba.conf`;
-  writeFileSync(hba, `hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n${readFileSync(hba, 'utf8')}`);
+  writeFileSync(
+    hba,
+    `hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n${options.clientCertificates ? 'hostssl all all 0.0.0.0/0 cert\nhostssl all all ::/0 cert\n' : ''}${readFileSync(hba, 'utf8')}`,
+  );
   execFileSync('pg_ctlcluster', [ver, name, 'start'], quiet);
   execFileSync(
     'runuser',
@@ -155,7 +225,12 @@ export function scratchCluster(name: string, port: number): ScratchCluster {
   );
   return {
     port: String(port),
-    caFile: cert,
+    caFile: options.clientCertificates ? ca : cert,
+    clientCertificate(role) {
+      const out = { cert: `${conf}/${role}.crt`, key: `${conf}/${role}.key` };
+      sign(`/CN=${role}`, out.key, out.cert);
+      return out;
+    },
     adminUrl: (db) => adminUrl(db, String(port)),
     stop: () => execFileSync('pg_ctlcluster', [ver, name, 'stop', '-m', 'fast'], quiet),
     start: () => execFileSync('pg_ctlcluster', [ver, name, 'start'], quiet),
