@@ -16,6 +16,7 @@ import {
   dueDeliveries,
   markAttemptFailed,
   markDelivered,
+  nextAlertDue,
 } from '../store/alert-outbox.js';
 import type { Store } from '../store/store.js';
 import { evaluateAlerts } from './alert-evaluator.js';
@@ -62,6 +63,8 @@ export class Alerting {
   readonly #options: AlertingOptions;
   readonly #sending = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
+  /** Wakes the evaluation when the soonest waiting alert is due, rather than at the next tick. */
+  #dueTimer: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
 
@@ -84,6 +87,9 @@ export class Alerting {
       evaluateAlerts(this.#store, this.#rules, Date.now(), {
         ...(this.#options.firstPosition !== undefined && { firstPosition: this.#options.firstPosition }),
       });
+      const due = nextAlertDue(this.#store);
+      clearTimeout(this.#dueTimer);
+      if (due !== null) this.#dueTimer = setTimeout(() => this.nudge(), Math.max(0, due - Date.now()));
     } catch (error) {
       // The database busy or full: the next tick tries again from the same position.
       this.#options.onWarning?.('alerts not evaluated; trying again', { err: error });
@@ -148,6 +154,7 @@ export class Alerting {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#dueTimer);
     await Promise.all(this.#sending.values());
   }
 }

@@ -138,6 +138,14 @@ export function promoteDueAlerts(store: Store, now: number, windowMs: number, re
   return due.length;
 }
 
+/** When the soonest collecting alert that reached its threshold may be sent; null when none waits. */
+export function nextAlertDue(store: Store): number | null {
+  const row = store
+    .statement(`SELECT min(not_before) AS at FROM alert WHERE state = 'collecting' AND count >= threshold`)
+    .get() as { at: number | null };
+  return row.at;
+}
+
 export interface PendingDelivery {
   alert: AlertRow;
   attempts: number;

@@ -355,6 +355,20 @@ describe('alerts', () => {
     busy.close();
   });
 
+  it('an alert is sent when its group wait ends, not at the next tick', async () => {
+    const rules = fast([webhook(receiver)], { groupWaitMs: 100 });
+    evaluateAlerts(t.store, rules, Date.now());
+    const a = new Alerting(t.store, rules, { version: '9.9.9', tickMs: 3_600_000, requestTimeoutMs: 300 });
+    running.push(a);
+    a.start();
+    await host.crossVm(2);
+    const stored = Date.now();
+    a.nudge(); // as the collector does after it stored them
+    await receiver.accepting(1);
+    expect(Date.now() - stored).toBeGreaterThanOrEqual(100);
+    expect((receiver.accepted[0]?.body as { alert: { count: number } }).alert.count).toBe(2);
+  });
+
   it('a receiver that never answers holds up only its own alerts', async () => {
     const other = await new AlertReceiver().start();
     try {
