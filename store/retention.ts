@@ -187,6 +187,8 @@ export interface PruneCounts {
   shapes: number;
   /** Lines the collector could not read, stored before the cutoff. */
   unparsed: number;
+  /** Alerts sent or given up before the label cutoff (the outbox's record of them). */
+  alerts: number;
   /** Denials kept because a hold covers them. */
   held: number;
   /** Records older than this are gone (or held); null when nothing was old enough. */
@@ -195,7 +197,17 @@ export interface PruneCounts {
 
 /** Counts of a prune that removed nothing yet. */
 export function noPruneCounts(): PruneCounts {
-  return { denials: 0, events: 0, shapes: 0, unparsed: 0, allocations: 0, relabels: 0, held: 0, reached: null };
+  return {
+    denials: 0,
+    events: 0,
+    shapes: 0,
+    unparsed: 0,
+    alerts: 0,
+    allocations: 0,
+    relabels: 0,
+    held: 0,
+    reached: null,
+  };
 }
 
 const SELECT_WINDOW = `SELECT id, event_id, host_id, time, scategories, tcategories, aa_profile FROM denial_row
@@ -288,6 +300,25 @@ export function* pruneSteps(store: Store, options: PruneOptions): Generator<Prun
     );
     if (removed === 0) break;
     counts.unparsed += removed;
+    yield { ...counts };
+  }
+  // Alerts go with the label history once no receiver is still being tried.
+  for (;;) {
+    const removed = store.immediate(() => {
+      const old = store
+        .statement(
+          `SELECT id FROM alert a WHERE a.state = 'due' AND a.due_at < ? AND NOT EXISTS
+             (SELECT 1 FROM alert_delivery d WHERE d.alert_id = a.id AND d.state = 'pending') LIMIT ?`,
+        )
+        .all(options.labelsBefore, batch) as { id: number }[];
+      for (const { id } of old) {
+        store.statement('DELETE FROM alert_delivery WHERE alert_id = ?').run(id);
+        store.statement('DELETE FROM alert WHERE id = ?').run(id);
+      }
+      return old.length;
+    });
+    if (removed === 0) break;
+    counts.alerts += removed;
     yield { ...counts };
   }
   for (;;) {

@@ -9,6 +9,7 @@ import { listAllocations } from '../../store/allocations.js';
 import { insertUnparsed } from '../../store/audit-trail.js';
 import { eventRecords } from '../helpers/event-records.js';
 import { insertRelabel } from '../../store/relabels.js';
+import { insertAlert, listAlerts, markDelivered, promoteDueAlerts } from '../../store/alert-outbox.js';
 import { addHold, listHolds, pruneSteps, releaseHold, storeUsage } from '../../store/retention.js';
 import { openStore } from '../../store/store.js';
 import { VmAnswerCache } from '../../api/vm-answer-cache.js';
@@ -217,5 +218,42 @@ describe('the size bound and the file', () => {
     } finally {
       reopened.close();
     }
+  });
+});
+
+describe('the alert outbox under retention', () => {
+  it('alerts sent or given up before the label cutoff go; one a receiver still waits for stays', () => {
+    const day = 86_400_000;
+    const now = Date.now();
+    const open = (key: string, at: number) =>
+      insertAlert(t.store, {
+        key,
+        groupKey: key,
+        rule: 'kind',
+        kind: 'cross-vm',
+        host: 'hv1',
+        vm: { uuid: A, name: 'a' },
+        sourceLabel: null,
+        targetVms: [],
+        threshold: 1,
+        time: at,
+        denialId: 1,
+        openedAt: at,
+        notBefore: at,
+      });
+    open('old-sent', now - 500 * day);
+    open('old-pending', now - 500 * day);
+    open('recent', now - day);
+    promoteDueAlerts(t.store, now - 500 * day, 60_000, ['hook']); // the two old ones become due
+    promoteDueAlerts(t.store, now - day, 60_000, ['hook']);
+    const id = (key: string) => count(`SELECT id FROM alert WHERE key = '${key}'`);
+    markDelivered(t.store, id('old-sent'), 'hook', now - 500 * day);
+    markDelivered(t.store, id('recent'), 'hook', now - day);
+    expect(prune(0, { labelsBefore: now - 400 * day })).toMatchObject({ alerts: 1 });
+    expect(listAlerts(t.store, { limit: 10 }).map((l) => [l.alert.key, l.state])).toEqual([
+      ['recent', 'sent'],
+      ['old-pending', 'pending'],
+    ]);
+    expect(count('SELECT count(*) FROM alert_delivery')).toBe(2);
   });
 });
