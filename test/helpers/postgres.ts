@@ -131,25 +131,28 @@ export function scratchCluster(
   execFileSync('pg_createcluster', [ver, name, '--port', String(port)], quiet);
   const conf = `/etc/postgresql/${ver}/${name}`;
   const [cert, key] = [`${conf}/server.crt`, `${conf}/server.key`];
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    quiet,
-  );
+  /** A self-signed certificate (the server's, or the CA's that signs the others). */
+  const selfSigned = (subject: string, keyOut: string, certOut: string) =>
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        subject,
+        '-keyout',
+        keyOut,
+        '-out',
+        certOut,
+      ],
+      quiet,
+    );
+  selfSigned('/CN=localhost', key, cert);
   const ca = `${conf}/client-ca.crt`;
   const caKey = `${conf}/client-ca.key`;
   const sign = (subject: string, keyOut: string, certOut: string) => {
@@ -185,25 +188,7 @@ export function scratchCluster(
     );
   };
   if (options.clientCertificates) {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=svirt-audit test CA',
-        '-keyout',
-        caKey,
-        '-out',
-        ca,
-      ],
-      quiet,
-    );
+    selfSigned('/CN=svirt-audit test CA', caKey, ca);
     sign('/CN=localhost', key, cert);
   }
   execFileSync('chown', ['postgres:postgres', cert, key]);
