@@ -59,7 +59,7 @@ function requestFor(receiver: ReceiverConfig, a: AlertRow, rules: AlertRules): {
 
 export class Alerting {
   readonly #store: Store;
-  readonly #rules: AlertRules;
+  #rules: AlertRules;
   readonly #options: AlertingOptions;
   readonly #sending = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -144,6 +144,15 @@ export class Alerting {
       // The receiver is failing: its other alerts wait for the next tick, not a tight loop.
       return;
     }
+  }
+
+  /**
+   * New rules and receivers (SIGHUP): alerts not yet due follow them; a delivery already
+   * owed to a receiver that is no longer configured stays pending (listed by `alerts`).
+   */
+  setRules(rules: AlertRules): void {
+    this.#rules = rules;
+    this.nudge();
   }
 
   status(): AlertingStatus {

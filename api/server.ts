@@ -66,6 +66,8 @@ export interface RunningServer {
   /** The TCP address actually bound, as host:port. */
   address: string;
   reloadTokens(): void;
+  /** New alert rules and receivers (SIGHUP); false when serve raises no alerts. */
+  reloadAlerts?(rules: AlertRules): boolean;
   close(): Promise<void>;
 }
 
@@ -284,19 +286,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   await app.listen({ host, port });
   const address = boundAddress(app, options.listen);
+  // Links in alerts point at this server's bound address unless the config names another.
+  const withLinks = (rules: AlertRules): AlertRules => ({ ...rules, linkBase: rules.linkBase ?? `http://${address}` });
   if (options.alerts) {
-    // Links in alerts point at this server's bound address unless the config names another.
-    alerting = new Alerting(
-      store,
-      { ...options.alerts, linkBase: options.alerts.linkBase ?? `http://${address}` },
-      {
-        version: options.version,
-        firstPosition: storedBefore,
-        ...(options.alertTickMs !== undefined && { tickMs: options.alertTickMs }),
-        onWarning: (message, details) => app.log.warn(details, message),
-        onSent: (receiver, key) => app.log.info({ receiver, alert: key }, 'alert sent'),
-      },
-    );
+    alerting = new Alerting(store, withLinks(options.alerts), {
+      version: options.version,
+      firstPosition: storedBefore,
+      ...(options.alertTickMs !== undefined && { tickMs: options.alertTickMs }),
+      onWarning: (message, details) => app.log.warn(details, message),
+      onSent: (receiver, key) => app.log.info({ receiver, alert: key }, 'alert sent'),
+    });
     alerting.start();
   }
   syslog?.start();
@@ -321,6 +320,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     address,
     reloadTokens() {
       tokens = reloadedTokens(tokens, options.tokensPath, app.log);
+    },
+    reloadAlerts(rules) {
+      if (!alerting) return false;
+      alerting.setRules(withLinks(rules));
+      app.log.info({ receivers: rules.receivers.map((r) => r.name) }, 'alert rules reloaded');
+      return true;
     },
     async close() {
       if (closed) return;

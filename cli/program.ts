@@ -302,7 +302,8 @@ Examples:
       `
 API: /v1/vms, /v1/denials, /v1/allocations, /v1/relabels, /v1/stream (SSE), /healthz,
 /metrics; the OpenAPI document is at /v1/openapi.json, errors in docs/api.md. Without a
-token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens.
+token file, reads are open on loopback only and writes are refused. SIGHUP reloads tokens
+and the alert config (one that no longer loads is logged and the running rules kept).
 Syslog (docs/siem.md): --syslog sends one message per denial stored from now on, with
 its fields as structured data; a restart resumes after the last one sent.
 Alerts (docs/alerts.md): every cross-vm and stale-label denial, grouped per VM and kind

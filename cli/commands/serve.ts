@@ -85,16 +85,15 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
           ? DEFAULT_AUDIT_LOG
           : null;
   // --alerts FILE, --no-alerts (false), else the default rules with the default file's receivers if it exists.
-  const alerts =
+  const alertsPath =
     options.alerts === false
       ? null
-      : loadAlertRules(
-          typeof options.alerts === 'string'
-            ? options.alerts
-            : existsSync(DEFAULT_ALERT_CONFIG)
-              ? DEFAULT_ALERT_CONFIG
-              : null,
-        );
+      : typeof options.alerts === 'string'
+        ? options.alerts
+        : existsSync(DEFAULT_ALERT_CONFIG)
+          ? DEFAULT_ALERT_CONFIG
+          : null;
+  const alerts = options.alerts === false ? null : loadAlertRules(alertsPath);
   // A TLS file named wrong fails the start, not every connection attempt later.
   if (options.syslog?.kind === 'tls')
     for (const file of [options.syslog.ca, options.syslog.cert, options.syslog.key])
@@ -128,7 +127,16 @@ export async function run(options: ServeCliOptions, _args: string[], io: CliIo):
   io.stderr.write(
     `svirt-audit serve: listening on http://${server.address}${options.socket ? ` and ${options.socket}` : ''}; ${follow ? `following ${follow}` : 'not following a log'}; keeping ${+(retention.keepMs / 86_400_000).toFixed(2)} days of denials in at most ${formatSize(retention.maxBytes)}${options.shipTo !== undefined ? `; shipping to ${redactedUrl(options.shipTo)}` : ''}${alerts ? `; alerts to ${alerts.receivers.length === 0 ? 'the outbox only (svirt-audit alerts)' : alerts.receivers.map((r) => r.name).join(', ')}` : ''}${options.syslog ? `; syslog to ${describeSyslogDestination(options.syslog)}` : ''}\n`,
   );
-  process.on('SIGHUP', () => server.reloadTokens());
+  process.on('SIGHUP', () => {
+    server.reloadTokens();
+    // The alert config too; one that no longer loads keeps the rules running now.
+    if (alertsPath === null) return;
+    try {
+      server.reloadAlerts?.(loadAlertRules(alertsPath));
+    } catch (error) {
+      server.app.log.error({ err: error }, 'alert config not reloaded; keeping the previous rules');
+    }
+  });
   await untilStopSignal();
   await server.close();
   io.stderr.write('svirt-audit serve: stopped (batch and checkpoint committed)\n');

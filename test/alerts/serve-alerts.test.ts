@@ -27,6 +27,8 @@ let child: ChildProcess;
 let base = '';
 let syslogServer: Server;
 let syslogText = '';
+/** serve's log (pino JSON lines on stdout). */
+let logged = '';
 
 /** web1 reading db1's disk, as the kernel logs it. */
 function crossVmLine(serial: number): string {
@@ -69,10 +71,11 @@ beforeAll(async () => {
       '--host',
       'hv1',
       '--log-level',
-      'warn',
+      'info',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  child.stdout?.on('data', (chunk: Buffer) => (logged += chunk.toString()));
   let err = '';
   while (!/listening on (http:\/\/[^\s;]+)/.test(err)) {
     const [chunk] = (await once(child.stderr as NodeJS.ReadableStream, 'data')) as [Buffer];
@@ -140,6 +143,31 @@ describe('serve --alerts', () => {
       failures: 0,
     });
     expect(health.alerts).toEqual({ pending: 0, failed: 0, sent: 1 });
+  });
+
+  it('SIGHUP reloads the alert config; one that no longer loads keeps the rules running', async () => {
+    const second = await new AlertReceiver().start();
+    try {
+      writeFileSync(config, '{"receivers": [');
+      child.kill('SIGHUP');
+      await expect.poll(() => logged).toContain('alert config not reloaded; keeping the previous rules');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          groupWait: '1ms',
+          window: '1ms',
+          receivers: [{ name: 'second', type: 'webhook', url: `${second.url}/in` }],
+        }),
+      );
+      child.kill('SIGHUP');
+      await expect.poll(() => logged).toContain('alert rules reloaded');
+      appendFileSync(log, crossVmLine(4));
+      await second.accepting(1);
+      expect((second.accepted[0]?.body as { alert: { lastDenialId: number } }).alert.lastDenialId).toBe(4);
+      expect(receiver.accepted).toHaveLength(1); // the first receiver got nothing more
+    } finally {
+      await second.stop();
+    }
   });
 
   it('a config others may read, one that is not JSON, or one with a typo stops serve with why', async () => {
