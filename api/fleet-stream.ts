@@ -45,7 +45,10 @@ export async function fleetStreamRoute(
       return streamEvents(request, reply, options.guard, {
         preface: ['svirt-audit fleet denial stream'],
         next: async () => {
-          const { events, full } = await fleetDenialsAfter(options.pool, cursor, PAGE);
+          const { events, full, hosts } = await fleetDenialsAfter(options.pool, cursor, PAGE);
+          // Only the fleet's hosts stay in the ids: names a client made up are not echoed back
+          // in every event.
+          cursor = new Map([...cursor].filter(([host]) => hosts.includes(host)));
           if (events.length === 0) return null;
           let text = '';
           for (const e of events) {

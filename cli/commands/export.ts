@@ -91,8 +91,8 @@ async function fleetPages(url: string, saved: string | undefined, file: string |
   const pool = await openFleet(url);
   return {
     async next() {
-      const { events, full } = await fleetDenialsAfter(pool, cursor, PAGE);
-      cursor = new Map(cursor);
+      const { events, full, hosts } = await fleetDenialsAfter(pool, cursor, PAGE);
+      cursor = new Map([...cursor].filter(([host]) => hosts.includes(host)));
       for (const e of events) cursor.set(e.host, e.localId);
       return { denials: events.map((e) => e.denial), full };
     },

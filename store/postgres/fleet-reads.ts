@@ -332,13 +332,13 @@ export interface StreamedDenial {
  * Each host's denials after the cursor, in the order the host stored them (local ids:
  * a host ships in that order, each batch in one transaction, so what is visible here is
  * always a prefix), at most `limit` per host, host after host; a host the cursor does not
- * name yet is read from its first. `full`: some host may have more.
+ * name yet is read from its first. `full`: some host may have more; `hosts`: the fleet's.
  */
 export async function fleetDenialsAfter(
   pool: FleetPool,
   cursor: StreamCursor,
   limit: number,
-): Promise<{ events: StreamedDenial[]; full: boolean }> {
+): Promise<{ events: StreamedDenial[]; full: boolean; hosts: string[] }> {
   const hosts = (await pool.query<{ name: string }>('SELECT name FROM fleet_host ORDER BY name')).rows.map(
     (r) => r.name,
   );
@@ -363,5 +363,6 @@ export async function fleetDenialsAfter(
   return {
     events: denials.map((denial, i) => ({ ...(places[i] as { host: string; localId: number }), denial })),
     full,
+    hosts,
   };
 }

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../store/postgres/stream-cursor.js';
+import { decodeCursor, encodeCursor } from '../../store/postgres/stream-cursor.js';
 import { startFleetServer } from '../../api/fleet-server.js';
 import type { RunningServer } from '../../api/server.js';
 import { createToken } from '../../api/tokens.js';
@@ -115,6 +115,18 @@ describe.skipIf(unavailable)('the central server /v1/stream', () => {
     // Each event's id resumes right after it: from the second, only the third remains.
     const rest = await readEvents<Streamed>((await stream(resumed[1]?.id)).body as ReadableStream<Uint8Array>, 1);
     expect(rest.map((e) => e.data.serial)).toEqual([resumed[2]?.data.serial]);
+  });
+
+  it('hosts a client made up are not echoed back in the event ids', async () => {
+    const madeUp = new Map(
+      Array.from({ length: 200 }, (_, i) => [`nohost-${i}-${'x'.repeat(20)}`, 1] as [string, number]),
+    );
+    const [first] = await readEvents<Streamed>(
+      (await stream(encodeCursor(madeUp))).body as ReadableStream<Uint8Array>,
+      1,
+    );
+    expect([...decodeCursor(first?.id as string).keys()].every((h) => h === 'hv1' || h === 'hv2')).toBe(true);
+    expect((first?.id as string).length).toBeLessThan(100);
   });
 
   it('a Last-Event-ID that is not a cursor is refused with why', async () => {
