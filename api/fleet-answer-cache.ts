@@ -17,6 +17,13 @@ import { shipVersions } from '../store/postgres/fleet-hosts.js';
 /** What an answer was computed from: the versions of these hosts (all of them: 'all'). */
 export type AnswerDeps = { hosts: readonly string[] } | 'all';
 
+export interface CachedAnswer {
+  key: string;
+  body: string;
+  seen: string;
+  deps: AnswerDeps;
+}
+
 interface Entry {
   body: string;
   /** The versions seen when it was computed, as one string (host=version,…;allocations). */
@@ -63,6 +70,20 @@ export class FleetAnswerCache {
     this.#entries.set(key, { body, seen, deps });
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
     return body;
+  }
+
+  /** The entries whose key starts with `prefix`, least recently used first (to be saved). */
+  entries(prefix: string): CachedAnswer[] {
+    return [...this.#entries].filter(([key]) => key.startsWith(prefix)).map(([key, e]) => ({ key, ...e }));
+  }
+
+  /**
+   * Entries saved by an earlier run: each is served only while the versions it was computed
+   * at are still the fleet's (the same check as for any entry), so a stale one is computed again.
+   */
+  restore(entries: readonly CachedAnswer[]): void {
+    for (const e of entries.slice(-this.#maxEntries))
+      this.#entries.set(e.key, { body: e.body, seen: e.seen, deps: e.deps });
   }
 
   #seen(deps: AnswerDeps): string {

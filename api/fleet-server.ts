@@ -3,6 +3,8 @@
 import { openFleet } from '../store/postgres/connect.js';
 import { postgresBackend } from '../store/postgres/postgres-backend.js';
 import { FleetAnswerCache } from './fleet-answer-cache.js';
+import { loadFleetAnswers, saveFleetAnswers } from './fleet-answer-file.js';
+import { redactedUrl } from '../store/postgres/url.js';
 import { buildFleetApp, fleetAnswers } from './fleet-app.js';
 import { assertListenAllowed, boundAddress, reloadedTokens, type RunningServer, splitListen } from './server.js';
 import { TokenSet } from './tokens.js';
@@ -18,6 +20,10 @@ export interface FleetServeOptions {
   logStream?: NodeJS.WritableStream;
   /** How often /v1/stream looks for newly shipped denials (default 1 s). */
   streamPollMs?: number;
+  /** Where the summaries are saved for the next start (api/fleet-answer-file.ts); none without. */
+  answerFile?: string;
+  /** How often they are saved (default 10 min; also at stop). */
+  saveIntervalMs?: number;
 }
 
 export async function startFleetServer(options: FleetServeOptions): Promise<RunningServer> {
@@ -26,7 +32,10 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
   assertListenAllowed(host, options.allowRemote, tokens, options.tokensPath);
   const pool = await openFleet(options.url, { max: 10 });
   const backend = postgresBackend(pool);
-  const answers = fleetAnswers(backend, pool, new FleetAnswerCache(pool));
+  const cache = new FleetAnswerCache(pool);
+  // The fleet as the file names it: the same server and database (the password is not in it).
+  const fleet = redactedUrl(options.url);
+  const answers = fleetAnswers(backend, pool, cache);
   const app = await buildFleetApp({
     backend,
     pool,
@@ -44,6 +53,22 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     throw error;
   }
   const address = boundAddress(app, options.listen);
+  if (options.answerFile !== undefined) {
+    const { entries, ignored } = loadFleetAnswers(options.answerFile, fleet);
+    if (ignored) app.log.warn(`saved answers not used: ${ignored}`);
+    cache.restore(entries);
+  }
+  const save = (why: string) => {
+    if (options.answerFile === undefined) return;
+    try {
+      const entries = cache.entries('summary\u0000');
+      saveFleetAnswers(options.answerFile, fleet, entries);
+      app.log.debug({ summaries: entries.length }, `summaries saved (${why})`);
+    } catch (error) {
+      app.log.warn({ err: error }, 'the summaries were not saved; the next start computes them again');
+    }
+  };
+  const saver = setInterval(() => save('periodic'), options.saveIntervalMs ?? 600_000);
   let closed = false;
   // The summaries computed ahead of their first request, as the host API warms its cache.
   const warming = answers
@@ -61,7 +86,9 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(saver);
       await warming;
+      save('stopping');
       await app.close();
       await pool.end();
     },

@@ -1,6 +1,7 @@
 /** `svirt-audit serve`: collector and HTTP API in one process. */
 
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SvirtAuditError } from '../../core/errors.js';
 import { isPostgresUrl, redactedUrl } from '../../store/postgres/url.js';
 import { startServer } from '../../api/server.js';
@@ -41,6 +42,7 @@ async function serveFleet(options: ServeCliOptions & { store: string }, io: CliI
     allowRemote: options.allowRemote ?? false,
     version: io.version,
     logLevel: options.logLevel,
+    answerFile: join(dirname(databasePath(options, io)), 'fleet-answers.json'),
   });
   io.stderr.write(
     `svirt-audit serve: listening on http://${server.address}; answering for every host of ${redactedUrl(options.store)}\n`,

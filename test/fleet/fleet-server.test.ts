@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
 import { Shipper } from '../../fleet/shipper.js';
@@ -36,6 +36,7 @@ let fleet: RunningServer;
 let hostApp: FastifyInstance;
 let token: string;
 let hostUrls: Record<string, string>;
+let fleetReader: string;
 
 beforeAll(async () => {
   if (unavailable) return;
@@ -44,6 +45,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const shipped = await shipFleetScenario(t.store, db);
   const { reader } = shipped;
+  fleetReader = reader;
   hostUrls = shipped.hosts;
   const tokensPath = join(t.dir, 'fleet-tokens');
   token = createToken(tokensPath, 'reader', 'analyst');
@@ -179,6 +181,62 @@ describe('the central server', () => {
       { timeout: 5000, interval: 50 },
     );
   });
+
+  run(
+    'summaries saved at stop answer from the first request after the next start; another fleet’s are ignored',
+    async () => {
+      const answerFile = join(t.dir, 'fleet-answers.json');
+      const startWithFile = (url = fleetReader) =>
+        startFleetServer({
+          url,
+          listen: '127.0.0.1:0',
+          tokensPath: join(t.dir, 'fleet-tokens'),
+          allowRemote: false,
+          version: 'test',
+          logLevel: 'error',
+          answerFile,
+        });
+      const at = async (server: RunningServer, path: string) =>
+        (await fetch(`http://${server.address}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      const first = await startWithFile();
+      const expected = await at(first, '/v1/vms/web1/summary');
+      await first.close();
+      expect(statSync(answerFile).mode & 0o777).toBe(0o600);
+
+      const saved = (JSON.parse(readFileSync(answerFile, 'utf8')) as { entries: { key: string }[] }).entries.length;
+      expect(saved).toBeGreaterThan(0);
+      const vms = ((await get('/v1/vms')).body as unknown[]).length;
+      const cacheOf = async (server: RunningServer) =>
+        ((await at(server, '/healthz')) as { answerCache: { hits: number; misses: number } }).answerCache;
+      /** Once the start's warming went through every VM: each VM's summary computed or found once. */
+      const warmed = async (server: RunningServer) => {
+        await vi.waitFor(
+          async () => {
+            const c = await cacheOf(server);
+            expect(c.hits + c.misses).toBeGreaterThanOrEqual(vms);
+          },
+          { timeout: 10_000, interval: 20 },
+        );
+        return cacheOf(server);
+      };
+
+      const second = await startWithFile();
+      try {
+        expect(await at(second, '/v1/vms/web1/summary')).toEqual(expected);
+        // Only the summaries the first run had not computed are computed again.
+        expect((await warmed(second)).misses).toBe(vms - saved);
+      } finally {
+        await second.close();
+      }
+      // The same database under another URL is another fleet as far as the file can tell.
+      const other = await startWithFile(fleetReader.replace('127.0.0.1', 'localhost'));
+      try {
+        expect((await warmed(other)).misses).toBe(vms);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 
   run('errors as the host API gives them: unknown VM, bad filter, wrong token, unknown route', async () => {
     expect(await get('/v1/vms/nope/summary')).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_VM' } } });
