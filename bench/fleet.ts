@@ -9,7 +9,9 @@
  * 2. Answers at 5,000,000 denials: bench/query's store (1,000,000 denials, 500 VMs, host
  *    hv1) shipped to the fleet (throughput measured), then its allocations and denials
  *    copied as hosts hv2 … hv5 (each VM runs on all five). autocannon, 50 connections, on
- *    `GET /v1/vms/:ref/summary` and `GET /v1/denials?since=…` (the data's last 24 h) against
+ *    `GET /v1/vms/:ref/summary` (just after a first start, steady, and just after a restart,
+ *    when the summaries saved at stop are read) and `GET /v1/denials?since=…` (the data's
+ *    last 24 h) against
  *    `serve --store` (the central server), beside the same routes on `serve` over one
  *    host's SQLite (bench/query's store). Target: p99 < 100 ms.
  *
@@ -249,6 +251,14 @@ for (const [label, start] of [
   for (const [route, path] of routes) results.push({ title: `${route} — ${label}`, r: await load(url, path) });
   child.kill('SIGTERM');
   await once(child, 'exit');
+  // Again after a restart: both save their summaries at stop and read them at start.
+  const again = await start();
+  results.push({
+    title: `GET /v1/vms/:ref/summary (after a restart) — ${label}`,
+    r: await load(again.url, (i) => `/v1/vms/${uuid(i % 500)}/summary`),
+  });
+  again.child.kill('SIGTERM');
+  await once(again.child, 'exit');
 }
 rmSync(bench.dir, { recursive: true, force: true });
 
