@@ -10,8 +10,15 @@ import { createHash } from 'node:crypto';
 import type { VmRef } from '../core/alert-payloads.js';
 import { alertMatch, alertNotBefore, type AlertRules } from '../core/alert-rules.js';
 import type { AttributedDenial } from '../core/attributed-denial.js';
-import { addToAlert, collectingAlert, insertAlert, lastNotBefore, promoteDueAlerts } from '../store/alert-outbox.js';
-import { feedPosition, saveFeedPosition } from '../store/feed-positions.js';
+import {
+  addToAlert,
+  collectingAlert,
+  hasCollectingAlerts,
+  insertAlert,
+  lastNotBefore,
+  promoteDueAlerts,
+} from '../store/alert-outbox.js';
+import { feedPosition, saveFeedPosition, startFeed } from '../store/feed-positions.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
 
@@ -60,12 +67,12 @@ export function evaluateAlerts(
   options: { batch?: number; firstPosition?: number } = {},
 ): EvaluationResult {
   const receivers = rules.receivers.map((r) => r.name);
+  // Each tick asks; most find nothing to do, and need not take the write lock to say so.
+  const read = feedPosition(store, ALERT_FEED);
+  if (read !== null && latestDenialId(store) <= read && !hasCollectingAlerts(store))
+    return { read: 0, matched: 0, history: 0, due: 0 };
   return store.immediate(() => {
-    let position = feedPosition(store, ALERT_FEED);
-    if (position === null) {
-      position = options.firstPosition ?? latestDenialId(store);
-      saveFeedPosition(store, ALERT_FEED, position);
-    }
+    const position = startFeed(store, ALERT_FEED, options.firstPosition);
     const denials = denialsAfter(store, position, options.batch ?? 1000);
     let matched = 0;
     let history = 0;

@@ -7,6 +7,7 @@
  * reached), and the group's next alert is sent no sooner than one window after it.
  */
 
+import { doublingDelay } from './back-off.js';
 import { DENIAL_KINDS, type DenialKind } from './denial-kind.js';
 import { SvirtAuditError } from './errors.js';
 import { parseSpan } from './time-spec.js';
@@ -82,7 +83,7 @@ export function alertNotBefore(rules: AlertRules, now: number, previousNotBefore
 
 /** Delay before retry number `attempt` (1-based): doubling from the first, capped. */
 export function retryDelay(rules: AlertRules, attempt: number): number {
-  return Math.min(rules.retry.maxMs, rules.retry.firstMs * 2 ** Math.min(attempt - 1, 30));
+  return doublingDelay(attempt, rules.retry.firstMs, rules.retry.maxMs);
 }
 
 // ---- The config file ----

@@ -12,6 +12,7 @@
  * (rows and seconds behind) is in status() for `ship --status`, /healthz and /metrics.
  */
 
+import { doublingDelay } from '../core/back-off.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { findHostId, knownHosts } from '../store/hosts.js';
 import { fleetError, type FleetPool, openFleet, redactedUrl } from '../store/postgres/connect.js';
@@ -228,7 +229,7 @@ export class Shipper {
             `cannot ship (attempt ${this.#failures}; the host keeps collecting, nothing is lost): ${message}`,
           );
         this.#lastError = message;
-        wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10));
+        wait = doublingDelay(this.#failures, FIRST_RETRY_MS, MAX_RETRY_MS);
       }
       if (!this.#running) break;
       await new Promise<void>((resolve) => {

@@ -138,6 +138,11 @@ export function promoteDueAlerts(store: Store, now: number, windowMs: number, re
   return due.length;
 }
 
+/** Whether any alert is still collecting (it may come due or expire as time passes). */
+export function hasCollectingAlerts(store: Store): boolean {
+  return store.statement(`SELECT 1 FROM alert WHERE state = 'collecting' LIMIT 1`).get() !== undefined;
+}
+
 /** When the soonest collecting alert that reached its threshold may be sent; null when none waits. */
 export function nextAlertDue(store: Store): number | null {
   const row = store

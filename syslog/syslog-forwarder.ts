@@ -7,9 +7,10 @@
  * first run starts after the denials stored before serve started (`export` sends history).
  */
 
+import { doublingDelay } from '../core/back-off.js';
 import { denialJson } from '../core/denial-json.js';
 import { denialSyslog } from '../core/syslog-message.js';
-import { feedPosition, saveFeedPosition } from '../store/feed-positions.js';
+import { feedPosition, saveFeedPosition, startFeed } from '../store/feed-positions.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import type { Store } from '../store/store.js';
 import { describeSyslogDestination, type SyslogDestination } from './syslog-destination.js';
@@ -62,10 +63,7 @@ export class SyslogForwarder {
 
   start(): void {
     if (feedPosition(this.#store, SYSLOG_FEED) === null)
-      this.#store.immediate(() => {
-        if (feedPosition(this.#store, SYSLOG_FEED) === null)
-          saveFeedPosition(this.#store, SYSLOG_FEED, this.#options.firstPosition ?? latestDenialId(this.#store));
-      });
+      this.#store.immediate(() => startFeed(this.#store, SYSLOG_FEED, this.#options.firstPosition));
     this.#started = true;
     this.#timer = setInterval(() => this.nudge(), this.#options.pollMs ?? 1000);
     this.nudge();
@@ -102,7 +100,7 @@ export class SyslogForwarder {
       } catch (error) {
         this.#failures++;
         this.#lastError = (error as Error).message;
-        this.#retryAt = Date.now() + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10));
+        this.#retryAt = Date.now() + doublingDelay(this.#failures, FIRST_RETRY_MS, MAX_RETRY_MS);
         if (this.#failures === 1)
           this.#options.onWarning?.('syslog messages not sent; retrying', {
             syslog: describeSyslogDestination(this.#options.destination),
