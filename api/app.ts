@@ -7,7 +7,8 @@
 
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { storeErrorOf } from '../store/store.js';
+import { sqliteReportReads } from '../store/report-reads.js';
+import { openStore, storeErrorOf } from '../store/store.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
 import { createApiBase } from './api-base.js';
 import { authPlugin, clientKey } from './auth.js';
@@ -55,9 +56,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(streamRoutes, { ctx, guard });
     await scope.register(healthRoutes, { ctx });
     await scope.register(reportRoutes, {
-      ctx,
+      reads: sqliteReportReads(ctx.store),
+      openRowReads: () => {
+        const reader = openStore(ctx.store.path, { readonly: true });
+        return { reads: sqliteReportReads(reader), close: () => reader.close() };
+      },
+      database: ctx.store.path,
       version: options.version ?? '0',
-      dbPath: ctx.store.path,
       guard,
     });
     scope.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

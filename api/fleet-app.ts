@@ -24,6 +24,7 @@ import { ERROR_RESPONSES, JSON_TYPE } from './schemas.js';
 import { type AnswerDeps, type FleetAnswerCache } from './fleet-answer-cache.js';
 import type { TokenSet } from './tokens.js';
 import { fleetStreamRoute } from './fleet-stream.js';
+import { reportRoutes } from './routes/reports.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, SlowClientGuard, type SlowClientLimits } from './slow-clients.js';
 
 export interface FleetAppOptions {
@@ -37,6 +38,8 @@ export interface FleetAppOptions {
   slowClients?: Partial<SlowClientLimits>;
   /** How often /v1/stream looks for newly shipped denials (default 1 s). */
   streamPollMs?: number;
+  /** The name reports give their database: the fleet's URL without its password. */
+  database?: string;
 }
 
 /** A time given as a span back from now (90m, 24h, 7d), not as a date. */
@@ -196,6 +199,14 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
         ).map(allocationJson);
       },
     );
+    // Its rows come through cursors on pooled connections: nothing of its own to open or close.
+    await scope.register(reportRoutes, {
+      reads: backend.report,
+      openRowReads: () => ({ reads: backend.report, close: () => undefined }),
+      database: options.database ?? 'the fleet',
+      version: options.version ?? '0',
+      guard,
+    });
     scope.get('/v1/hosts', async () =>
       (await listFleetHosts(options.pool)).map((h) => ({
         name: h.name,

@@ -43,6 +43,7 @@ export async function startFleetServer(options: FleetServeOptions): Promise<Runn
     tokens: () => tokens,
     logger: { level: options.logLevel ?? 'info', ...(options.logStream && { stream: options.logStream }) },
     version: options.version,
+    database: fleet,
     ...(options.streamPollMs !== undefined && { streamPollMs: options.streamPollMs }),
   });
   try {

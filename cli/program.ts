@@ -512,7 +512,8 @@ Examples:
 json holds everything (schema in docs/report-schema.md); csv the denial list; md reads in a
 ticket; html is one self-contained file. json, md and html end with SHA-256 hashes of the
 evidence and of the whole report; a csv --out FILE gets its hash in FILE.sha256 beside it
-(sha256sum's format). svirt-audit report verify FILE checks either.`,
+(sha256sum's format). svirt-audit report verify FILE checks either. With --db postgres://…
+the report covers the VM on every host of the fleet.`,
     );
   reportCmd
     .command('verify')

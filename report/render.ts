@@ -6,10 +6,7 @@
 
 import { DENIAL_CSV_COLUMNS, csvLine, denialCsvRow, denialJson } from '../core/denial-json.js';
 import { DENIAL_KINDS, type DenialKind } from '../core/denial-kind.js';
-import { iterateVmEvidence } from '../store/audit-trail.js';
-import { iterateVmDenials } from '../store/denial-query.js';
-import { vmDenialRanges } from '../store/vm-denial-ranges.js';
-import type { Store } from '../store/store.js';
+import type { ReportReads } from '../store/report-reads.js';
 import { mdCode, mdText } from './markdown-text.js';
 import { bucketMs, type ReportHeader } from './report-model.js';
 import { HashingWriter, MARKERS, type TextOut } from './report-writer.js';
@@ -25,20 +22,28 @@ function windowOf(h: ReportHeader): { since?: number; until?: number } {
   };
 }
 
+/** Where an event came from when no file is recorded: standard input, or a host that shipped it to the fleet. */
+const UNNAMED_SOURCE = 'stdin or an unrecorded file';
+
+const denialsOf = (reads: ReportReads, h: ReportHeader) => reads.denials(h.vm.uuid, windowOf(h));
+
 /** The VM's denials' events, once each, in order. */
-function evidenceOf(store: Store, h: ReportHeader) {
-  return iterateVmEvidence(store, vmDenialRanges(store, h.vm.uuid, windowOf(h)));
-}
+const evidenceOf = (reads: ReportReads, h: ReportHeader) => reads.evidence(h.vm.uuid, windowOf(h));
 
 /**
  * Write the report. json, md and html carry their hashes inside and this returns null; a
  * CSV has no place for them (a spreadsheet reads any trailer as a row), so this returns
  * the SHA-256 of the whole CSV for the caller to keep beside it (`FILE.sha256`).
  */
-export function renderReport(store: Store, header: ReportHeader, format: ReportFormat, out: TextOut): string | null {
-  const steps = reportSteps(store, header, format, out);
+export async function renderReport(
+  reads: ReportReads,
+  header: ReportHeader,
+  format: ReportFormat,
+  out: TextOut,
+): Promise<string | null> {
+  const steps = reportSteps(reads, header, format, out);
   for (;;) {
-    const step = steps.next();
+    const step = await steps.next();
     if (step.done) return step.value;
   }
 }
@@ -47,38 +52,39 @@ export function renderReport(store: Store, header: ReportHeader, format: ReportF
  * The same, one row at a time: the report is written to `out` and the generator pauses
  * after each denial and each piece of evidence, so a caller that writes to a slow client
  * can wait for it (and let other work run) between rows. Its value is renderReport's.
- * `store` must be a connection of the caller's own: its statements stay open across pauses.
+ * Over SQLite, `reads` must be on a connection of the caller's own: its statements stay
+ * open across pauses.
  */
-export function* reportSteps(
-  store: Store,
+export async function* reportSteps(
+  reads: ReportReads,
   header: ReportHeader,
   format: ReportFormat,
   out: TextOut,
-): Generator<void, string | null, void> {
+): AsyncGenerator<void, string | null, void> {
   const w = new HashingWriter(out);
-  if (format === 'json') yield* renderJson(store, header, w);
-  else if (format === 'md') yield* renderMarkdown(store, header, w);
-  else if (format === 'html') yield* renderHtml(store, header, w);
+  if (format === 'json') yield* renderJson(reads, header, w);
+  else if (format === 'md') yield* renderMarkdown(reads, header, w);
+  else if (format === 'html') yield* renderHtml(reads, header, w);
   else {
-    yield* renderCsv(store, header, w);
+    yield* renderCsv(reads, header, w);
     // No integrity block: the "report" hash covers every byte of the file.
     return w.seal().reportSha256;
   }
   return null;
 }
 
-function* renderCsv(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
+async function* renderCsv(reads: ReportReads, h: ReportHeader, w: HashingWriter): AsyncGenerator<void, void, void> {
   w.write(csvLine(DENIAL_CSV_COLUMNS));
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
+  for await (const d of denialsOf(reads, h)) {
     w.write(csvLine(denialCsvRow(denialJson(d))));
     yield;
   }
 }
 
-function* renderJson(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
+async function* renderJson(reads: ReportReads, h: ReportHeader, w: HashingWriter): AsyncGenerator<void, void, void> {
   w.write(`{"schema":${JSON.stringify(h.schema)},"report":${JSON.stringify(h)},"denials":[`);
   let first = true;
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
+  for await (const d of denialsOf(reads, h)) {
     w.write(`${first ? '\n' : ',\n'}${JSON.stringify(denialJson(d))}`);
     first = false;
     yield;
@@ -87,7 +93,7 @@ function* renderJson(store: Store, h: ReportHeader, w: HashingWriter): Generator
   w.beginEvidence();
   w.write('[');
   first = true;
-  for (const e of evidenceOf(store, h)) {
+  for await (const e of evidenceOf(reads, h)) {
     const item = {
       eventId: e.eventId,
       host: e.host,
@@ -109,7 +115,11 @@ function* renderJson(store: Store, h: ReportHeader, w: HashingWriter): Generator
 /** A table cell: prose escaping (mdText also escapes `|`, which GFM reads as a cell break). */
 const mdCell = (s: string | number | null) => mdText(s);
 
-function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
+async function* renderMarkdown(
+  reads: ReportReads,
+  h: ReportHeader,
+  w: HashingWriter,
+): AsyncGenerator<void, void, void> {
   const line = (s = '') => w.write(`${s}\n`);
   line(`# Incident report: VM ${mdText(h.vm.name)}`);
   line();
@@ -195,7 +205,7 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
   line();
   line('| id | time | kind | denied | target | target VM | source | pid |');
   line('|---|---|---|---|---|---|---|---|');
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
+  for await (const d of denialsOf(reads, h)) {
     const j = denialJson(d);
     line(
       `| ${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`].map(mdCell).join(' | ')} | ${mdCode(j.target.path ?? j.target.name ?? j.target.context, true)} | ${mdCell(j.target.vm?.name ?? '')} | ${mdCode(j.source.context, true)} | ${mdCell(j.source.pid)} |`,
@@ -209,9 +219,9 @@ function* renderMarkdown(store: Store, h: ReportHeader, w: HashingWriter): Gener
   line();
   w.write(`${MARKERS.md.evidenceBegin}\n`);
   w.beginEvidence();
-  for (const e of evidenceOf(store, h)) {
+  for await (const e of evidenceOf(reads, h)) {
     line(
-      `Event ${e.eventId}: ${formatTime(e.time)} on ${mdText(e.host)}, serial ${e.serial}, from ${e.sourcePath === null ? 'stdin' : mdCode(e.sourcePath)}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
+      `Event ${e.eventId}: ${formatTime(e.time)} on ${mdText(e.host)}, serial ${e.serial}, from ${e.sourcePath === null ? UNNAMED_SOURCE : mdCode(e.sourcePath)}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}`,
     );
     line();
     // Longer than any run of backticks in the records, so a record cannot close the block.
@@ -280,7 +290,7 @@ function timelineSvg(h: ReportHeader): string {
 <p class="legend">${DENIAL_KINDS.map((k) => `<span><i style="background:${KIND_COLOURS[k]}"></i>${k}</span>`).join(' ')} &middot; per ${t.bucket}, ${t.from} to ${t.to}, tallest bar ${max}</p>`;
 }
 
-function* renderHtml(store: Store, h: ReportHeader, w: HashingWriter): Generator<void, void, void> {
+async function* renderHtml(reads: ReportReads, h: ReportHeader, w: HashingWriter): AsyncGenerator<void, void, void> {
   const crossVm = h.totals.byKind['cross-vm'];
   w.write(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Incident report: VM ${esc(h.vm.name)}</title>
@@ -358,7 +368,7 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
   w.write(
     '<h2>Denials</h2>\n<table><tr><th>id</th><th>time</th><th>kind</th><th>denied</th><th>target</th><th>target VM</th><th>source</th><th>pid</th></tr>\n',
   );
-  for (const d of iterateVmDenials(store, h.vm.uuid, windowOf(h))) {
+  for await (const d of denialsOf(reads, h)) {
     const j = denialJson(d);
     w.write(
       `<tr>${[j.id, j.time, j.kind + (j.permissive ? ' (permissive)' : ''), `${j.perms.join(' ')} ${j.tclass ?? ''}`, j.target.path ?? j.target.name ?? j.target.context, j.target.vm?.name ?? '', j.source.context, j.source.pid].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>\n`,
@@ -370,9 +380,9 @@ pre{background:#fafafa;border:1px solid #eee;padding:.4rem;white-space:pre-wrap;
   );
   w.write(`${MARKERS.html.evidenceBegin}\n`);
   w.beginEvidence();
-  for (const e of evidenceOf(store, h)) {
+  for await (const e of evidenceOf(reads, h)) {
     w.write(
-      `<h4>Event ${e.eventId}: ${esc(formatTime(e.time))} on ${esc(e.host)}, serial ${e.serial}, from ${esc(e.sourcePath ?? 'stdin')}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}</h4>\n<pre>${esc(e.records.join('\n'))}</pre>\n`,
+      `<h4>Event ${e.eventId}: ${esc(formatTime(e.time))} on ${esc(e.host)}, serial ${e.serial}, from ${esc(e.sourcePath ?? UNNAMED_SOURCE)}${e.sourceOffset === null ? '' : ` at byte ${e.sourceOffset}`}</h4>\n<pre>${esc(e.records.join('\n'))}</pre>\n`,
     );
     yield;
   }

@@ -8,15 +8,7 @@
 import { type AllocationJson, allocationJson } from '../core/allocation-json.js';
 import { DENIAL_KINDS, type DenialKind, type Explanation, KIND_SEVERITY } from '../core/denial-kind.js';
 import { formatTime } from '../core/time-spec.js';
-import { listAllocations, resolveVm } from '../store/allocations.js';
-import { macStatusHistory } from '../store/audit-trail.js';
-import { explainStoredDenial } from '../store/denial-explanation.js';
-import { iterateVmDenials } from '../store/denial-query.js';
-import { vmDenialSpan } from '../store/vm-denial-ranges.js';
-import { summarizeVm } from '../store/vm-summary.js';
-import { listRelabels } from '../store/relabels.js';
-import { holdsCovering, prunedBefore } from '../store/retention.js';
-import type { Store } from '../store/store.js';
+import type { ReportReads } from '../store/report-reads.js';
 
 export const REPORT_SCHEMA = 'svirt-audit-report/2';
 
@@ -103,20 +95,20 @@ export function bucketMs(bucket: Bucket): number {
 }
 
 /** Everything before the denial list. Throws UNKNOWN_VM / AMBIGUOUS_VM for a bad reference. */
-export function collectReportHeader(store: Store, request: ReportRequest): ReportHeader {
-  const vm = resolveVm(store, request.vm);
+export async function collectReportHeader(reads: ReportReads, request: ReportRequest): Promise<ReportHeader> {
+  const vm = await reads.resolveVm(request.vm);
   const since = request.since;
   const until = request.until;
   const inWindow = (start: number, end: number | null) =>
     (until === undefined || start < until) && (since === undefined || end === null || end > since);
-  const allocations = listAllocations(store, { uuid: vm.uuid })
+  const allocations = (await reads.allocations(vm.uuid))
     .filter((a) => inWindow(a.startedAt, a.endedAt))
     .sort((a, b) => a.startedAt - b.startedAt);
   const hosts = [...new Set(allocations.map((a) => a.host))].sort();
 
   // One pass for totals and the timeline; the span (hence the bucket) comes from SQL first.
   const window = { ...(since !== undefined && { since }), ...(until !== undefined && { until }) };
-  const span = vmDenialSpan(store, vm.uuid, window);
+  const span = await reads.denialSpan(vm.uuid, window);
   const from = since ?? span?.first;
   const to = until ?? (span === undefined ? undefined : span.last + 1);
   const bucket = chooseBucket(from !== undefined && to !== undefined ? to - from : 0);
@@ -124,7 +116,7 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
   let total = 0;
   let permissive = 0;
   const counts = new Map<number, Partial<Record<DenialKind, number>>>();
-  for (const d of iterateVmDenials(store, vm.uuid, window)) {
+  for await (const d of reads.denials(vm.uuid, window)) {
     total++;
     byKind[d.kind]++;
     if (d.permissive) permissive++;
@@ -135,10 +127,10 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
   }
   const first = span?.first;
 
-  const summary = summarizeVm(store, vm.uuid, vm.name, window);
-  const findings = summary.groups
-    .sort((a, b) => KIND_SEVERITY[a.kind] - KIND_SEVERITY[b.kind] || b.count - a.count)
-    .map((g) => ({
+  const summary = await reads.summarize(vm.uuid, vm.name, window);
+  const findings: ReportHeader['findings'] = [];
+  for (const g of summary.groups.sort((a, b) => KIND_SEVERITY[a.kind] - KIND_SEVERITY[b.kind] || b.count - a.count))
+    findings.push({
       kind: g.kind,
       count: g.count,
       permissive: g.permissive,
@@ -150,15 +142,16 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
       target: g.target,
       targetVm: g.targetVm,
       exampleId: g.exampleId,
-      explanation: explainStoredDenial(store, g.exampleId)?.explanation ?? { cause: '', fix: [], note: null },
-    }));
+      explanation: (await reads.explanation(g.exampleId)) ?? { cause: '', fix: [], note: null },
+    });
 
   const windowFrom = since ?? allocations[0]?.startedAt ?? first ?? request.now ?? Date.now();
   const windowTo = until ?? request.now ?? Date.now();
-  const enforcing = hosts.map((host) => {
-    const changes = macStatusHistory(store, host, windowFrom, windowTo);
+  const enforcing: ReportHeader['enforcing'] = [];
+  for (const host of hosts) {
+    const changes = await reads.macStatusHistory(host, windowFrom, windowTo);
     const startKnown = changes.length > 0 && (changes[0] as { time: number }).time <= windowFrom;
-    return {
+    enforcing.push({
       host,
       periods: changes.map((c, i) => ({
         from: formatTime(Math.max(c.time, windowFrom)),
@@ -170,12 +163,12 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
         : changes.length > 0
           ? formatTime((changes[0] as { time: number }).time)
           : formatTime(windowTo),
-    };
-  });
+    });
+  }
 
-  const pruned = prunedBefore(store);
+  const pruned = await reads.prunedBefore();
   const retention = {
-    holds: holdsCovering(store, vm.uuid, windowFrom, windowTo).map((h) => ({
+    holds: (await reads.holdsCovering(vm.uuid, windowFrom, windowTo)).map((h) => ({
       id: h.id,
       reason: h.reason,
       since: h.since === null ? null : formatTime(h.since),
@@ -186,8 +179,8 @@ export function collectReportHeader(store: Store, request: ReportRequest): Repor
     windowPruned: pruned !== null && windowFrom < pruned,
   };
 
-  const relabels = allocations
-    .flatMap((a) => listRelabels(store, a.id))
+  const relabels = (await Promise.all(allocations.map((a) => reads.relabels(a))))
+    .flat()
     .filter((r) => (since === undefined || r.at >= since) && (until === undefined || r.at < until))
     .sort((a, b) => a.at - b.at)
     .map((r) => ({

@@ -1,5 +1,5 @@
 /**
- * The read answers behind `denials`, `summary` and `vms --json`, over either backend:
+ * The read answers behind `denials`, `summary`, `vms --json` and `report`, over either backend:
  * one host's SQLite file, or the fleet's PostgreSQL (`--db postgres://…`). The SQLite
  * side is the synchronous query layer as it is; the fleet side asks the same questions
  * in PostgreSQL's dialect (store/postgres/fleet-reads.ts). Callers see one interface.
@@ -11,6 +11,7 @@ import { type AllocationFilter, listAllocations, listVms, resolveVm } from './al
 import { type DenialFilter, queryDenials } from './denial-query.js';
 import { isPostgresUrl } from './postgres/url.js';
 import { type DenialExplanation, explainStoredDenial } from './denial-explanation.js';
+import { type ReportReads, sqliteReportReads } from './report-reads.js';
 import { type OpenStoreOptions, openStore, type Store } from './store.js';
 import type { VmSummaryAnswer } from './summary-groups.js';
 import { summarizeVm } from './vm-summary.js';
@@ -26,6 +27,8 @@ export interface ReadBackend {
   summarize(uuid: string, name: string, filter: Omit<DenialFilter, 'vmUuid' | 'limit'>): Promise<VmSummaryAnswer>;
   /** One denial with its raw records, evidence, cause and fix; undefined when no such id. */
   explain(id: number): Promise<DenialExplanation | undefined>;
+  /** What an incident report reads (report/). */
+  readonly report: ReportReads;
   close(): Promise<void>;
 }
 
@@ -38,6 +41,7 @@ export function sqliteBackend(store: Store): ReadBackend {
     allocations: async (filter) => listAllocations(store, filter),
     summarize: async (uuid, name, filter) => summarizeVm(store, uuid, name, filter),
     explain: async (id) => explainStoredDenial(store, id),
+    report: sqliteReportReads(store),
     close: async () => store.close(),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * GET /v1/reports/:ref: an incident report, streamed, in the format asked for.
  *
- * A report can be hundreds of megabytes. It is rendered a row at a time on a read
- * connection of its own and written in 64 KiB pieces with backpressure
+ * A report can be hundreds of megabytes. It is rendered a row at a time (on a read
+ * connection of its own over SQLite, through cursors over the fleet's PostgreSQL) and
+ * written in 64 KiB pieces with backpressure
  * (api/slow-clients.ts): a client that reads slowly holds one piece, one that stops
  * reading is dropped after the stall bound, and other requests run between pieces.
  */
@@ -12,9 +13,8 @@ import type { FastifyInstance } from 'fastify';
 import { assertTimeWindow, parseTimeSpec } from '../../core/time-spec.js';
 import { REPORT_FORMATS, reportSteps, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
-import { openStore } from '../../store/store.js';
+import type { ReportReads } from '../../store/report-reads.js';
 import { clientKey } from '../auth.js';
-import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, TIME_PARAM } from '../schemas.js';
 import { refuseTooMany, type SlowClientGuard } from '../slow-clients.js';
 
@@ -30,9 +30,19 @@ const CONTENT_TYPES: Record<ReportFormat, string> = {
 /** The HTTP trailer holding a CSV report's SHA-256 (the CLI writes FILE.sha256 instead). */
 export const CSV_SHA256_TRAILER = 'x-report-sha256';
 
+/** Where a report's reads come from: the header's, and a pair of its own for the streamed rows. */
+export interface ReportRouteOptions {
+  reads: ReportReads;
+  openRowReads: () => { reads: ReportReads; close: () => void };
+  /** The name the report gives its database (a path, or the fleet's URL without its password). */
+  database: string;
+  version: string;
+  guard: SlowClientGuard;
+}
+
 export async function reportRoutes(
   app: FastifyInstance,
-  { ctx, version, dbPath, guard }: { ctx: ApiContext; version: string; dbPath: string; guard: SlowClientGuard },
+  { reads, openRowReads, database, version, guard }: ReportRouteOptions,
 ): Promise<void> {
   app.get<{ Params: { ref: string }; Querystring: { format?: ReportFormat; since?: string; until?: string } }>(
     '/v1/reports/:ref',
@@ -63,18 +73,18 @@ export async function reportRoutes(
       const since = q.since === undefined ? undefined : parseTimeSpec(q.since);
       const until = q.until === undefined ? undefined : parseTimeSpec(q.until);
       assertTimeWindow(since, until);
-      const header = collectReportHeader(ctx.store, {
+      const header = await collectReportHeader(reads, {
         vm: request.params.ref,
         ...(since !== undefined && { since }),
         ...(until !== undefined && { until }),
-        dbPath,
+        dbPath: database,
         version,
       });
       const release = guard.tryOpen(clientKey(request));
       if (!release) return refuseTooMany(reply, guard);
-      let reader: ReturnType<typeof openStore>;
+      let rows: ReturnType<typeof openRowReads>;
       try {
-        reader = openStore(dbPath, { readonly: true });
+        rows = openRowReads();
       } catch (error) {
         release();
         throw error;
@@ -89,10 +99,10 @@ export async function reportRoutes(
         ...(format === 'csv' && { trailer: CSV_SHA256_TRAILER }),
       });
       let piece = '';
-      const steps = reportSteps(reader, header, format, { write: (s) => (piece += s) });
+      const steps = reportSteps(rows.reads, header, format, { write: (s) => (piece += s) });
       try {
         for (;;) {
-          const step = steps.next();
+          const step = await steps.next();
           if (piece.length >= PIECE_CHARS || step.done) {
             const sent = piece === '' || (await guard.write(res, piece));
             piece = '';
@@ -109,8 +119,8 @@ export async function reportRoutes(
         request.log.error({ err: error }, 'the report failed after its first byte');
         res.destroy();
       } finally {
-        steps.return(null);
-        reader.close();
+        await steps.return(null).catch(() => undefined);
+        rows.close();
       }
     },
   );

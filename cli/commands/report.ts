@@ -16,7 +16,9 @@ import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
 import { bufferedFileOut } from '../../report/report-writer.js';
 import { csvSidecar, reportFormat, verifyCsvReport, verifyReport } from '../../report/verify-report.js';
-import { type CommonOptions, databasePath, openCommandStore } from '../command-context.js';
+import { redactedUrl } from '../../store/postgres/url.js';
+import { openReadBackend } from '../../store/read-backend.js';
+import { type CommonOptions, databasePath } from '../command-context.js';
 import type { CliIo } from '../io.js';
 import { EXIT } from '../error-message.js';
 import { visible } from '../terminal-text.js';
@@ -29,26 +31,29 @@ interface ReportOptions extends CommonOptions {
   out?: string;
 }
 
-export function run(options: ReportOptions, _args: string[], io: CliIo): number {
+export async function run(options: ReportOptions, _args: string[], io: CliIo): Promise<number> {
   if (options.vm === undefined)
     throw new SvirtAuditError('BAD_INPUT', 'which VM? pass --vm NAME or uuid', 'list VMs with: svirt-audit vms');
-  const store = openCommandStore(options, io);
-  const fd = options.out === undefined ? undefined : openSync(options.out, 'w', 0o600);
-  // The mode of open() applies to a new file only: a report replacing a readable file is made private too.
-  if (fd !== undefined) fchmodSync(fd, 0o600);
+  const db = databasePath(options, io);
+  const backend = await openReadBackend(db);
+  let fd: number | undefined;
   try {
-    const header = collectReportHeader(store, {
+    fd = options.out === undefined ? undefined : openSync(options.out, 'w', 0o600);
+    // The mode of open() applies to a new file only: a report replacing a readable file is made private too.
+    if (fd !== undefined) fchmodSync(fd, 0o600);
+    const header = await collectReportHeader(backend.report, {
       vm: options.vm,
       ...(options.since !== undefined && { since: options.since }),
       ...(options.until !== undefined && { until: options.until }),
-      dbPath: databasePath(options, io),
+      // A fleet URL is named without its password.
+      dbPath: backend.kind === 'postgres' ? redactedUrl(db) : db,
       version: io.version,
     });
     const sink =
       fd === undefined
         ? { write: (s: string) => io.stdout.write(s), flush: () => undefined }
         : bufferedFileOut(fd, writeSync);
-    const csvSha256 = renderReport(store, header, options.format, sink);
+    const csvSha256 = await renderReport(backend.report, header, options.format, sink);
     sink.flush();
     if (options.out !== undefined) {
       let hashNote = '';
@@ -67,7 +72,7 @@ export function run(options: ReportOptions, _args: string[], io: CliIo): number 
     return 0;
   } finally {
     if (fd !== undefined) closeSync(fd);
-    store.close();
+    await backend.close();
   }
 }
 

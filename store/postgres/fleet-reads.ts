@@ -38,7 +38,7 @@ const ATTRIBUTION: Record<string, string> = {
 };
 
 /** The SELECT list in DENIAL_COLUMNS order, so rows decode as SQLite's do. */
-const selectList = (sourceAlloc?: string) =>
+export const selectList = (sourceAlloc?: string) =>
   DENIAL_COLUMNS.map((c) =>
     c === 'time'
       ? 'fleet_ms(d.time)'
@@ -71,7 +71,11 @@ async function allocationsById(pool: FleetPool, ids: number[]): Promise<Map<numb
   return new Map(r.rows.map((row) => [row.id, toAllocation(row)]));
 }
 
-async function decodeRows(pool: FleetPool, rows: DenialTuple[], known: Allocation[] = []): Promise<AttributedDenial[]> {
+export async function decodeRows(
+  pool: FleetPool,
+  rows: DenialTuple[],
+  known: Allocation[] = [],
+): Promise<AttributedDenial[]> {
   const allocations = await allocationsById(pool, rows.flatMap(attributionIds));
   for (const a of known) allocations.set(a.id, a);
   return rows.map((row) => decodeDenial(row, (id) => allocations.get(id) ?? null));
@@ -135,11 +139,11 @@ export async function fleetDenials(pool: FleetPool, filter: DenialFilter = {}): 
 }
 
 /** Allocations whose denials can be found by label: not unconfined, not SELinux without categories. */
-const labelledAllocations = (all: Allocation[]) =>
+export const labelledAllocations = (all: Allocation[]) =>
   all.filter((a) => a.model !== 'none' && !(a.model === 'selinux' && a.categories === ''));
 
 /** Allocations split by how their denials carry the label (AppArmor profile or SELinux categories). */
-const byModel = (allocations: Allocation[]): Allocation[][] =>
+export const byModel = (allocations: Allocation[]): Allocation[][] =>
   [allocations.filter((a) => a.model === 'apparmor'), allocations.filter((a) => a.model !== 'apparmor')].filter(
     (g) => g.length > 0,
   );
@@ -149,7 +153,7 @@ const byModel = (allocations: Allocation[]): Allocation[][] =>
  * allocation's interval and the window: the FROM and WHERE of a per-VM answer, `a` the
  * allocation. A nested loop of index ranges (denial_by_profile or denial_by_source).
  */
-function vmJoin(group: Allocation[], p: (v: unknown) => string, since: number, until: number): string {
+export function vmJoin(group: Allocation[], p: (v: unknown) => string, since: number, until: number): string {
   const label = group[0]?.model === 'apparmor' ? 'd.aa_profile = a.label' : 'd.scategories = a.categories';
   return `FROM allocation a JOIN denial d ON d.host = a.host AND ${label}
       AND d.time >= greatest(a.started_at, fleet_time(${p(since)}))

@@ -28,10 +28,13 @@ export async function pruneFleet(pool: FleetPool, cutoff: number, labelCutoff: n
        WHERE i.inhparent IN ('event'::regclass, 'denial'::regclass) AND c.relname ~ '_p\\d{4}_\\d{2}$'`,
     );
     const dropped: string[] = [];
+    let prunedBefore: number | null = null;
     for (const p of r.rows.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (Date.parse(`${p.upper}T00:00:00Z`) > cutoff) continue;
+      const upper = Date.parse(`${p.upper}T00:00:00Z`);
+      if (upper > cutoff) continue;
       await client.query(`DROP TABLE ${p.name.replace(/[^a-z0-9_]/g, '')}`);
       dropped.push(p.name);
+      prunedBefore = Math.max(prunedBefore ?? 0, upper);
     }
     const old = `SELECT host, local_id FROM allocation WHERE ended_at < fleet_time($1)`;
     const relabels = await client.query(
@@ -43,7 +46,12 @@ export async function pruneFleet(pool: FleetPool, cutoff: number, labelCutoff: n
       [labelCutoff],
     );
     const allocations = await client.query('DELETE FROM allocation WHERE ended_at < fleet_time($1)', [labelCutoff]);
-    await client.query('UPDATE fleet_prune SET generation = generation + 1');
+    await client.query(
+      `UPDATE fleet_prune SET generation = generation + 1,
+         pruned_before = CASE WHEN $1::bigint IS NULL THEN pruned_before
+                              ELSE greatest(pruned_before, fleet_time($1::bigint)) END`,
+      [prunedBefore],
+    );
     await client.query('COMMIT');
     return { dropped, allocations: allocations.rowCount ?? 0, relabels: relabels.rowCount ?? 0 };
   } catch (error) {

@@ -8,10 +8,12 @@ import { SvirtAuditError } from '../../core/errors.js';
 import type pg from 'pg';
 import { sql as fleet } from './migrations/0001-fleet.js';
 import { sql as streamAndPrune } from './migrations/0002-stream-and-prune.js';
+import { sql as prunedBefore } from './migrations/0003-pruned-before.js';
 
 const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: '0001-fleet', sql: fleet },
   { name: '0002-stream-and-prune', sql: streamAndPrune },
+  { name: '0003-pruned-before', sql: prunedBefore },
 ];
 export const FLEET_SCHEMA_VERSION = MIGRATIONS.length;
 

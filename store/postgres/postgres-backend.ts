@@ -2,6 +2,7 @@
 
 import type { ReadBackend } from '../read-backend.js';
 import { type FleetPool, openFleet } from './connect.js';
+import { fleetReportReads } from './fleet-report-reads.js';
 import { fleetAllocations, fleetDenials, fleetExplain, fleetResolveVm, fleetSummary, fleetVms } from './fleet-reads.js';
 
 export function postgresBackend(pool: FleetPool): ReadBackend {
@@ -13,6 +14,7 @@ export function postgresBackend(pool: FleetPool): ReadBackend {
     allocations: (filter) => fleetAllocations(pool, filter),
     summarize: (uuid, name, filter) => fleetSummary(pool, uuid, name, filter),
     explain: (id) => fleetExplain(pool, id),
+    report: fleetReportReads(pool),
     close: () => pool.end(),
   };
 }

@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributedDenial } from '../../core/attributed-denial.js';
 import type { DenialFilter } from '../../store/denial-query.js';
-import { openFleet } from '../../store/postgres/connect.js';
+import { type FleetPool, openFleet } from '../../store/postgres/connect.js';
+import { fleetReportReads } from '../../store/postgres/fleet-report-reads.js';
+import type { ReportReads } from '../../store/report-reads.js';
 import { postgresBackend } from '../../store/postgres/postgres-backend.js';
 import { type ReadBackend, sqliteBackend } from '../../store/read-backend.js';
 import { buildFleetScenario, CACHE1, shipFleetScenario } from '../helpers/fleet-scenario.js';
@@ -16,6 +18,9 @@ import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 import { withoutIds } from '../helpers/without-ids.js';
+import { renderReport } from '../../report/render.js';
+import { collectReportHeader, type ReportHeader } from '../../report/report-model.js';
+import { verifyReport } from '../../report/verify-report.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 const unavailable = await postgresUnavailable();
@@ -23,6 +28,7 @@ if (unavailable) console.warn(`test/contract: the PostgreSQL backend is skipped:
 
 let t: TempStore;
 let db: TestDatabase | undefined;
+let pool: FleetPool | undefined;
 const backends: Record<'sqlite' | 'postgres', ReadBackend | undefined> = { sqlite: undefined, postgres: undefined };
 
 beforeAll(async () => {
@@ -32,7 +38,8 @@ beforeAll(async () => {
   if (unavailable) return;
   db = await createTestDatabase();
   const { reader } = await shipFleetScenario(t.store, db);
-  backends.postgres = postgresBackend(await openFleet(reader));
+  pool = await openFleet(reader);
+  backends.postgres = postgresBackend(pool);
 }, 60_000);
 
 afterAll(async () => {
@@ -173,6 +180,34 @@ describe('both backends', () => {
       expect(withoutIds(b)).toEqual(withoutIds(a));
     }
     expect(await backends.postgres?.explain(999_999_999)).toBeUndefined();
+  });
+
+  run('write the same incident report of every VM: findings, timeline, denials, evidence', async () => {
+    const report = async (backend: ReadBackend | ReportReads | undefined, vm: string) => {
+      if (!backend) throw new Error('no backend');
+      const reads = 'report' in backend ? backend.report : backend;
+      const header = await collectReportHeader(reads, { vm, dbPath: 'db', version: 'TEST', now: NOW });
+      let text = '';
+      await renderReport(reads, header, 'json', { write: (s) => (text += s) });
+      expect(verifyReport(Buffer.from(text))).toMatchObject({ evidenceOk: true, reportOk: true });
+      const doc = JSON.parse(text) as { evidence: { source: unknown }[]; integrity: unknown };
+      // Hosts ship records, not the file they read them from; the hashes cover the row numbers.
+      return withoutIds({ ...doc, evidence: doc.evidence.map((e) => ({ ...e, source: '#' })), integrity: '#' });
+    };
+    for (const v of (await backends.sqlite?.vms()) ?? []) {
+      const [a, b] = [await report(backends.sqlite, v.uuid), await report(backends.postgres, v.uuid)];
+      expect(withoutIds(b)).toEqual(withoutIds(a));
+      // The fleet reads denials and evidence a keyset page at a time: pages of one row give the same report.
+      expect(await report(fleetReportReads(pool as FleetPool, 1), v.uuid)).toEqual(b);
+    }
+    const web1 = (await report(backends.postgres, 'web1')) as { report: ReportHeader; denials: unknown[] };
+    expect(web1.report.vm.hosts).toEqual(['hv1', 'hv2']);
+    expect(web1.denials).toHaveLength(5);
+    const db1 = (await report(backends.postgres, 'db1')) as { report: ReportHeader; evidence: unknown[] };
+    expect(db1.report.relabels).toEqual([expect.objectContaining({ failed: true })]);
+    expect(db1.report.findings.map((f) => f.kind)).toEqual(['unlabeled-target']);
+    expect(db1.report.enforcing.length).toBeGreaterThan(0);
+    expect(db1.evidence).toHaveLength(4);
   });
 
   run('answer the same summary for every VM', async () => {

@@ -4,7 +4,11 @@
  * to do, never a password.
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_SCHEMA_VERSION } from '../../store/postgres/migrate.js';
+import { redactedUrl } from '../../store/postgres/url.js';
 import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
 import { cli } from '../helpers/cli-run.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
@@ -59,6 +63,21 @@ describe('the read commands with --db postgres://', () => {
     );
   });
 
+  run("report --db postgres:// writes the VM's report over every host; it verifies", async () => {
+    const out = join(t.dir, 'web1-fleet.md');
+    const r = await cli(['report', '--db', reader, '--vm', 'web1', '--format', 'md', '--out', out]);
+    expect(r.stderr).toBe(`wrote md report for web1 (5 denials) to ${out}\n`);
+    expect(r.status).toBe(0);
+    const md = readFileSync(out, 'utf8');
+    expect(md).toContain(`on hv1, hv2`);
+    expect(md.match(/^Event \d+: .* on hv[12],/gm)).toHaveLength(5);
+    expect(md).toContain(`from \`${redactedUrl(reader)}\``);
+    expect((await cli(['report', 'verify', out])).status).toBe(0);
+    const unknown = await cli(['report', '--db', reader, '--vm', 'nope']);
+    expect(unknown.stderr).toMatch(/no VM named or with uuid "nope" is recorded in the fleet/);
+    expect(unknown.status).not.toBe(0);
+  });
+
   run('fleet hosts lists each host with how far it has shipped', async () => {
     const hosts = (await json(['fleet', 'hosts', '--db', db.adminUrl, '--json'])) as {
       name: string;
@@ -84,7 +103,7 @@ describe('mistakes', () => {
     try {
       const r = await cli(['denials', '--db', empty.adminUrl]);
       expect(r.status).toBe(5);
-      expect(r.stderr).toMatch(/fleet schema version 0; this svirt-audit needs 2/);
+      expect(r.stderr).toContain(`fleet schema version 0; this svirt-audit needs ${FLEET_SCHEMA_VERSION}`);
       expect(r.stderr).toMatch(/svirt-audit fleet init --db/);
     } finally {
       await empty.drop();

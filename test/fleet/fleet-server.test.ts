@@ -24,6 +24,8 @@ import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 import { withoutIds } from '../helpers/without-ids.js';
 import { openFleet } from '../../store/postgres/connect.js';
 import { pruneFleet } from '../../store/postgres/fleet-retention.js';
+import { redactedUrl } from '../../store/postgres/url.js';
+import { verifyReport } from '../../report/verify-report.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 const unavailable = await postgresUnavailable();
@@ -117,6 +119,27 @@ describe('the central server', () => {
       status: 404,
       body: { error: { code: 'UNKNOWN_DENIAL' } },
     });
+  });
+
+  run("streams a VM's incident report over every host, in each format, each verifying", async () => {
+    for (const format of ['json', 'md', 'html'] as const) {
+      const r = await fetch(`http://${fleet.address}/v1/reports/web1?format=${format}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(r.status).toBe(200);
+      const text = await r.text();
+      expect(verifyReport(Buffer.from(text))).toMatchObject({ evidenceOk: true, reportOk: true });
+      expect(text).toContain(redactedUrl(fleetReader));
+      expect(text).not.toContain(new URL(fleetReader).password || 'no password');
+    }
+    const json = (await (
+      await fetch(`http://${fleet.address}/v1/reports/web1`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { report: { vm: { hosts: string[] }; totals: { denials: number } }; evidence: unknown[] };
+    expect(json.report.vm.hosts).toEqual(['hv1', 'hv2']);
+    expect(json.report.totals.denials).toBe(5);
+    expect(json.evidence).toHaveLength(5);
+    expect(await get('/v1/reports/nope')).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_VM' } } });
+    expect((await get('/v1/reports/web1', 'wrong')).status).toBe(401);
   });
 
   run('pages with its own cursor through every host, each denial once', async () => {

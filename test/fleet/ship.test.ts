@@ -13,6 +13,7 @@ import { findOpenAllocation, endAllocation } from '../../store/allocations.js';
 import { openFleet } from '../../store/postgres/connect.js';
 import { addFleetHost } from '../../store/postgres/fleet-hosts.js';
 import { pruneFleet } from '../../store/postgres/fleet-retention.js';
+import { fleetReportReads } from '../../store/postgres/fleet-report-reads.js';
 import { buildFleetScenario, shipFleetScenario } from '../helpers/fleet-scenario.js';
 import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
@@ -200,12 +201,16 @@ describe('what the engine enforces', () => {
       );
     const generation = async () =>
       Number((await fleetQuery<{ g: string }>(db.adminUrl, 'SELECT generation AS g FROM fleet_prune'))[0]?.g);
+    // What a report says was pruned: records before the end of the newest month dropped.
+    const prunedBefore = () => fleetReportReads(admin).prunedBefore();
     try {
       const old = await count('event', 'hv1');
       const [gone, kept, before] = [await ended(true), await ended(false), await generation()];
       expect(gone).toBeGreaterThan(0); // web1-old, ended seven hours ago
+      expect(await prunedBefore()).toBeNull();
       const result = await pruneFleet(admin, Date.parse('2026-01-01T00:00:00Z'), labelCutoff);
       expect(result.dropped).toEqual(['denial_p2025_11', 'denial_p2025_12', 'event_p2025_11', 'event_p2025_12']);
+      expect(await prunedBefore()).toBe(Date.parse('2026-01-01T00:00:00Z'));
       expect(result.allocations).toBe(gone);
       expect(await count('event', 'hv1')).toBe(old - 300);
       expect([await ended(true), await ended(false)]).toEqual([0, kept]);
@@ -221,6 +226,7 @@ describe('what the engine enforces', () => {
         allocations: 0,
         relabels: 0,
       });
+      expect(await prunedBefore()).toBe(Date.parse('2026-01-01T00:00:00Z'));
     } finally {
       await admin.end();
     }

@@ -11,6 +11,7 @@ import { ingestFiles } from '../../collector/backfill.js';
 import { buildIncidentScenario, INCIDENT_HOST } from '../helpers/incident-scenario.js';
 import { renderReport } from '../../report/render.js';
 import { collectReportHeader, type ReportHeader } from '../../report/report-model.js';
+import { sqliteReportReads } from '../../store/report-reads.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,9 +26,9 @@ beforeAll(async () => {
   t = openTempStore();
   const log = buildIncidentScenario(t.store, t.dir, Date.parse('2026-11-21T12:00:00.000Z'));
   await ingestFiles(t.store, [log], { localHost: INCIDENT_HOST });
-  header = collectReportHeader(t.store, { vm: 'build', dbPath: 'x', version: 'TEST' });
+  header = await collectReportHeader(sqliteReportReads(t.store), { vm: 'build', dbPath: 'x', version: 'TEST' });
   let html = '';
-  renderReport(t.store, header, 'html', { write: (s) => (html += s) });
+  await renderReport(sqliteReportReads(t.store), header, 'html', { write: (s) => (html += s) });
   file = join(t.dir, 'build.html');
   writeFileSync(file, html);
 });

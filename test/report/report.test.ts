@@ -12,6 +12,7 @@ import { DENIAL_JSON_SCHEMA } from '../../core/denial-json.js';
 import { buildIncidentScenario, INCIDENT_HOST } from '../helpers/incident-scenario.js';
 import { renderReport, type ReportFormat } from '../../report/render.js';
 import { collectReportHeader } from '../../report/report-model.js';
+import { sqliteReportReads } from '../../store/report-reads.js';
 import { verifyReport } from '../../report/verify-report.js';
 import { resolveVm } from '../../store/allocations.js';
 import { addHold, pruneSteps } from '../../store/retention.js';
@@ -28,15 +29,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.cleanup());
 
-function render(vm: string, format: ReportFormat): string {
-  const header = collectReportHeader(t.store, {
+async function render(vm: string, format: ReportFormat): Promise<string> {
+  const header = await collectReportHeader(sqliteReportReads(t.store), {
     vm,
     dbPath: '/var/lib/svirt-audit/audit.db',
     version: 'TEST',
     now: NOW,
   });
   let out = '';
-  renderReport(t.store, header, format, { write: (s) => (out += s) });
+  await renderReport(sqliteReportReads(t.store), header, format, { write: (s) => (out += s) });
   return out;
 }
 
@@ -54,15 +55,15 @@ describe('report golden files', () => {
     ['db1', 'csv'],
     ['db1', 'md'],
     ['web1', 'html'],
-  ] as const)('%s as %s', (vm, format) => {
+  ] as const)('%s as %s', async (vm, format) => {
     const golden = join(FIXTURES, 'reports', `${vm}.${format}`);
-    const text = mask(render(vm, format));
+    const text = mask(await render(vm, format));
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, text);
     expect(text).toBe(readFileSync(golden, 'utf8'));
   });
 
-  it('the json report carries the documented top-level shape', () => {
-    const doc = JSON.parse(render('db1', 'json'));
+  it('the json report carries the documented top-level shape', async () => {
+    const doc = JSON.parse(await render('db1', 'json'));
     expect(Object.keys(doc)).toEqual(['schema', 'report', 'denials', 'evidence', 'integrity']);
     expect(doc.report.findings[0]).toMatchObject({ kind: 'unlabeled-target', count: 4 });
     expect(doc.report.relabels).toEqual([
@@ -78,8 +79,8 @@ describe('report golden files', () => {
 describe('report verify', () => {
   it.each(['json', 'md', 'html'] as const)(
     '%s: an intact report verifies; a changed record or header does not',
-    (format) => {
-      const text = render('web1', format);
+    async (format) => {
+      const text = await render('web1', format);
       const intact = verifyReport(Buffer.from(text));
       expect(intact).toMatchObject({ format, evidenceOk: true, reportOk: true });
       // Change one digit of a raw record in the evidence: both hashes break.
@@ -95,15 +96,16 @@ describe('report verify', () => {
     },
   );
 
-  it('a CSV report has no integrity block and says where its hash is', () => {
-    expect(() => verifyReport(Buffer.from(render('web1', 'csv')))).toThrow(/checked against the FILE\.sha256/);
+  it('a CSV report has no integrity block and says where its hash is', async () => {
+    const csv = await render('web1', 'csv');
+    expect(() => verifyReport(Buffer.from(csv))).toThrow(/checked against the FILE\.sha256/);
   });
 });
 
 describe('report.schema.json', () => {
   it('the json report has every key the schema requires', async () => {
     const schema = JSON.parse(readFileSync(join(FIXTURES, '..', '..', 'report', 'report.schema.json'), 'utf8'));
-    const doc = JSON.parse(render('db1', 'json'));
+    const doc = JSON.parse(await render('db1', 'json'));
     const check = (
       value: Record<string, unknown>,
       s: { required?: string[]; properties?: Record<string, unknown> },
@@ -137,20 +139,21 @@ describe('reports and retention', () => {
       await ingestFiles(own.store, [log], { localHost: INCIDENT_HOST });
       const db1 = resolveVm(own.store, 'db1');
       addHold(own.store, { vmUuid: db1.uuid, vmName: db1.name, reason: 'INC-7 | <b>', since: null, until: null });
-      const header = () => collectReportHeader(own.store, { vm: 'db1', dbPath: 'x.db', version: 'TEST', now: NOW });
-      expect(header().retention).toEqual({
+      const header = () =>
+        collectReportHeader(sqliteReportReads(own.store), { vm: 'db1', dbPath: 'x.db', version: 'TEST', now: NOW });
+      expect((await header()).retention).toEqual({
         holds: [expect.objectContaining({ reason: 'INC-7 | <b>', since: null })],
         prunedBefore: null,
         windowPruned: false,
       });
       const steps = pruneSteps(own.store, { before: NOW, labelsBefore: 0 });
       while (!steps.next().done);
-      const after = header();
+      const after = await header();
       expect(after.retention).toMatchObject({ prunedBefore: '2026-11-21T12:00:00.000Z', windowPruned: true });
       // Held: db1's denials are all still there.
       expect(after.totals.denials).toBe(4);
       let md = '';
-      renderReport(own.store, after, 'md', { write: (s) => (md += s) });
+      await renderReport(sqliteReportReads(own.store), after, 'md', { write: (s) => (md += s) });
       expect(md).toContain('Held (hold 1): INC-7 \\| \\<b\\>, from the start to open');
       expect(md).toContain('**Records before 2026-11-21T12:00:00.000Z were pruned**');
     } finally {
