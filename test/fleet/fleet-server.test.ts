@@ -231,12 +231,12 @@ describe('the central server', () => {
       const vms = ((await get('/v1/vms')).body as unknown[]).length;
       const cacheOf = async (server: RunningServer) =>
         ((await at(server, '/healthz')) as { answerCache: { hits: number; misses: number } }).answerCache;
-      /** Once the start's warming went through every VM: each VM's summary computed or found once. */
-      const warmed = async (server: RunningServer) => {
+      /** Once the start's warming went through every VM: each VM's summary computed or found once, besides `asked` requests. */
+      const warmed = async (server: RunningServer, asked: number) => {
         await vi.waitFor(
           async () => {
             const c = await cacheOf(server);
-            expect(c.hits + c.misses).toBeGreaterThanOrEqual(vms);
+            expect(c.hits + c.misses).toBeGreaterThanOrEqual(vms + asked);
           },
           { timeout: 10_000, interval: 20 },
         );
@@ -247,14 +247,14 @@ describe('the central server', () => {
       try {
         expect(await at(second, '/v1/vms/web1/summary')).toEqual(expected);
         // Only the summaries the first run had not computed are computed again.
-        expect((await warmed(second)).misses).toBe(vms - saved);
+        expect((await warmed(second, 1)).misses).toBe(vms - saved);
       } finally {
         await second.close();
       }
       // The same database under another URL is another fleet as far as the file can tell.
       const other = await startWithFile(fleetReader.replace('127.0.0.1', 'localhost'));
       try {
-        expect((await warmed(other)).misses).toBe(vms);
+        expect((await warmed(other, 0)).misses).toBe(vms);
       } finally {
         await other.close();
       }
