@@ -53,10 +53,8 @@ export function jitlessFlags(nodeVersion: string): string {
  */
 export function hookScript(options: InstallHookOptions): string {
   const node = options.nodePath ?? process.execPath;
-  const cli = options.cliPath ?? defaultCliPath();
-  const launcher = cli.replace(/\.js$/, '');
-  const run =
-    existsSync(launcher) && launcher !== cli ? shellQuote(launcher) : `${shellQuote(node)} ${shellQuote(cli)}`;
+  const [program, ...rest] = hookCommand(options);
+  const run = [program, ...rest].map((a) => shellQuote(a as string)).join(' ');
   return [
     '#!/bin/sh',
     `${MARKER} (written by \`svirt-audit install-hook\`; rerun it rather than editing this file).`,
@@ -75,6 +73,18 @@ export function hookScript(options: InstallHookOptions): string {
     `exec ${run} hook qemu "$@"`,
     '',
   ].join('\n');
+}
+
+/**
+ * What the script execs: the launcher bin/svirt-audit (which picks Node's flags), or Node
+ * with bin/svirt-audit.js where there is no launcher. Its first word is the program
+ * libvirtd's own confinement must let it run.
+ */
+export function hookCommand(options: Pick<InstallHookOptions, 'nodePath' | 'cliPath'>): string[] {
+  const node = options.nodePath ?? process.execPath;
+  const cli = options.cliPath ?? defaultCliPath();
+  const launcher = cli.replace(/\.js$/, '');
+  return existsSync(launcher) && launcher !== cli ? [launcher] : [node, cli];
 }
 
 /**

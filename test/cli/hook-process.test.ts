@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jitlessFlags } from '../../libvirt-hook/install-hook.js';
@@ -197,6 +197,46 @@ describe('install-hook', () => {
       join(scratch.dir, 'x.db'),
     ]);
     expect(plain.stdout).not.toMatch(/bin_t/);
+  });
+
+  it("on an AppArmor host it adds a rule for the hook's program to libvirtd's local profile, once, and says so loudly when it cannot apply it", async () => {
+    // This kernel has no AppArmor: apparmor_parser cannot load the profile here, as on a
+    // host where the reload fails. (The lab, test/lab, runs the hook under a real libvirtd
+    // profile: without the rule, libvirt refused every VM start.)
+    const enabled = join(scratch.dir, 'apparmor-enabled');
+    writeFileSync(enabled, 'Y\n');
+    const dir = join(scratch.dir, 'apparmor.d');
+    mkdirSync(join(dir, 'local'), { recursive: true });
+    writeFileSync(
+      join(dir, 'usr.sbin.libvirtd'),
+      'profile libvirtd /usr/sbin/libvirtd {\n  #include <local/usr.sbin.libvirtd>\n}\n',
+    );
+    writeFileSync(join(dir, 'local', 'usr.sbin.libvirtd'), "# the admin's own rule\n/opt/theirs/bin/x PUx,\n");
+    const env = { SVIRT_AUDIT_APPARMOR_ENABLED: enabled, SVIRT_AUDIT_APPARMOR_DIR: dir };
+    const install = () =>
+      cli(['install-hook', '--dir', join(scratch.dir, 'hooks-apparmor'), '--db', join(scratch.dir, 'x.db')], { env });
+    const program = realpathSync(join(REPO_ROOT, 'bin', 'svirt-audit'));
+    for (let i = 0; i < 2; i++) {
+      const r = await install();
+      expect(r.stdout).toContain(
+        `could not reload libvirtd's profile after adding "${program} PUx," to ${join(dir, 'local', 'usr.sbin.libvirtd')}`,
+      );
+      expect(r.stdout).toContain(`run: apparmor_parser -r '${join(dir, 'usr.sbin.libvirtd')}'`);
+      expect(r.status).toBe(1);
+    }
+    // The admin's rule kept; ours once, however often install-hook ran.
+    const local = readFileSync(join(dir, 'local', 'usr.sbin.libvirtd'), 'utf8');
+    expect(local).toMatch(/^# the admin's own rule\n\/opt\/theirs\/bin\/x PUx,\n# svirt-audit libvirt hook: begin/);
+    expect(local.split(`${program} PUx,`).length).toBe(2);
+    // Where libvirtd has no profile, or AppArmor is off: nothing to do.
+    const off = await cli(
+      ['install-hook', '--dir', join(scratch.dir, 'hooks-apparmor'), '--db', join(scratch.dir, 'x.db')],
+      {
+        env: { ...env, SVIRT_AUDIT_APPARMOR_DIR: join(scratch.dir, 'none') },
+      },
+    );
+    expect(off.status).toBe(0);
+    expect(off.stdout).not.toMatch(/could not|allowed/);
   });
 
   it("refuses to replace someone else's qemu script unless --force", async () => {

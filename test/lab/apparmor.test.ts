@@ -18,6 +18,15 @@ import {
 const why = labUnavailable();
 if (why) console.log(`skipped: the real-hosts lab (AppArmor): ${why}`);
 
+const UUID = '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10';
+
+interface AllocationOut {
+  name: string;
+  model: string;
+  label: string | null;
+  endedAt: string | null;
+}
+
 interface DenialOut {
   kind: string;
   model: string;
@@ -49,4 +58,38 @@ describe.runIf(!why)('AppArmor guest', () => {
     expect(run.files['own-avcs.log'], log).toBe('');
     keepAuditLog(run, 'apparmor-profile.audit.log', 'apparmor', 'apparmor-profile.sh');
   }, 900_000);
+
+  it("real libvirtd and QEMU: the guest runs under the libvirt-<uuid> profile the hook recorded; QEMU refused a file outside it is apparmor-profile for that VM, in serve's API within 2 s; svirt-audit itself is refused nothing", async () => {
+    const run = await runScenario(guestImage('apparmor'), 'apparmor', 'apparmor-libvirt.sh', installedPackage());
+    const log = `${guestLog(run)}\n${(run.files['journal.txt'] ?? '').slice(-6000)}`;
+    expect(run.files['services.txt'], log).toBe('active\nactive\n');
+    const profile = `libvirt-${UUID}`;
+    // QEMU runs confined by the profile libvirt generated, and the hook recorded that label.
+    expect(run.files['qemu-profile.txt'], log).toMatch(new RegExp(`^${profile} \\(enforce\\)`));
+    const started = guestJson<AllocationOut[]>(run, 'allocations-started.json') ?? [];
+    expect(
+      started.filter((a) => a.name === 'vm-aa' && a.endedAt === null),
+      log,
+    ).toEqual([expect.objectContaining({ model: 'apparmor', label: profile })]);
+    // The drive opened behind libvirt's back: refused by the kernel, attributed to vm-aa.
+    const outside = (guestJson<DenialOut[]>(run, 'outside.json') ?? []).filter((d) =>
+      (d.target.path ?? d.target.name)?.endsWith('outside.img'),
+    );
+    expect(outside.length, log).toBeGreaterThan(0);
+    for (const d of outside)
+      expect(d).toMatchObject({
+        model: 'apparmor',
+        kind: 'apparmor-profile',
+        source: { context: profile, vm: { name: 'vm-aa' } },
+      });
+    const ms = Number(run.files['outside-ms.txt']?.trim());
+    console.log(
+      `lab: AppArmor denial of a libvirt guest in serve's API after ${ms} ms; the disk hot-plugged with relabel='no' was ${
+        (run.files['norelabel-in-profile.txt'] ?? '').trim() === '0' ? 'left out of' : 'added to'
+      } the profile; AppArmor denials in the guest:\n${run.files['apparmor-denials.log'] ?? ''}`,
+    );
+    expect(ms, log).toBeLessThan(2000);
+    expect(run.files['own-denials.log'], log).toBe('');
+    keepAuditLog(run, 'apparmor-libvirt.audit.log', 'apparmor', 'apparmor-libvirt.sh');
+  }, 1_200_000);
 });

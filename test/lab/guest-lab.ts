@@ -96,6 +96,8 @@ export async function runScenario(image: string, flavour: Flavour, scenario: str
     mkdirSync(disk);
     cpSync(join(LAB, 'boot.sh'), join(disk, 'boot.sh'));
     cpSync(join(LAB, 'scenarios', scenario), join(disk, 'scenario.sh'));
+    // What the libvirt scenarios share (sourced from /mnt/lab).
+    cpSync(join(LAB, 'scenarios', 'libvirt-guests.sh'), join(disk, 'libvirt-guests.sh'));
     cpSync(process.execPath, join(disk, 'node'));
     cpSync(pkg, join(disk, 'svirt-audit'), { recursive: true });
     execFileSync('mke2fs', ['-q', '-t', 'ext4', '-d', disk, join(work, 'lab.img'), '1G'], { stdio: 'ignore' });

@@ -14,55 +14,7 @@ DB=/var/lib/svirt-audit/audit.db
 img=/var/lib/libvirt/images
 step() { echo "== $(date +%T) $*"; }
 
-# Waits until `sa denials --json` (asked of the store serve writes) matches PATTERN; writes
-# the answer to out/NAME.json and the milliseconds it took since START to out/NAME-ms.txt.
-# (Each poll starts the CLI, a second or two under TCG: bounded by time, not by count.)
-await_denial() {
-  name=$1 pattern=$2 start=$3 deadline=$(( $(date +%s) + 30 ))
-  while :; do
-    sa denials --db "$DB" --json > "$out/$name.json" 2>/dev/null
-    grep -q "$pattern" "$out/$name.json" && break
-    [ "$(date +%s)" -ge "$deadline" ] && { echo "no denial matching $pattern after 30 s"; break; }
-    sleep 0.25
-  done
-  echo $(( ($(date +%s%N) - start) / 1000000 )) > "$out/$name-ms.txt"
-}
-
-define_guest() {
-  name=$1 uuid=$2
-  truncate -s 1M "$img/$name.img"
-  cat > "/tmp/$name.xml" <<XML
-<domain type='qemu'>
-  <name>$name</name><uuid>$uuid</uuid>
-  <memory unit='MiB'>32</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
-      <source file='$img/$name.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-  <seclabel type='dynamic' model='selinux' relabel='yes'/>
-</domain>
-XML
-  virsh -q define "/tmp/$name.xml"
-}
-
-# A hot-plug of FILE into GUEST that tells libvirt not to relabel it: QEMU opens it with
-# the label it has, and the kernel decides.
-plug() {
-  guest=$1 file=$2 dev=$3
-  cat > "/tmp/plug-$dev.xml" <<XML
-<disk type='file' device='disk'>
-  <driver name='qemu' type='raw'/>
-  <source file='$file'><seclabel model='selinux' relabel='no'/></source>
-  <target dev='$dev' bus='virtio'/>
-</disk>
-XML
-  virsh attach-device "$guest" "/tmp/plug-$dev.xml" --live
-  echo "attach $file to $guest: exit $?"
-}
+. /mnt/lab/libvirt-guests.sh
 
 categories_of() { virsh dominfo "$1" | sed -n 's/^Security label: *[^ ]*:s0:\([^ ]*\) .*/\1/p'; }
 
@@ -100,10 +52,10 @@ systemctl restart libvirtd
 systemctl is-active svirt-audit libvirtd > "$out/services.txt"
 
 step "1. two guests start"
-define_guest vm-a 11111111-2222-4333-8444-555555555555
-define_guest vm-b 66666666-7777-4888-8999-aaaaaaaaaaaa
-define_guest vm-c 0c0c0c0c-1111-4222-8333-444444444444
-define_guest vm-d 0d0d0d0d-1111-4222-8333-444444444444
+define_guest selinux vm-a 11111111-2222-4333-8444-555555555555
+define_guest selinux vm-b 66666666-7777-4888-8999-aaaaaaaaaaaa
+define_guest selinux vm-c 0c0c0c0c-1111-4222-8333-444444444444
+define_guest selinux vm-d 0d0d0d0d-1111-4222-8333-444444444444
 virsh start --paused vm-a && virsh start --paused vm-b
 for vm in vm-a vm-b; do virsh dominfo "$vm" | grep -E '^(Name|Security)'; done > "$out/dominfo.txt"
 ps -eZ | grep qemu-system > "$out/ps-z.txt"
@@ -111,17 +63,17 @@ ls -Z "$img" > "$out/images-z.txt"
 sa allocations --db "$DB" --json > "$out/allocations-started.json"
 
 step "2. cross-vm: vm-b's disk hot-plugged into vm-a, relabel='no'"
-start=$(date +%s%N)
-plug vm-a "$img/vm-b.img" vdb
-await_denial cross-vm vm-b.img "$start"
+mark_denials
+plug selinux vm-a "$img/vm-b.img" vdb
+await_denial cross-vm vm-b.img
 
 step "3. unlabeled target: a disk labelled default_t"
 mkdir -p /srv/disks && truncate -s 1M /srv/disks/plain.img
 chcon -t default_t /srv/disks/plain.img
 ls -Z /srv/disks/plain.img
-start=$(date +%s%N)
-plug vm-a /srv/disks/plain.img vdc
-await_denial unlabeled plain.img "$start"
+mark_denials
+plug selinux vm-a /srv/disks/plain.img vdc
+await_denial unlabeled plain.img
 
 step "4. stale label: a file still labelled with stopped vm-c's categories"
 virsh start --paused vm-c
@@ -131,17 +83,17 @@ virsh destroy vm-c
 truncate -s 1M "$img/stale.img"
 chcon -t svirt_image_t -l "s0:$stale" "$img/stale.img"
 ls -Z "$img/stale.img"
-start=$(date +%s%N)
-plug vm-a "$img/stale.img" vdd
-await_denial stale stale.img "$start"
+mark_denials
+plug selinux vm-a "$img/stale.img" vdd
+await_denial stale stale.img
 
 step "6. learned: vm-d started while the hook is removed"
 mv /etc/libvirt/hooks/qemu.d/svirt-audit /root/svirt-audit.hook
 systemctl restart libvirtd
 virsh start --paused vm-d
-start=$(date +%s%N)
-plug vm-d "$img/vm-b.img" vdb
-await_denial learned ":s0:$(categories_of vm-d)\"" "$start"
+mark_denials
+plug selinux vm-d "$img/vm-b.img" vdb
+await_denial learned ":s0:$(categories_of vm-d)\""
 sa allocations --db "$DB" --vm vm-d --json > "$out/allocations-learned.json"
 mv /root/svirt-audit.hook /etc/libvirt/hooks/qemu.d/svirt-audit
 systemctl restart libvirtd
@@ -158,9 +110,9 @@ domain=$(virsh dominfo vm-a | sed -n 's/^Security label: *[^:]*:[^:]*:\([^:]*\):
 echo "(typepermissive $domain)" > /tmp/permissive_guests.cil
 semodule -i /tmp/permissive_guests.cil
 echo "semodule: $(( $(date +%s) - t0 )) s"
-start=$(date +%s%N)
-plug vm-a "$img/vm-b.img" vde
-await_denial permissive '"permissive": *true' "$start"
+mark_denials
+plug selinux vm-a "$img/vm-b.img" vde
+await_denial permissive '"permissive": *true'
 semodule -r permissive_guests
 
 step "9. the incident report"
