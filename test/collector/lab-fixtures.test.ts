@@ -84,6 +84,45 @@ describe('logs from the lab', () => {
     );
   });
 
+  it("selinux-launch: the process launch entered into svirt_t:s0:cX,cY was refused another VM's disk: cross-vm between the two allocations", async () => {
+    const log = join(LAB, 'selinux-launch.audit.log');
+    expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/enforcing: Enforcing/);
+    // launch records its allocation in the store, not in the audit log: the test records both as launch and alloc did.
+    const refused = /scontext=(system_u:system_r:svirt_t:s0:c\d+,c\d+) tcontext=\S+:s0:c900,c901/.exec(
+      readFileSync(log, 'utf8'),
+    );
+    expect(refused).not.toBeNull();
+    for (const [uuid, name, label] of [
+      ['0f0f0f0f-1111-4222-8333-444444444444', 'vm-l', refused?.[1] ?? ''],
+      ['0e0e0e0e-1111-4222-8333-444444444444', 'vm-o', 'system_u:system_r:svirt_t:s0:c900,c901'],
+    ] as const)
+      allocateLabel(t.store, { uuid, name, host: 'lab-selinux', model: 'selinux', source: 'cli', label, startedAt: 0 });
+    const summary = await ingestFiles(t.store, [log], { localHost: 'lab-selinux' });
+    expect(summary.unparsed).toBe(0);
+    const cross = queryDenials(t.store).filter((d) => (d.target.name ?? d.target.path)?.endsWith('vm-o.img'));
+    expect(cross.length).toBeGreaterThan(0);
+    for (const d of cross)
+      expect([d.kind, d.source.allocation?.name, d.target.allocation?.name]).toEqual(['cross-vm', 'vm-l', 'vm-o']);
+  });
+
+  it("apparmor-libvirt: from the log alone (the allocation learned from libvirt's VIRT_MACHINE_ID, model apparmor) QEMU's real denials are apparmor-profile for vm-aa", async () => {
+    const log = join(LAB, 'apparmor-libvirt.audit.log');
+    expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/apparmor 3\./);
+    const summary = await ingestFiles(t.store, [log], { localHost: 'lab-apparmor' });
+    expect(summary.unparsed).toBe(0);
+    expect(summary.writer.opened).toBe(1);
+    const denials = queryDenials(t.store);
+    expect(denials.length).toBeGreaterThan(0);
+    for (const d of denials)
+      expect([d.kind, d.model, d.source.allocation?.name, d.source.allocation?.source, d.target.name]).toEqual([
+        'apparmor-profile',
+        'apparmor',
+        'vm-aa',
+        'audit',
+        '/srv/disks/outside.img',
+      ]);
+  });
+
   it('apparmor-profile: the kernel refused libvirt-<uuid> a host file; the denial is apparmor-profile for that VM', async () => {
     const log = join(LAB, 'apparmor-profile.audit.log');
     expect(readFileSync(`${log}.provenance`, 'utf8')).toMatch(/apparmor 3\./);

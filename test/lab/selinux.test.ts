@@ -149,9 +149,9 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
     keepAuditLog(run, 'selinux-libvirt.audit.log', 'selinux', 'selinux-libvirt.sh');
   }, 1_200_000);
 
-  it('launch without libvirt: real relabels, a real exec into svirt_t:s0:cX,cY in place, its denial attributed to it, reap restoring every label', async () => {
+  it('launch without libvirt: the enforcing gate, real relabels, a real exec into svirt_t:s0:cX,cY in place, its denial attributed to it, reap restoring every label', async () => {
     const run = await runScenario(guestImage('selinux'), 'selinux', 'selinux-launch.sh', installedPackage());
-    const log = `${guestLog(run)}\n${run.files['launch-stderr.txt'] ?? ''}`;
+    const log = guestLog(run);
     // The command runs in place (the pid launch was started as) in the VM's own context.
     const context = run.files['launch-context.txt']?.trim() ?? '';
     expect(context, log).toMatch(/^system_u:system_r:svirt_t:s0:c\d+,c\d+$/);
@@ -159,7 +159,15 @@ describe.runIf(!why)('SELinux enforcing guest', () => {
     expect(run.files['ps-z.txt'], log).toContain(context);
     const categories = context.replace(/.*:s0:/, '');
     const labelOf = (file: string, name: string) =>
-      new RegExp(`^(\\S+) +${name}$`, 'm').exec(run.files[file] ?? '')?.[1];
+      new RegExp(`^ *(\\S+) +${name}$`, 'm').exec(run.files[file] ?? '')?.[1];
+    // The gate: while the host was permissive, launch --require-enforcing refused (exit 3),
+    // relabelled nothing and recorded nothing; once enforcing, the same option let it start.
+    expect(run.files['gate-permissive.txt'], log).toMatch(/refusing to start: selinux is permissive[^]*exit 3\n$/);
+    expect(labelOf('gate-z.txt', 'vm-l.img'), log).toBe(labelOf('before-z.txt', 'vm-l.img'));
+    expect(
+      (guestJson<AllocationOut[]>(run, 'allocations.json') ?? []).some((a) => a.name === 'vm-g'),
+      log,
+    ).toBe(false);
     // Its disk relabelled for real while it ran, and restored by reap after it ended.
     expect(labelOf('during-z.txt', 'vm-l.img'), log).toBe(`system_u:object_r:svirt_image_t:s0:${categories}`);
     expect(labelOf('after-z.txt', 'vm-l.img'), log).toBe(labelOf('before-z.txt', 'vm-l.img'));

@@ -31,10 +31,23 @@ sa alloc --db "$DB" --uuid 0e0e0e0e-1111-4222-8333-444444444444 --vm vm-o \
   --label system_u:system_r:svirt_t:s0:c900,c901 > /dev/null || echo "alloc vm-o failed"
 ls -Z "$img" > "$out/before-z.txt"
 
-step "launch, from virtd_t"
-/usr/local/bin/virtd-sh -c "SVIRT_AUDIT_JIT=off SVIRT_AUDIT_NODE=/usr/local/bin/node exec $lib/bin/svirt-audit launch --db $DB \
+# Replaces the (sub)shell it runs in: `(launch …) &` leaves $! the pid the command ends up with.
+launch() {
+  exec /usr/local/bin/virtd-sh -c "SVIRT_AUDIT_JIT=off SVIRT_AUDIT_NODE=/usr/local/bin/node exec $lib/bin/svirt-audit launch --db $DB $*"
+}
+
+step "the launch gate: --require-enforcing on a permissive host refuses, relabelling nothing"
+setenforce 0
+# (Through a pipe: virtd_t may not write the lab's unlabelled out/ disk.)
+{ (launch --require-enforcing --uuid 0a0a0a0a-1111-4222-8333-444444444444 --vm vm-g --disk "$img/vm-l.img" \
+    -- /usr/local/bin/qemu-tail -f "$img/vm-l.img") < /dev/null 2>&1; echo "exit $?"; } | cat > "$out/gate-permissive.txt"
+ls -Z "$img" > "$out/gate-z.txt"
+setenforce 1
+
+step "launch, from virtd_t, on the enforcing host (the gate lets it start)"
+(launch --require-enforcing \
   --uuid 0f0f0f0f-1111-4222-8333-444444444444 --vm vm-l --disk $img/vm-l.img \
-  -- /usr/local/bin/qemu-tail -f $img/vm-l.img $img/vm-o.img" < /dev/null > /dev/null 2> "$out/launch-stderr.txt" &
+  -- /usr/local/bin/qemu-tail -f $img/vm-l.img $img/vm-o.img) < /dev/null > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q svirt_t "/proc/$pid/attr/current" 2>/dev/null && break; sleep 0.1; done
 tr -d '\0' < "/proc/$pid/attr/current" > "$out/launch-context.txt"
