@@ -2,7 +2,7 @@
  * GET /v1/reports/:ref: an incident report, streamed, in the format asked for.
  *
  * A report can be hundreds of megabytes. It is rendered a row at a time (on a read
- * connection of its own over SQLite, through cursors over the fleet's PostgreSQL) and
+ * connection of its own over SQLite, a keyset page at a time over the fleet's PostgreSQL) and
  * written in 64 KiB pieces with backpressure
  * (api/slow-clients.ts): a client that reads slowly holds one piece, one that stops
  * reading is dropped after the stall bound, and other requests run between pieces.
