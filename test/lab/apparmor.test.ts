@@ -13,26 +13,14 @@ import {
   keepAuditLog,
   labUnavailable,
   runScenario,
+  type AllocationOut,
+  type DenialOut,
 } from './guest-lab.js';
 
 const why = labUnavailable();
 if (why) console.log(`skipped: the real-hosts lab (AppArmor): ${why}`);
 
 const UUID = '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10';
-
-interface AllocationOut {
-  name: string;
-  model: string;
-  label: string | null;
-  endedAt: string | null;
-}
-
-interface DenialOut {
-  kind: string;
-  model: string;
-  source: { context: string; vm: { name: string } | null };
-  target: { path: string | null; name: string | null };
-}
 
 describe.runIf(!why)('AppArmor guest', () => {
   it("a process under the VM's libvirt-<uuid> profile reading a host file: the real denial is apparmor-profile for that VM; svirt-audit itself is refused nothing", async () => {

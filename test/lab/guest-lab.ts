@@ -31,6 +31,31 @@ export function labUnavailable(): string | undefined {
 
 /** Wall time of each stage, printed by the suite. */
 export const stageTimes: { stage: string; seconds: number }[] = [];
+
+/** Print the stages timed so far (each suite calls it after its tests). */
+export function logStageTimes(): void {
+  if (stageTimes.length > 0)
+    console.log(`lab stages: ${stageTimes.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join('; ')}`);
+}
+
+/** An allocation as `allocations --json` prints it, the fields the suites assert on. */
+export interface AllocationOut {
+  name: string;
+  model: string;
+  label: string | null;
+  source: string;
+  endedAt: string | null;
+}
+
+/** A denial as `denials --json` prints it, the fields the suites assert on. */
+export interface DenialOut {
+  kind: string;
+  model: string;
+  permissive: boolean;
+  perms: string[];
+  source: { context: string; vm: { name: string } | null };
+  target: { context: string; path: string | null; name: string | null; vm: { name: string } | null };
+}
 function timed<T>(stage: string, fn: () => T): T {
   const started = Date.now();
   try {

@@ -13,31 +13,15 @@ import {
   keepAuditLog,
   labUnavailable,
   runScenario,
-  stageTimes,
+  logStageTimes,
+  type AllocationOut,
+  type DenialOut,
 } from './guest-lab.js';
 
 const why = labUnavailable();
 if (why) console.log(`skipped: the real-hosts lab: ${why}`);
 
-afterAll(() => {
-  if (stageTimes.length > 0)
-    console.log(`lab stages: ${stageTimes.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join('; ')}`);
-});
-
-interface AllocationOut {
-  name: string;
-  label: string | null;
-  source: string;
-  endedAt: string | null;
-}
-
-interface DenialOut {
-  kind: string;
-  permissive: boolean;
-  perms: string[];
-  source: { context: string; vm: { name: string } | null };
-  target: { context: string; path: string | null; name: string | null; vm: { name: string } | null };
-}
+afterAll(logStageTimes);
 
 describe.runIf(!why)('SELinux enforcing guest under libvirt', () => {
   it('real libvirtd and QEMU: the labels libvirt gives are recorded; cross-vm, unlabeled-target, stale-label, permissive and learned allocations from real AVCs, live; svirt-audit itself is refused nothing', async () => {

@@ -13,31 +13,15 @@ import {
   keepAuditLog,
   labUnavailable,
   runScenario,
-  stageTimes,
+  logStageTimes,
+  type AllocationOut,
+  type DenialOut,
 } from './guest-lab.js';
 
 const why = labUnavailable();
 if (why) console.log(`skipped: the real-hosts lab: ${why}`);
 
-afterAll(() => {
-  if (stageTimes.length > 0)
-    console.log(`lab stages: ${stageTimes.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join('; ')}`);
-});
-
-interface AllocationOut {
-  name: string;
-  label: string | null;
-  source: string;
-  endedAt: string | null;
-}
-
-interface DenialOut {
-  kind: string;
-  permissive: boolean;
-  perms: string[];
-  source: { context: string; vm: { name: string } | null };
-  target: { context: string; path: string | null; name: string | null; vm: { name: string } | null };
-}
+afterAll(logStageTimes);
 
 describe.runIf(!why)('SELinux enforcing guest', () => {
   it("a confined process reading another VM's disk: the real AVC is cross-vm, from vm-a to vm-b; svirt-audit itself is refused nothing", async () => {
