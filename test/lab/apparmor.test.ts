@@ -4,15 +4,14 @@
  * refusing a confined process. Asserted through svirt-audit's own --json output.
  */
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
-  guestImage,
+  bootOnceFor,
   guestJson,
   guestLog,
-  installedPackage,
   keepAuditLog,
   labUnavailable,
-  runScenario,
+  logStageTimes,
   type AllocationOut,
   type DenialOut,
 } from './guest-lab.js';
@@ -22,9 +21,13 @@ if (why) console.log(`skipped: the real-hosts lab (AppArmor): ${why}`);
 
 const UUID = '8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10';
 
+afterAll(logStageTimes);
+
 describe.runIf(!why)('AppArmor guest', () => {
-  it("a process under the VM's libvirt-<uuid> profile reading a host file: the real denial is apparmor-profile for that VM; svirt-audit itself is refused nothing", async () => {
-    const run = await runScenario(guestImage('apparmor'), 'apparmor', 'apparmor-profile.sh', installedPackage());
+  const scenario = bootOnceFor('apparmor', ['apparmor-profile.sh', 'apparmor-libvirt.sh']);
+
+  it("a process under the VM's libvirt-<uuid> profile reading a host file: the real denial is apparmor-profile for that VM; svirt-audit itself is refused nothing", () => {
+    const run = scenario('apparmor-profile.sh');
     const log = guestLog(run);
     expect(run.files['scenario.log'], log).toMatch(/apparmor enabled: Y/);
     const denials = guestJson<DenialOut[]>(run, 'denials.json');
@@ -35,7 +38,7 @@ describe.runIf(!why)('AppArmor guest', () => {
       expect(d).toMatchObject({
         model: 'apparmor',
         kind: 'apparmor-profile',
-        source: { context: 'libvirt-8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10', vm: { name: 'vm-aa' } },
+        source: { context: 'libvirt-5b2e9f40-1c3d-4e5f-8a6b-7c8d9e0f1a2b', vm: { name: 'vm-aa' } },
       });
     // The VM's own disk was read without a denial.
     expect(
@@ -45,10 +48,10 @@ describe.runIf(!why)('AppArmor guest', () => {
     // svirt-audit's own processes (node) refused nothing.
     expect(run.files['own-avcs.log'], log).toBe('');
     keepAuditLog(run, 'apparmor-profile.audit.log', 'apparmor', 'apparmor-profile.sh');
-  }, 900_000);
+  });
 
-  it("real libvirtd and QEMU: the guest runs under the libvirt-<uuid> profile the hook recorded; QEMU refused a file outside it is apparmor-profile for that VM, in serve's API within 2 s; svirt-audit itself is refused nothing", async () => {
-    const run = await runScenario(guestImage('apparmor'), 'apparmor', 'apparmor-libvirt.sh', installedPackage());
+  it("real libvirtd and QEMU: the guest runs under the libvirt-<uuid> profile the hook recorded; QEMU refused a file outside it is apparmor-profile for that VM, in serve's API within 2 s; svirt-audit itself is refused nothing", () => {
+    const run = scenario('apparmor-libvirt.sh');
     const log = `${guestLog(run)}\n${(run.files['journal.txt'] ?? '').slice(-6000)}`;
     expect(run.files['services.txt'], log).toBe('active\nactive\n');
     const profile = `libvirt-${UUID}`;
@@ -81,5 +84,5 @@ describe.runIf(!why)('AppArmor guest', () => {
     expect(ms, log).toBeLessThan(2000);
     expect(run.files['own-denials.log'], log).toBe('');
     keepAuditLog(run, 'apparmor-libvirt.audit.log', 'apparmor', 'apparmor-libvirt.sh');
-  }, 1_200_000);
+  });
 });

@@ -6,13 +6,13 @@
 # that), and a drive added through QEMU's monitor (libvirt is not asked, so no rule is
 # added). Each step writes what it saw to out/; the test asserts on it.
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
 DB=/var/lib/svirt-audit/audit.db
 img=/var/lib/libvirt/images
 step() { echo "== $(date +%T) $*"; }
-. /mnt/lab/libvirt-guests.sh
+. /mnt/lab/scenarios/libvirt-guests.sh
 echo "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 
 step "install: serve under the shipped unit, the hook"

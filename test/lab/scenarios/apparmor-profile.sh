@@ -3,9 +3,11 @@
 # file the profile does not allow; the kernel refuses it; svirt-audit, installed in the
 # guest, must attribute the real AppArmor denial to the VM as kind apparmor-profile.
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node /usr/local/lib/svirt-audit/node_modules/svirt-audit/bin/svirt-audit "$@"; }
-A=8a6d1c3e-57f2-4b43-9a1e-2f0c6b7d9e10
+# Not the UUID of apparmor-libvirt.sh's guest: libvirt would fail to load its profile
+# under a name this scenario loaded first in the same boot.
+A=5b2e9f40-1c3d-4e5f-8a6b-7c8d9e0f1a2b
 DB=/var/lib/svirt-audit/audit.db
 echo "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 

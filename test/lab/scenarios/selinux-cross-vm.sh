@@ -4,7 +4,7 @@
 # A (source) and B (target) as kind cross-vm. Runs as root from a boot service (initrc_t,
 # the domain svirt-audit's own unit gets without a policy module of its own).
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node /usr/local/lib/svirt-audit/node_modules/svirt-audit/bin/svirt-audit "$@"; }
 A=11111111-2222-4333-8444-555555555555
 B=66666666-7777-4888-8999-aaaaaaaaaaaa

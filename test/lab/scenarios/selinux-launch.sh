@@ -5,16 +5,16 @@
 # kernel refuses the second, and svirt-audit attributes that to the launched VM. When the
 # process is gone, `reap` restores every label. Each step writes what it saw to out/.
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
 DB=/var/lib/svirt-audit/audit.db
 img=/var/lib/libvirt/images
 step() { echo "== $(date +%T) $*"; }
 
-step "install: svirt-audit's policy module (as docs/libvirt-hook.md says)"
+step "install: svirt-audit's policy module (as docs/libvirt-hook.md says), unless it is installed"
 t0=$(date +%s)
-semodule -i "$lib/docs/selinux/svirt-audit.cil"
+semodule -l | grep -qx svirt-audit || semodule -i "$lib/docs/selinux/svirt-audit.cil"
 echo "semodule: $(( $(date +%s) - t0 )) s"
 mkdir -p /var/lib/svirt-audit "$img"
 restorecon -RF /var/lib/svirt-audit

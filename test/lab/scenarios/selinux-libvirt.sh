@@ -7,14 +7,14 @@
 # started with the hook removed is learned from libvirt's own audit records. Each step
 # writes what it saw to out/; the test asserts on it.
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
 DB=/var/lib/svirt-audit/audit.db
 img=/var/lib/libvirt/images
 step() { echo "== $(date +%T) $*"; }
 
-. /mnt/lab/libvirt-guests.sh
+. /mnt/lab/scenarios/libvirt-guests.sh
 
 categories_of() { virsh dominfo "$1" | sed -n 's/^Security label: *[^ ]*:s0:\([^ ]*\) .*/\1/p'; }
 

@@ -2,7 +2,7 @@
 # the audit log live; a denial from VM A's label is in its store within seconds,
 # attributed; svirt-audit's own processes are refused nothing.
 set -u
-out=/mnt/lab/out
+out=$LAB_OUT
 lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
 sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
 A=11111111-2222-4333-8444-555555555555
