@@ -5,13 +5,7 @@
 # relabel='no' for the apparmor model (libvirt then adds no rule for it, if it honours
 # that), and a drive added through QEMU's monitor (libvirt is not asked, so no rule is
 # added). Each step writes what it saw to out/; the test asserts on it.
-set -u
-out=$LAB_OUT
-lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
-DB=/var/lib/svirt-audit/audit.db
-img=/var/lib/libvirt/images
-step() { echo "== $(date +%T) $*"; }
+. /mnt/lab/scenarios/lab-env.sh
 . /mnt/lab/scenarios/libvirt-guests.sh
 echo "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 

@@ -2,13 +2,10 @@
 # its allocation recorded with svirt-audit; a process confined by that profile reads a
 # file the profile does not allow; the kernel refuses it; svirt-audit, installed in the
 # guest, must attribute the real AppArmor denial to the VM as kind apparmor-profile.
-set -u
-out=$LAB_OUT
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node /usr/local/lib/svirt-audit/node_modules/svirt-audit/bin/svirt-audit "$@"; }
+. /mnt/lab/scenarios/lab-env.sh
 # Not the UUID of apparmor-libvirt.sh's guest: libvirt would fail to load its profile
 # under a name this scenario loaded first in the same boot.
 A=5b2e9f40-1c3d-4e5f-8a6b-7c8d9e0f1a2b
-DB=/var/lib/svirt-audit/audit.db
 echo "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 
 mkdir -p /var/lib/libvirt/images

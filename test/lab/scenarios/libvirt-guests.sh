@@ -1,4 +1,4 @@
-# Shared by the libvirt scenarios (sourced; the scenario sets out, DB, img and sa): guests
+# Shared by the libvirt scenarios (sourced after lab-env.sh, which sets out, DB, img and sa): guests
 # libvirt starts, disks hot-plugged without relabelling, and serve's answer awaited.
 
 # serve's own answer: GET /v1/denials on its loopback port (open without a token file),

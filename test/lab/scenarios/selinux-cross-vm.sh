@@ -3,12 +3,9 @@
 # kernel refuses it; svirt-audit, installed in the guest, must attribute the real AVC to
 # A (source) and B (target) as kind cross-vm. Runs as root from a boot service (initrc_t,
 # the domain svirt-audit's own unit gets without a policy module of its own).
-set -u
-out=$LAB_OUT
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node /usr/local/lib/svirt-audit/node_modules/svirt-audit/bin/svirt-audit "$@"; }
+. /mnt/lab/scenarios/lab-env.sh
 A=11111111-2222-4333-8444-555555555555
 B=66666666-7777-4888-8999-aaaaaaaaaaaa
-DB=/var/lib/svirt-audit/audit.db
 
 # The launch gate (the hook with SVIRT_AUDIT_REQUIRE_ENFORCING=1): refused while the host
 # is permissive, allowed once it enforces. setenforce also logs the MAC_STATUS records

@@ -4,13 +4,7 @@
 # QEMU's binary, so that it may enter svirt_t) reads its own disk and another VM's; the
 # kernel refuses the second, and svirt-audit attributes that to the launched VM. When the
 # process is gone, `reap` restores every label. Each step writes what it saw to out/.
-set -u
-out=$LAB_OUT
-lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
-DB=/var/lib/svirt-audit/audit.db
-img=/var/lib/libvirt/images
-step() { echo "== $(date +%T) $*"; }
+. /mnt/lab/scenarios/lab-env.sh
 
 step "install: svirt-audit's policy module (as docs/libvirt-hook.md says), unless it is installed"
 t0=$(date +%s)

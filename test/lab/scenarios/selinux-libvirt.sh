@@ -6,13 +6,7 @@
 # categories (stale-label), the same cross-VM access with svirt_t permissive; a guest
 # started with the hook removed is learned from libvirt's own audit records. Each step
 # writes what it saw to out/; the test asserts on it.
-set -u
-out=$LAB_OUT
-lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
-DB=/var/lib/svirt-audit/audit.db
-img=/var/lib/libvirt/images
-step() { echo "== $(date +%T) $*"; }
+. /mnt/lab/scenarios/lab-env.sh
 
 . /mnt/lab/scenarios/libvirt-guests.sh
 

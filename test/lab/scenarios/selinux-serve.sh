@@ -1,12 +1,8 @@
 # Scenario (SELinux, enforcing): `serve` runs under the shipped systemd unit, collecting
 # the audit log live; a denial from VM A's label is in its store within seconds,
 # attributed; svirt-audit's own processes are refused nothing.
-set -u
-out=$LAB_OUT
-lib=/usr/local/lib/svirt-audit/node_modules/svirt-audit
-sa() { SVIRT_AUDIT_NODE=/usr/local/bin/node "$lib/bin/svirt-audit" "$@"; }
+. /mnt/lab/scenarios/lab-env.sh
 A=11111111-2222-4333-8444-555555555555
-DB=/var/lib/svirt-audit/audit.db
 
 ln -sf "$lib/bin/svirt-audit" /usr/local/bin/svirt-audit
 cp "$lib/docs/systemd/svirt-audit.service" /etc/systemd/system/
