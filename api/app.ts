@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { sqliteReportReads } from '../store/report-reads.js';
 import { openStore, storeErrorOf } from '../store/store.js';
 import { denialsAfter, latestDenialId } from '../store/denial-query.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { createApiBase } from './api-base.js';
 import { authPlugin, clientKey } from './auth.js';
 import type { ApiContext } from './context.js';
@@ -46,6 +47,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     version: options.version ?? '0',
     domainErrorOf: storeErrorOf,
   });
+
+  // The dashboard's page and assets (no data in them: the page asks the API with a token).
+  await app.register(dashboardRoutes);
 
   // Readers: every GET route.
   await app.register(async (scope) => {

@@ -15,6 +15,7 @@ export const API_ERRORS = {
   RATE_LIMITED: { status: 429, summary: 'too many write requests; retry later' },
   TOO_MANY_STREAMS: { status: 429, summary: 'too many streams and reports open, from this client or in all' },
   INTERNAL: { status: 500, summary: 'an unexpected error; the server log has the details' },
+  DASHBOARD_NOT_BUILT: { status: 503, summary: 'the dashboard page was not built (npm run build)' },
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

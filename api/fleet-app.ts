@@ -14,6 +14,7 @@ import type { FleetPool } from '../store/postgres/connect.js';
 import { listFleetHosts } from '../store/postgres/fleet-hosts.js';
 import type { ReadBackend } from '../store/read-backend.js';
 import { fleetVmHosts } from '../store/postgres/fleet-reads.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { createApiBase } from './api-base.js';
 import { authPlugin } from './auth.js';
 import { type DenialQuery, pageFilter, pageOf, summaryJson } from './answers.js';
@@ -125,6 +126,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
 
   const { page, summary } = options.answers;
   const guard = new SlowClientGuard({ ...DEFAULT_SLOW_CLIENT_LIMITS, ...options.slowClients });
+
+  await app.register(dashboardRoutes);
 
   await app.register(async (scope) => {
     await authPlugin(scope, { tokens: options.tokens, need: 'reader' });

@@ -1,5 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessAnswers } from '../../api/answer-pool.js';
@@ -408,5 +409,31 @@ describe('reports over the API', () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers.trailer).toBe('x-report-sha256');
     expect(csv.trailers['x-report-sha256']).toBe(createHash('sha256').update(csv.rawPayload).digest('hex'));
+  });
+});
+
+describe('the dashboard page (api/routes/dashboard.ts)', () => {
+  it('is served without a token, with a strict CSP; its assets are named by hash, cached for good and gzip when asked; the data still needs the token', async () => {
+    const page = await app.inject({ url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['cache-control']).toBe('no-cache');
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'; script-src 'self'; style-src 'self'/);
+    expect(page.body).not.toMatch(/<script>|<style>| on\w+=/);
+    const script = /src="assets\/(app-[A-Z0-9]+\.js)"/.exec(page.body)?.[1];
+    expect(script).toBeDefined();
+
+    const plain = await app.inject({ url: `/assets/${script}` });
+    expect(plain.statusCode).toBe(200);
+    expect(plain.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const zipped = await app.inject({ url: `/assets/${script}`, headers: { 'accept-encoding': 'gzip, br' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.rawPayload).toString()).toBe(plain.body);
+
+    const missing = await app.inject({ url: '/assets/app-NOPE.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await app.inject({ url: '/v1/vms' })).statusCode).toBe(401);
   });
 });

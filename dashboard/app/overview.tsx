@@ -1,0 +1,50 @@
+/** The overview: what to look at first (cross-VM and stale-label findings), then the newest denials. */
+
+import type { DenialPage } from './api.js';
+import { DenialTable, Show } from './parts.js';
+import { useApi } from './use-api.js';
+
+interface Health {
+  status: string;
+  collector: { following: string; lagBytes: number; lagSeconds: number | null } | null;
+}
+
+export function Overview() {
+  const health = useApi<Health>('/healthz');
+  const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&limit=20');
+  const stale = useApi<DenialPage>('/v1/denials?kind=stale-label&limit=20');
+  const newest = useApi<DenialPage>('/v1/denials?limit=25');
+  return (
+    <>
+      <h1>Overview</h1>
+      <section aria-labelledby="h-host">
+        <h2 id="h-host">This host</h2>
+        <Show loaded={health} what="the host's state">
+          {(h) => (
+            <p>
+              Store {h.status}
+              {h.collector
+                ? `; following ${h.collector.following}, ${h.collector.lagBytes} bytes behind`
+                : '; no collector running'}
+            </p>
+          )}
+        </Show>
+      </section>
+      <section aria-labelledby="h-findings">
+        <h2 id="h-findings">Findings: one VM denied another's files</h2>
+        <Show loaded={crossVm} what="cross-VM denials">
+          {(p) => <DenialTable denials={p.items} caption="Cross-VM denials, newest first" />}
+        </Show>
+        <Show loaded={stale} what="stale-label denials">
+          {(p) => <DenialTable denials={p.items} caption="Stale-label denials, newest first" />}
+        </Show>
+      </section>
+      <section aria-labelledby="h-newest">
+        <h2 id="h-newest">Newest denials</h2>
+        <Show loaded={newest} what="the newest denials">
+          {(p) => <DenialTable denials={p.items} caption="The newest denials of every kind" />}
+        </Show>
+      </section>
+    </>
+  );
+}

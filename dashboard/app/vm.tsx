@@ -1,0 +1,118 @@
+/**
+ * One VM: which label it held on which host and when, and its denials, filtered by kind,
+ * class and permission and paged by the API's cursor; the filters live in the URL.
+ */
+
+import { DENIAL_KINDS } from '../../core/denial-kind.js';
+import type { Allocation, DenialPage, Vm as VmJson } from './api.js';
+import { DenialTable, Show, when } from './parts.js';
+import { href, navigate, type Route } from './route.js';
+import { useApi } from './use-api.js';
+
+const FILTERS = ['kind', 'tclass', 'perm', 'since', 'until', 'cursor'] as const;
+
+export function Vm(props: { name: string; route: Route }) {
+  const { name, route } = props;
+  const filters = Object.fromEntries(FILTERS.map((f) => [f, route.params.get(f) ?? undefined]));
+  const query = new URLSearchParams({ limit: '50' });
+  for (const [k, v] of Object.entries(filters)) if (v) query.set(k, v);
+  const vm = useApi<VmJson>(`/v1/vms/${encodeURIComponent(name)}`);
+  const allocations = useApi<Allocation[]>(`/v1/allocations?vm=${encodeURIComponent(name)}`);
+  const denials = useApi<DenialPage>(`/v1/vms/${encodeURIComponent(name)}/denials?${query}`);
+  const go = (next: Record<string, string | undefined>) =>
+    navigate(href(['vms', name], { ...filters, cursor: undefined, ...next }));
+  return (
+    <>
+      <p>
+        <a href={href(['vms'])}>VMs</a> › {name}
+      </p>
+      <h1>{name}</h1>
+      <Show loaded={vm} what="the VM">
+        {(v) => (
+          <p>
+            {v.uuid} · seen {when(v.firstSeen)} to {when(v.lastSeen)} on {v.hosts.join(', ')}
+          </p>
+        )}
+      </Show>
+      <section aria-labelledby="h-labels">
+        <h2 id="h-labels">Label history</h2>
+        <Show loaded={allocations} what="its allocations">
+          {(list) => (
+            <table>
+              <caption>Which label it held, on which host, from when to when</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Host</th>
+                  <th scope="col">Label</th>
+                  <th scope="col">From</th>
+                  <th scope="col">To</th>
+                  <th scope="col">Recorded by</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((a) => (
+                  <tr key={`${a.host}-${a.startedAt}`}>
+                    <td>{a.host}</td>
+                    <td class="path">{a.label}</td>
+                    <td>{when(a.startedAt)}</td>
+                    <td>{a.endedAt ? when(a.endedAt) : 'running'}</td>
+                    <td>{a.source ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Show>
+      </section>
+      <section aria-labelledby="h-denials">
+        <h2 id="h-denials">Denials</h2>
+        <form class="controls" onSubmit={(e) => e.preventDefault()}>
+          <label>
+            Kind{' '}
+            <select value={filters.kind ?? ''} onChange={(e) => go({ kind: (e.target as HTMLSelectElement).value })}>
+              <option value="">every kind</option>
+              {DENIAL_KINDS.map((k) => (
+                <option value={k}>{k}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Class{' '}
+            <input
+              value={filters.tclass ?? ''}
+              placeholder="file"
+              onChange={(e) => go({ tclass: (e.target as HTMLInputElement).value })}
+            />
+          </label>
+          <label>
+            Permission{' '}
+            <input
+              value={filters.perm ?? ''}
+              placeholder="read"
+              onChange={(e) => go({ perm: (e.target as HTMLInputElement).value })}
+            />
+          </label>
+          <label>
+            Since{' '}
+            <input
+              value={filters.since ?? ''}
+              placeholder="24h"
+              onChange={(e) => go({ since: (e.target as HTMLInputElement).value })}
+            />
+          </label>
+        </form>
+        <Show loaded={denials} what="its denials">
+          {(p) => (
+            <>
+              <DenialTable denials={p.items} caption={`Denials of ${name}, newest first`} />
+              <p>
+                {filters.cursor && <a href={href(['vms', name], { ...filters, cursor: undefined })}>First page</a>}{' '}
+                {p.next && <a href={href(['vms', name], { ...filters, cursor: p.next })}>Older denials</a>}
+              </p>
+            </>
+          )}
+        </Show>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,130 @@
+/**
+ * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
+ * real `serve` on the demo's database: the findings on the overview lead to the VM, a
+ * kind filter changes the table and the URL, a denial shows its raw records, a wrong
+ * token gets a clear message; no console error, no request to another origin.
+ * Screenshots of each view go to $SVIRT_AUDIT_SCREENSHOTS (default: a temporary directory,
+ * printed).
+ */
+
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../api/tokens.js';
+import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
+import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available) console.log(`skipped: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+
+const screenshots = process.env.SVIRT_AUDIT_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'svirt-audit-dashboard-'));
+let demo: DemoDatabase;
+let open: ServeProcess;
+let guarded: ServeProcess;
+let token = '';
+const scratch = tempDir();
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!available) return;
+  demo = await demoDatabase();
+  open = await startServe(['--db', demo.db, '--no-follow']);
+  // The same database behind a token file.
+  const db = join(scratch.dir, 'guarded.db');
+  copyFileSync(demo.db, db);
+  token = createToken(join(scratch.dir, 'tokens'), 'reader', 'test');
+  guarded = await startServe(['--db', db, '--no-follow']);
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+  });
+  mkdirSync(screenshots, { recursive: true });
+  console.log(`dashboard screenshots: ${screenshots}`);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await open?.stop();
+  await guarded?.stop();
+  demo?.cleanup();
+  scratch.cleanup();
+});
+
+/** A page that records console errors and every request it makes. */
+async function watchedPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => requests.push(r.url()));
+  return { page, errors, requests };
+}
+
+describe.runIf(available)('the dashboard in chromium', () => {
+  it("shows the cross-VM finding first; it leads to the VM's label history; a kind filter changes the table and the URL; a denial shows its raw records", async () => {
+    const { page, errors, requests } = await watchedPage();
+    await page.goto(`${open.base}/`);
+    const findings = page.locator('table', { hasText: 'Cross-VM denials' });
+    await expect.poll(() => findings.locator('tbody tr').count()).toBeGreaterThan(0);
+    const first = findings.locator('tbody tr').first();
+    expect(await first.innerText()).toMatch(/cross-vm\s+web1\s+read write file\s+\S*db1\.qcow2\s+db1/);
+    await page.screenshot({ path: join(screenshots, 'overview.png'), fullPage: true });
+
+    await first.getByRole('link', { name: 'web1' }).click();
+    await page.waitForURL(/#\/vms\/web1$/);
+    const labels = page.locator('table', { hasText: 'Which label it held' });
+    await expect.poll(() => labels.innerText()).toMatch(/hv1\s+system_u:system_r:svirt_t:s0:c101,c202/);
+    await page.screenshot({ path: join(screenshots, 'vm.png'), fullPage: true });
+
+    // build has denials of two kinds: the filter keeps one, in the table and in the URL.
+    await page.goto(`${open.base}/#/vms/build`);
+    const table = page.locator('table', { hasText: 'Denials of build' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
+    await page.getByLabel('Kind').selectOption('shared-resource');
+    await page.waitForURL(/#\/vms\/build\?kind=shared-resource$/);
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    expect(await table.locator('tbody').innerText()).toMatch(/shared-resource/);
+    await page.screenshot({ path: join(screenshots, 'vm-filtered.png'), fullPage: true });
+
+    // The link opens the denial as explain tells it, with the kernel's records.
+    await table.locator('tbody tr a').first().click();
+    await page.waitForURL(/#\/denials\/\d+$/);
+    const raw = page.getByLabel("The kernel's audit records of this denial");
+    await expect.poll(() => raw.innerText()).toMatch(/^type=AVC msg=audit\(/);
+    expect(await page.locator('h1').innerText()).toMatch(/shared-resource/);
+    await page.screenshot({ path: join(screenshots, 'denial.png'), fullPage: true });
+
+    await page.goto(`${open.base}/#/vms?q=web`);
+    const vms = page.locator('table', { hasText: 'VMs' });
+    await expect.poll(() => vms.locator('tbody tr').count()).toBe(3);
+    expect(await vms.locator('tbody tr td:first-child').allInnerTexts()).toEqual(['web1', 'web1-old', 'web2']);
+    expect(await vms.locator('caption').innerText()).toBe('3 of 7 VMs');
+    await page.screenshot({ path: join(screenshots, 'vms.png'), fullPage: true });
+
+    expect(errors).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith(open.base))).toEqual([]);
+  });
+
+  it('asks for a reader token where the API needs one: a wrong one is refused with a clear message, the right one opens the overview', async () => {
+    const { page, errors } = await watchedPage();
+    await page.goto(`${guarded.base}/`);
+    await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/needs a reader token/);
+    await page.getByLabel('Reader token').first().fill('not-the-token');
+    await page.getByRole('button', { name: 'Use this token' }).first().click();
+    await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/refused the token/);
+    await page.screenshot({ path: join(screenshots, 'token-refused.png'), fullPage: true });
+    await page.getByLabel('Reader token').first().fill(token);
+    await page.getByRole('button', { name: 'Use this token' }).first().click();
+    await expect.poll(() => page.locator('table', { hasText: 'Cross-VM denials' }).count()).toBe(1);
+    // The browser's own 401s are what the page answered; nothing else went wrong.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+  });
+});
