@@ -48,6 +48,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     domainErrorOf: storeErrorOf,
   });
 
+  // Streams and reports never end by themselves: cut them, or close would wait on them.
+  app.addHook('preClose', async () => guard.closeAll());
+
   // The dashboard's page and assets (no data in them: the page asks the API with a token).
   await app.register(dashboardRoutes);
 

@@ -36,7 +36,7 @@ export function streamEvents(
   guard: SlowClientGuard,
   feed: EventSourceFeed,
 ): FastifyReply | undefined {
-  const release = guard.tryOpen(clientKey(request));
+  const release = guard.tryOpen(clientKey(request), reply.raw);
   if (!release) return refuseTooMany(reply, guard);
   reply.hijack();
   const res = reply.raw;

@@ -127,6 +127,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
   const { page, summary } = options.answers;
   const guard = new SlowClientGuard({ ...DEFAULT_SLOW_CLIENT_LIMITS, ...options.slowClients });
 
+  // Streams and reports never end by themselves: cut them, or close would wait on them.
+  app.addHook('preClose', async () => guard.closeAll());
   await app.register(dashboardRoutes);
 
   await app.register(async (scope) => {

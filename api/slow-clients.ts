@@ -34,6 +34,8 @@ export class SlowClientGuard {
   readonly limits: SlowClientLimits;
   readonly #onDrop: () => void;
   readonly #perClient = new Map<string, number>();
+  /** The responses of the long answers open now: ended when the server closes. */
+  readonly #answers = new Set<ServerResponse>();
   #open = 0;
 
   constructor(limits: SlowClientLimits, onDrop: () => void = () => undefined) {
@@ -46,16 +48,21 @@ export class SlowClientGuard {
     return this.#open;
   }
 
-  /** A release function, or undefined when the client or the server is at its limit. */
-  tryOpen(client: string): (() => void) | undefined {
+  /**
+   * A release function for the long answer `res` of `client`, or undefined when the client
+   * or the server is at its limit.
+   */
+  tryOpen(client: string, res: ServerResponse): (() => void) | undefined {
     const mine = this.#perClient.get(client) ?? 0;
     if (mine >= this.limits.perClient || this.#open >= this.limits.total) return undefined;
     this.#perClient.set(client, mine + 1);
     this.#open++;
+    this.#answers.add(res);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.#answers.delete(res);
       this.#open--;
       const left = (this.#perClient.get(client) ?? 1) - 1;
       if (left <= 0) this.#perClient.delete(client);
@@ -91,6 +98,16 @@ export class SlowClientGuard {
       res.on('drain', onDrain);
       res.on('close', onClose);
     });
+  }
+
+  /**
+   * Cut every long answer still open: the server is stopping, and a stream never ends by
+   * itself (without this, `serve` waited on an open dashboard or `curl` of /v1/stream until
+   * systemd killed it). A stream's client resumes with Last-Event-ID; a report cut short
+   * fails at the client, not silently.
+   */
+  closeAll(): void {
+    for (const res of this.#answers) res.destroy();
   }
 
   #drop(res: ServerResponse): void {

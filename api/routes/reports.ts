@@ -80,7 +80,7 @@ export async function reportRoutes(
         dbPath: database,
         version,
       });
-      const release = guard.tryOpen(clientKey(request));
+      const release = guard.tryOpen(clientKey(request), reply.raw);
       if (!release) return refuseTooMany(reply, guard);
       let rows: ReturnType<typeof openRowReads>;
       try {

@@ -32,11 +32,14 @@ export function onAuthProblem(listener: (problem: string) => void): () => void {
   return () => authListeners.delete(listener);
 }
 
-export async function getJson<T>(path: string): Promise<T> {
+/** The headers every request carries: the session's token, if any. */
+export function authHeaders(): Record<string, string> {
   const token = savedToken();
-  const response = await fetch(path, {
-    headers: { accept: 'application/json', ...(token !== null && { authorization: `Bearer ${token}` }) },
-  });
+  return token === null ? {} : { authorization: `Bearer ${token}` };
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const response = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() } });
   const body = (await response.json().catch(() => null)) as { error?: { message?: string; hint?: string } } | null;
   if (!response.ok) {
     const error = body?.error;

@@ -1,6 +1,7 @@
 /** The overview: what to look at first (cross-VM and stale-label findings), then the newest denials. */
 
 import type { DenialPage } from './api.js';
+import { type LiveState, useLiveDenials, withLive } from './live.js';
 import { DenialTable, Show } from './parts.js';
 import { useApi } from './use-api.js';
 
@@ -10,6 +11,7 @@ interface Health {
 }
 
 export function Overview() {
+  const live = useLiveDenials();
   const health = useApi<Health>('/healthz');
   const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&limit=20');
   const stale = useApi<DenialPage>('/v1/denials?kind=stale-label&limit=20');
@@ -40,11 +42,28 @@ export function Overview() {
         </Show>
       </section>
       <section aria-labelledby="h-newest">
-        <h2 id="h-newest">Newest denials</h2>
+        <h2 id="h-newest">
+          Newest denials <LiveBadge state={live.state} />
+        </h2>
         <Show loaded={newest} what="the newest denials">
-          {(p) => <DenialTable denials={p.items} caption="The newest denials of every kind" />}
+          {(p) => (
+            <DenialTable
+              denials={withLive(live.denials, p.items).slice(0, 50)}
+              caption="The newest denials of every kind; new ones appear as they are stored"
+            />
+          )}
         </Show>
       </section>
     </>
+  );
+}
+
+/** Whether new denials are arriving, said in words (not colour alone) and to screen readers. */
+export function LiveBadge(props: { state: LiveState }) {
+  const text = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…' }[props.state];
+  return (
+    <span class={`live live-${props.state}`} role="status" aria-live="polite">
+      {text}
+    </span>
   );
 }

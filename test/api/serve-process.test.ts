@@ -15,6 +15,7 @@ import { openStore } from '../../store/store.js';
 import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { readEvents } from '../helpers/sse-reader.js';
+import { startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const scratch = tempDir();
@@ -106,5 +107,20 @@ describe('serve (a real process on a real port)', () => {
     const saved = store.db.prepare('SELECT uuid, key FROM answer_cache').all();
     store.close();
     expect(saved).toEqual([{ uuid: A, key: 'summary\u0000a' }]);
+  });
+});
+
+describe('serve stops with a stream open', () => {
+  it('SIGTERM ends an open /v1/stream and serve exits cleanly (it waited on the stream until killed)', async () => {
+    const stopping = await startServe(['--db', join(scratch.dir, 'stop.db'), '--no-follow']);
+    const stream = await fetch(`${stopping.base}/v1/stream`);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^: svirt-audit denial stream/);
+    const exited = once(stopping.child, 'exit');
+    stopping.child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    // The client sees its stream cut, and resumes elsewhere with Last-Event-ID.
+    await expect(reader.read()).rejects.toThrow();
   });
 });

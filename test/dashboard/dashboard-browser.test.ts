@@ -1,13 +1,14 @@
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
  * real `serve` on the demo's database: the findings on the overview lead to the VM, a
- * kind filter changes the table and the URL, a denial shows its raw records, a wrong
- * token gets a clear message; no console error, no request to another origin.
+ * kind filter changes the table and the URL, a denial shows its raw records, a denial
+ * appended to the followed log appears live and the page resumes after serve restarts, a
+ * wrong token gets a clear message; no console error, no request to another origin.
  * Screenshots of each view go to $SVIRT_AUDIT_SCREENSHOTS (default: a temporary directory,
  * printed).
  */
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../api/tokens.js';
 import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -111,6 +113,49 @@ describe.runIf(available)('the dashboard in chromium', () => {
 
     expect(errors).toEqual([]);
     expect(requests.filter((u) => !u.startsWith(open.base))).toEqual([]);
+  });
+
+  it('a denial appended to the followed log appears within 2 s; after serve restarts, the page resumes with nothing missed or shown twice', async () => {
+    // A directory of its own: no token file beside the database (the API is open).
+    const dir = join(scratch.dir, 'live');
+    mkdirSync(dir);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, '');
+    const db = join(dir, 'live.db');
+    copyFileSync(demo.db, db);
+    // --keep: the synthetic events are from 2025, older than the default 90 days.
+    const args = ['--db', db, '--follow', log, '--keep', '36500d'];
+    let live = await startServe(args);
+    const listen = live.base.replace('http://', '');
+    try {
+      const { page, errors } = await watchedPage();
+      await page.goto(`${live.base}/`);
+      const badge = page.getByRole('status');
+      await expect.poll(() => badge.innerText()).toBe('live');
+      const newest = page.locator('table', { hasText: 'The newest denials' });
+      const appended = Date.now();
+      appendFileSync(log, eventsText(1, 1));
+      await expect
+        .poll(() => newest.locator('tbody tr').first().innerText(), { timeout: 2000 })
+        .toMatch(/disk1\.qcow2/);
+      console.log(`dashboard: the appended denial was on the page ${Date.now() - appended} ms after the append`);
+
+      await live.stop();
+      await expect.poll(() => badge.innerText()).toBe('reconnecting…');
+      // Stored while the page cannot hear: the restarted serve reads them, the page resumes from its last id.
+      appendFileSync(log, eventsText(2, 3));
+      live = await startServe(args, listen);
+      await expect.poll(() => badge.innerText(), { timeout: 10_000 }).toBe('live');
+      await expect.poll(() => newest.innerText(), { timeout: 10_000 }).toMatch(/disk3\.qcow2/);
+      const rows = await newest.locator('tbody tr').allInnerTexts();
+      for (const n of [1, 2, 3]) expect(rows.filter((r) => r.includes(`disk${n}.qcow2`))).toHaveLength(1);
+      expect(rows.slice(0, 3).map((r) => /disk(\d)\.qcow2/.exec(r)?.[1])).toEqual(['3', '2', '1']);
+      await page.screenshot({ path: join(screenshots, 'overview-live.png'), fullPage: true });
+      // The stream cut when serve stopped, and the reconnects while it was down; nothing else.
+      expect(errors.filter((e) => !/ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+    } finally {
+      await live.stop();
+    }
   });
 
   it('asks for a reader token where the API needs one: a wrong one is refused with a clear message, the right one opens the overview', async () => {

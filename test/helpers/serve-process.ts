@@ -11,10 +11,13 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `serve ARGS --listen 127.0.0.1:0` and waits for its "listening on" line (no sleeps). */
-export async function startServe(args: string[]): Promise<ServeProcess> {
+/**
+ * Starts `serve ARGS --listen LISTEN` (default: a free loopback port) and waits for its
+ * "listening on" line (no sleeps).
+ */
+export async function startServe(args: string[], listen = '127.0.0.1:0'): Promise<ServeProcess> {
   requireBuilt();
-  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--listen', listen, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
