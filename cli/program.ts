@@ -588,7 +588,12 @@ Example:
     'demo',
     'build a realistic scenario in a fresh database and show what svirt-audit answers',
     () => import('./commands/demo.js'),
-  ).addHelpText('after', '\nNeeds no root and no audit daemon. Prints the database path to explore further.');
+  )
+    .option('--serve [host:port]', 'then serve the dashboard and the API on it (default 127.0.0.1:8785), until Ctrl-C')
+    .addHelpText(
+      'after',
+      '\nNeeds no root and no audit daemon. Prints the database path to explore further;\nwith --serve, the URL of the dashboard over it.',
+    );
 
   add('vms', 'VMs known from their allocations', () => import('./commands/vms.js')).addOption(jsonOption());
 

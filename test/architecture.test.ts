@@ -19,6 +19,8 @@ const BELOW: Record<string, string[]> = {
   fleet: ['core', 'store'],
   alerts: ['core', 'store'],
   syslog: ['core', 'store', 'native'],
+  // The page's browser code (dashboard/app) and its build; api/routes/dashboard.ts serves what it builds.
+  dashboard: ['core'],
   api: ['core', 'native', 'store', 'allocation', 'collector', 'report', 'retention', 'fleet', 'alerts', 'syslog'],
   cli: [
     'core',
@@ -40,7 +42,7 @@ const BELOW: Record<string, string[]> = {
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
     .map((e) => join(e.parentPath, e.name));
 }
 

@@ -6,6 +6,7 @@
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import type { Allocation, DenialPage, Vm as VmJson } from './api.js';
 import { DenialTable, Show, when } from './parts.js';
+import { ReportDownloads } from './report-download.js';
 import { href, navigate, type Route } from './route.js';
 import { useApi } from './use-api.js';
 
@@ -113,6 +114,7 @@ export function Vm(props: { name: string; route: Route }) {
           )}
         </Show>
       </section>
+      <ReportDownloads name={name} />
     </>
   );
 }

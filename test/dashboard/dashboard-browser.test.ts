@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a
  * real `serve` on the demo's database: the findings on the overview lead to the VM, a
- * kind filter changes the table and the URL, a denial shows its raw records, a denial
+ * kind filter changes the table and the URL, the VM's report downloads and verifies, a
+ * denial shows its raw records, a denial
  * appended to the followed log appears live and the page resumes after serve restarts, a
  * wrong token gets a clear message; no console error, no request to another origin.
  * Screenshots of each view go to $SVIRT_AUDIT_SCREENSHOTS (default: a temporary directory,
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../api/tokens.js';
+import { cli } from '../helpers/cli-run.js';
 import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { eventsText } from '../helpers/synthetic-log.js';
@@ -85,6 +87,17 @@ describe.runIf(available)('the dashboard in chromium', () => {
     const labels = page.locator('table', { hasText: 'Which label it held' });
     await expect.poll(() => labels.innerText()).toMatch(/hv1\s+system_u:system_r:svirt_t:s0:c101,c202/);
     await page.screenshot({ path: join(screenshots, 'vm.png'), fullPage: true });
+
+    // The incident report, downloaded with the session's token, verifies.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'HTML' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('web1-report.html');
+    const report = join(scratch.dir, 'web1-report.html');
+    await download.saveAs(report);
+    const verified = await cli(['report', 'verify', report]);
+    expect(verified.stdout, verified.stderr).toMatch(/^ok: .*is unaltered \(html;/);
 
     // build has denials of two kinds: the filter keeps one, in the table and in the URL.
     await page.goto(`${open.base}/#/vms/build`);
