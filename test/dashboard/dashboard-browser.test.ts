@@ -9,7 +9,8 @@
  * printed).
  */
 
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +22,7 @@ import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
 
+const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available) console.log(`skipped: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
@@ -72,6 +74,22 @@ async function watchedPage(): Promise<{ page: Page; errors: string[]; requests: 
   return { page, errors, requests };
 }
 
+/** axe-core's serious and critical findings on the page as it is now (run under the page's own CSP). */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown }[] }[] }> };
+      }
+    ).axe;
+    return (await axe.run()).violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
 describe.runIf(available)('the dashboard in chromium', () => {
   it("shows the cross-VM finding first; it leads to the VM's label history; a kind filter changes the table and the URL; a denial shows its raw records", async () => {
     const { page, errors, requests } = await watchedPage();
@@ -81,12 +99,14 @@ describe.runIf(available)('the dashboard in chromium', () => {
     const first = findings.locator('tbody tr').first();
     expect(await first.innerText()).toMatch(/cross-vm\s+web1\s+read write file\s+\S*db1\.qcow2\s+db1/);
     await page.screenshot({ path: join(screenshots, 'overview.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'overview.png').toEqual([]);
 
     await first.getByRole('link', { name: 'web1' }).click();
     await page.waitForURL(/#\/vms\/web1$/);
     const labels = page.locator('table', { hasText: 'Which label it held' });
     await expect.poll(() => labels.innerText()).toMatch(/hv1\s+system_u:system_r:svirt_t:s0:c101,c202/);
     await page.screenshot({ path: join(screenshots, 'vm.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'vm.png').toEqual([]);
 
     // The incident report, downloaded with the session's token, verifies.
     const [download] = await Promise.all([
@@ -108,6 +128,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
     await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
     expect(await table.locator('tbody').innerText()).toMatch(/shared-resource/);
     await page.screenshot({ path: join(screenshots, 'vm-filtered.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'vm-filtered.png').toEqual([]);
 
     // The link opens the denial as explain tells it, with the kernel's records.
     await table.locator('tbody tr a').first().click();
@@ -116,6 +137,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
     await expect.poll(() => raw.innerText()).toMatch(/^type=AVC msg=audit\(/);
     expect(await page.locator('h1').innerText()).toMatch(/shared-resource/);
     await page.screenshot({ path: join(screenshots, 'denial.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'denial.png').toEqual([]);
 
     await page.goto(`${open.base}/#/vms?q=web`);
     const vms = page.locator('table', { hasText: 'VMs' });
@@ -123,6 +145,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
     expect(await vms.locator('tbody tr td:first-child').allInnerTexts()).toEqual(['web1', 'web1-old', 'web2']);
     expect(await vms.locator('caption').innerText()).toBe('3 of 7 VMs');
     await page.screenshot({ path: join(screenshots, 'vms.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'vms.png').toEqual([]);
 
     expect(errors).toEqual([]);
     expect(requests.filter((u) => !u.startsWith(open.base))).toEqual([]);
