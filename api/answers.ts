@@ -9,6 +9,7 @@ import type { DenialKind } from '../core/denial-kind.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import { resolveVm } from '../store/allocations.js';
+import { denialHistogram } from '../store/denial-histogram.js';
 import { type DenialFilter, queryDenials } from '../store/denial-query.js';
 import type { AttributedDenial } from '../core/attributed-denial.js';
 import { summarizeVm, type VmSummaryAnswer } from '../store/vm-summary.js';
@@ -28,6 +29,14 @@ export interface DenialQuery {
   cursor?: string;
 }
 
+export interface HistogramQuery {
+  vm?: string;
+  host?: string;
+  since?: string;
+  until?: string;
+  buckets?: number;
+}
+
 export interface SummaryQuery {
   ref: string;
   since?: string;
@@ -38,6 +47,7 @@ export interface SummaryQuery {
 export interface AnswerArgs {
   denialPage: DenialQuery;
   vmSummary: SummaryQuery;
+  denialHistogram: HistogramQuery;
 }
 
 export type AnswerName = keyof AnswerArgs;
@@ -162,7 +172,23 @@ export function answerJson<N extends AnswerName>(
   if (window.since !== undefined && window.until !== undefined)
     assertTimeWindow(parseTimeSpec(window.since), parseTimeSpec(window.until));
   if (name === 'vmSummary') return JSON.stringify(vmSummary(store, cache, args as SummaryQuery));
+  if (name === 'denialHistogram') return JSON.stringify(histogramJson(store, args as HistogramQuery));
   const q = args as DenialQuery;
   if (cache && q.vm !== undefined && q.until === undefined) return cachedPageJson(store, cache, { ...q, vm: q.vm });
   return JSON.stringify(denialPage(store, q));
+}
+
+/** Denials over time by kind (default: the last 24 hours in 48 buckets), times as ISO text. */
+function histogramJson(store: Store, q: HistogramQuery) {
+  const to = q.until === undefined ? Date.now() : parseTimeSpec(q.until);
+  const from = parseTimeSpec(q.since ?? '24h');
+  assertTimeWindow(from, to);
+  const h = denialHistogram(store, {
+    from,
+    to,
+    buckets: q.buckets ?? 48,
+    ...(q.vm !== undefined && { vmUuid: resolveVm(store, q.vm).uuid }),
+    ...(q.host !== undefined && { host: q.host }),
+  });
+  return { ...h, from: formatTime(h.from), to: formatTime(h.to) };
 }

@@ -7,7 +7,7 @@ import { denialJson } from '../../core/denial-json.js';
 import { SvirtAuditError } from '../../core/errors.js';
 import { type DenialExplanation, explainStoredDenial } from '../../store/denial-explanation.js';
 import { vmAnswerUuid } from '../answer-pool.js';
-import type { DenialQuery } from '../answers.js';
+import type { DenialQuery, HistogramQuery } from '../answers.js';
 import type { ApiContext } from '../context.js';
 import { ERROR_RESPONSES, JSON_TYPE, TIME_PARAM } from '../schemas.js';
 
@@ -39,6 +39,30 @@ export const DENIAL_PAGE = {
   required: ['items', 'next'],
 };
 
+const HISTOGRAM_FILTERS = {
+  type: 'object',
+  properties: {
+    vm: NAME,
+    host: DENIAL_FILTERS.properties.host,
+    since: TIME_PARAM,
+    until: TIME_PARAM,
+    buckets: { type: 'integer', minimum: 1, maximum: 500, default: 48 },
+  },
+  additionalProperties: false,
+};
+
+const HISTOGRAM = {
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    bucketMs: { type: 'integer' },
+    counts: { type: 'object', additionalProperties: { type: 'array', items: { type: 'integer' } } },
+    total: { type: 'integer' },
+  },
+  required: ['from', 'to', 'bucketMs', 'counts', 'total'],
+};
+
 export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiContext }): Promise<void> {
   app.get<{ Querystring: DenialQuery }>(
     '/v1/denials',
@@ -49,6 +73,12 @@ export async function denialRoutes(app: FastifyInstance, { ctx }: { ctx: ApiCont
       const uuid = vmAnswerUuid(ctx.store, q.vm);
       return reply.type(JSON_TYPE).send(await ctx.answers.ask('denialPage', { ...q, vm: uuid }, uuid));
     },
+  );
+
+  app.get<{ Querystring: HistogramQuery }>(
+    '/v1/denials/histogram',
+    { schema: { querystring: HISTOGRAM_FILTERS, response: { 200: HISTOGRAM, ...ERROR_RESPONSES } } },
+    async (request, reply) => reply.type(JSON_TYPE).send(await ctx.answers.ask('denialHistogram', request.query)),
   );
 
   app.get<{ Params: { id: number } }>('/v1/denials/:id', { schema: EXPLAIN_SCHEMA }, async (request) =>

@@ -1,6 +1,7 @@
 /** The overview: what to look at first (cross-VM and stale-label findings), then the newest denials. */
 
 import type { DenialPage } from './api.js';
+import { DenialChart, type Histogram } from './denial-chart.js';
 import { type LiveState, useLiveDenials, withLive } from './live.js';
 import { DenialTable, Show } from './parts.js';
 import { useApi } from './use-api.js';
@@ -16,6 +17,7 @@ export function Overview() {
   const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&limit=20');
   const stale = useApi<DenialPage>('/v1/denials?kind=stale-label&limit=20');
   const newest = useApi<DenialPage>('/v1/denials?limit=25');
+  const day = useApi<Histogram>('/v1/denials/histogram?since=24h&buckets=48');
   return (
     <>
       <h1>Overview</h1>
@@ -30,6 +32,12 @@ export function Overview() {
                 : '; no collector running'}
             </p>
           )}
+        </Show>
+      </section>
+      <section aria-labelledby="h-day">
+        <h2 id="h-day">The last 24 hours</h2>
+        <Show loaded={day} what="the last 24 hours">
+          {(h) => <DenialChart histogram={h} label="Denials in the last 24 hours by kind, one bar per half hour" />}
         </Show>
       </section>
       <section aria-labelledby="h-findings">

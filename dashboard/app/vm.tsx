@@ -5,6 +5,7 @@
 
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import type { Allocation, DenialPage, Vm as VmJson } from './api.js';
+import { DenialChart, type Histogram } from './denial-chart.js';
 import { DenialTable, Show, when } from './parts.js';
 import { ReportDownloads } from './report-download.js';
 import { href, navigate, type Route } from './route.js';
@@ -20,6 +21,10 @@ export function Vm(props: { name: string; route: Route }) {
   const vm = useApi<VmJson>(`/v1/vms/${encodeURIComponent(name)}`);
   const allocations = useApi<Allocation[]>(`/v1/allocations?vm=${encodeURIComponent(name)}`);
   const denials = useApi<DenialPage>(`/v1/vms/${encodeURIComponent(name)}/denials?${query}`);
+  // The chart spans the table's time filter, or the last 7 days.
+  const span = new URLSearchParams({ vm: name, since: filters.since ?? '7d', buckets: '56' });
+  if (filters.until) span.set('until', filters.until);
+  const chart = useApi<Histogram>(`/v1/denials/histogram?${span}`);
   const go = (next: Record<string, string | undefined>) =>
     navigate(href(['vms', name], { ...filters, cursor: undefined, ...next }));
   return (
@@ -67,6 +72,22 @@ export function Vm(props: { name: string; route: Route }) {
       </section>
       <section aria-labelledby="h-denials">
         <h2 id="h-denials">Denials</h2>
+        <Show loaded={chart} what="its denials over time">
+          {(h) => (
+            <DenialChart
+              histogram={h}
+              label={`Denials of ${name} over time by kind`}
+              hrefFor={(from, to) => href(['vms', name], { ...filters, cursor: undefined, since: from, until: to })}
+            />
+          )}
+        </Show>
+        {(filters.since || filters.until) && (
+          <p>
+            <a href={href(['vms', name], { ...filters, cursor: undefined, since: undefined, until: undefined })}>
+              Every time
+            </a>
+          </p>
+        )}
         <form class="controls" onSubmit={(e) => e.preventDefault()}>
           <label>
             Kind{' '}

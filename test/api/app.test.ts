@@ -437,3 +437,40 @@ describe('the dashboard page (api/routes/dashboard.ts)', () => {
     expect((await app.inject({ url: '/v1/vms' })).statusCode).toBe(401);
   });
 });
+
+describe('GET /v1/denials/histogram', () => {
+  const auth = () => ({ authorization: `Bearer ${reader}` });
+  it('counts every denial of the window once, by kind and bucket, as the denial list has them; a VM narrows it', async () => {
+    const window = 'since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z';
+    const listed = (await app.inject({ url: `/v1/denials?${window}&limit=1000`, headers: auth() })).json() as {
+      items: { kind: string; source: { vm: { name: string } | null } }[];
+    };
+    const h = (await app.inject({ url: `/v1/denials/histogram?${window}&buckets=10`, headers: auth() })).json() as {
+      counts: Record<string, number[]>;
+      total: number;
+      bucketMs: number;
+    };
+    expect(h.total).toBeGreaterThan(0);
+    expect(h.total).toBe(listed.items.length);
+    const byKind = (items: { kind: string }[]) =>
+      Object.fromEntries(
+        [...new Set(items.map((d) => d.kind))].map((k) => [k, items.filter((d) => d.kind === k).length]),
+      );
+    expect(Object.fromEntries(Object.entries(h.counts).map(([k, c]) => [k, c.reduce((a, b) => a + b, 0)]))).toEqual(
+      byKind(listed.items),
+    );
+    for (const c of Object.values(h.counts)) expect(c).toHaveLength(10);
+
+    const vm = listed.items.find((d) => d.source.vm)?.source.vm?.name as string;
+    const mine = (
+      await app.inject({ url: `/v1/denials/histogram?${window}&vm=${vm}&buckets=3`, headers: auth() })
+    ).json() as { total: number };
+    expect(mine.total).toBe(listed.items.filter((d) => d.source.vm?.name === vm).length);
+
+    expect((await app.inject({ url: '/v1/denials/histogram?buckets=0', headers: auth() })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/denials/histogram?vm=nope', headers: auth() })).json()).toMatchObject({
+      error: { code: 'UNKNOWN_VM' },
+    });
+    expect((await app.inject({ url: '/v1/denials/histogram' })).statusCode).toBe(401);
+  });
+});

@@ -64,6 +64,8 @@ afterAll(async () => {
 /** A page that records console errors and every request it makes. */
 async function watchedPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Fail within the test's own time, with the step that failed, rather than at the test timeout.
+  page.setDefaultTimeout(8000);
   const errors: string[] = [];
   const requests: string[] = [];
   page.on('console', (m) => {
@@ -97,6 +99,9 @@ describe.runIf(available)('the dashboard in chromium', () => {
     const findings = page.locator('table', { hasText: 'Cross-VM denials' });
     await expect.poll(() => findings.locator('tbody tr').count()).toBeGreaterThan(0);
     const first = findings.locator('tbody tr').first();
+    await expect
+      .poll(() => page.locator('figure.chart figcaption').first().innerText())
+      .toMatch(/^17 denials from .* 30 minutes a bar/);
     expect(await first.innerText()).toMatch(/cross-vm\s+web1\s+read write file\s+\S*db1\.qcow2\s+db1/);
     await page.screenshot({ path: join(screenshots, 'overview.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'overview.png').toEqual([]);
@@ -123,11 +128,19 @@ describe.runIf(available)('the dashboard in chromium', () => {
     await page.goto(`${open.base}/#/vms/build`);
     const table = page.locator('table', { hasText: 'Denials of build' });
     await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
-    await page.getByLabel('Kind').selectOption('shared-resource');
+    await page.getByLabel(/^Kind/).selectOption('shared-resource');
     await page.waitForURL(/#\/vms\/build\?kind=shared-resource$/);
     await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
     expect(await table.locator('tbody').innerText()).toMatch(/shared-resource/);
     await page.screenshot({ path: join(screenshots, 'vm-filtered.png'), fullPage: true });
+
+    // The chart over time: a bar narrows the table to its time range, kept in the URL.
+    const bars = page.getByRole('group', { name: 'Denials of build over time by kind' }).getByRole('link');
+    await expect.poll(() => bars.count()).toBeGreaterThan(0);
+    expect(await bars.first().getAttribute('aria-label')).toMatch(/: 1 shared-resource/);
+    await bars.first().click();
+    await page.waitForURL(/#\/vms\/build\?kind=shared-resource&since=[^&]+&until=[^&]+$/);
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
     expect(await accessibilityProblems(page), 'vm-filtered.png').toEqual([]);
 
     // The link opens the denial as explain tells it, with the kernel's records.
