@@ -14,8 +14,10 @@ interface Health {
 export function Overview() {
   const live = useLiveDenials();
   const health = useApi<Health>('/healthz');
-  const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&limit=20');
-  const stale = useApi<DenialPage>('/v1/denials?kind=stale-label&limit=20');
+  // The last 7 days: a kind is known only once a denial is attributed, so a kind filter
+  // reads every denial of its window (about 0.25 s a day at 33,000 denials a day).
+  const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&since=7d&limit=20');
+  const stale = useApi<DenialPage>('/v1/denials?kind=stale-label&since=7d&limit=20');
   const newest = useApi<DenialPage>('/v1/denials?limit=25');
   const day = useApi<Histogram>('/v1/denials/histogram?since=24h&buckets=48');
   return (
@@ -41,12 +43,12 @@ export function Overview() {
         </Show>
       </section>
       <section aria-labelledby="h-findings">
-        <h2 id="h-findings">Findings: one VM denied another's files</h2>
+        <h2 id="h-findings">Findings of the last 7 days: one VM denied another's files</h2>
         <Show loaded={crossVm} what="cross-VM denials">
-          {(p) => <DenialTable denials={p.items} caption="Cross-VM denials, newest first" />}
+          {(p) => <DenialTable denials={p.items} caption="Cross-VM denials of the last 7 days, newest first" />}
         </Show>
         <Show loaded={stale} what="stale-label denials">
-          {(p) => <DenialTable denials={p.items} caption="Stale-label denials, newest first" />}
+          {(p) => <DenialTable denials={p.items} caption="Stale-label denials of the last 7 days, newest first" />}
         </Show>
       </section>
       <section aria-labelledby="h-newest">
