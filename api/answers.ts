@@ -9,7 +9,7 @@ import type { DenialKind } from '../core/denial-kind.js';
 import { SvirtAuditError } from '../core/errors.js';
 import { assertTimeWindow, formatTime, parseTimeSpec } from '../core/time-spec.js';
 import { resolveVm } from '../store/allocations.js';
-import { denialHistogram } from '../store/denial-histogram.js';
+import { type DenialHistogram, denialHistogram } from '../store/denial-histogram.js';
 import { type DenialFilter, queryDenials } from '../store/denial-query.js';
 import type { AttributedDenial } from '../core/attributed-denial.js';
 import { summarizeVm, type VmSummaryAnswer } from '../store/vm-summary.js';
@@ -178,17 +178,25 @@ export function answerJson<N extends AnswerName>(
   return JSON.stringify(denialPage(store, q));
 }
 
-/** Denials over time by kind (default: the last 24 hours in 48 buckets), times as ISO text. */
-function histogramJson(store: Store, q: HistogramQuery) {
+/** The window a histogram request asks for: default the last 24 hours in 48 buckets. */
+export function histogramWindow(q: HistogramQuery): { from: number; to: number; buckets: number } {
   const to = q.until === undefined ? Date.now() : parseTimeSpec(q.until);
   const from = parseTimeSpec(q.since ?? '24h');
   assertTimeWindow(from, to);
-  const h = denialHistogram(store, {
-    from,
-    to,
-    buckets: q.buckets ?? 48,
-    ...(q.vm !== undefined && { vmUuid: resolveVm(store, q.vm).uuid }),
-    ...(q.host !== undefined && { host: q.host }),
-  });
+  return { from, to, buckets: q.buckets ?? 48 };
+}
+
+/** A histogram as the API answers it: times as ISO text. */
+export function histogramBody(h: DenialHistogram) {
   return { ...h, from: formatTime(h.from), to: formatTime(h.to) };
+}
+
+function histogramJson(store: Store, q: HistogramQuery) {
+  return histogramBody(
+    denialHistogram(store, {
+      ...histogramWindow(q),
+      ...(q.vm !== undefined && { vmUuid: resolveVm(store, q.vm).uuid }),
+      ...(q.host !== undefined && { host: q.host }),
+    }),
+  );
 }

@@ -17,9 +17,25 @@ import { fleetVmHosts } from '../store/postgres/fleet-reads.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { createApiBase } from './api-base.js';
 import { authPlugin } from './auth.js';
-import { type DenialQuery, pageFilter, pageOf, summaryJson } from './answers.js';
+import {
+  type DenialQuery,
+  type HistogramQuery,
+  histogramBody,
+  histogramWindow,
+  pageFilter,
+  pageOf,
+  summaryJson,
+} from './answers.js';
 import { ALLOCATION_LIST_SCHEMA, type AllocationQuery, HOST } from './routes/allocations.js';
-import { DENIAL_FILTERS, DENIAL_PAGE, EXPLAIN_SCHEMA, explanationJson } from './routes/denials.js';
+import {
+  DENIAL_FILTERS,
+  DENIAL_PAGE,
+  EXPLAIN_SCHEMA,
+  explanationJson,
+  HISTOGRAM,
+  HISTOGRAM_FILTERS,
+} from './routes/denials.js';
+import { type DenialHistogram, HistogramCounter } from '../store/denial-histogram.js';
 import { REF } from './routes/vms.js';
 import { ERROR_RESPONSES, JSON_TYPE } from './schemas.js';
 import { type AnswerDeps, type FleetAnswerCache } from './fleet-answer-cache.js';
@@ -147,6 +163,11 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
         return reply.type(JSON_TYPE).send(await page(q, uuid));
       },
     );
+    scope.get<{ Querystring: HistogramQuery }>(
+      '/v1/denials/histogram',
+      { schema: { querystring: HISTOGRAM_FILTERS, response: { 200: HISTOGRAM, ...ERROR_RESPONSES } } },
+      async (request) => histogramBody(await fleetHistogram(backend, request.query)),
+    );
     scope.get<{ Params: { id: number } }>('/v1/denials/:id', { schema: EXPLAIN_SCHEMA }, async (request) =>
       explanationJson(request.params.id, await backend.explain(request.params.id)),
     );
@@ -233,4 +254,29 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
     scope.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
   return app;
+}
+
+/** Rows of the fleet read per query while counting a histogram: memory stays bounded. */
+const HISTOGRAM_PAGE = 5000;
+
+/** The histogram over every host, read a keyset page at a time. */
+async function fleetHistogram(backend: ReadBackend, q: HistogramQuery): Promise<DenialHistogram> {
+  const window = histogramWindow(q);
+  const counter = new HistogramCounter(window);
+  const vmUuid = q.vm === undefined ? undefined : (await backend.resolveVm(q.vm)).uuid;
+  let before: { time: number; id: number } | undefined;
+  for (;;) {
+    const rows = await backend.denials({
+      since: window.from,
+      until: window.to,
+      ...(vmUuid !== undefined && { vmUuid }),
+      ...(q.host !== undefined && { host: q.host }),
+      ...(before !== undefined && { before }),
+      limit: HISTOGRAM_PAGE,
+    });
+    for (const d of rows) counter.add(d.time, d.kind);
+    const last = rows.at(-1);
+    if (rows.length < HISTOGRAM_PAGE || last === undefined) return counter.result();
+    before = { time: last.time, id: last.id };
+  }
 }

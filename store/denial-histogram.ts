@@ -19,23 +19,43 @@ export interface DenialHistogram {
   total: number;
 }
 
+/** Counts denials into the buckets of a window, whatever reads them (SQLite here, the fleet's PostgreSQL). */
+export class HistogramCounter {
+  readonly #from: number;
+  readonly #to: number;
+  readonly #buckets: number;
+  readonly #bucketMs: number;
+  readonly #counts: Record<string, number[]> = {};
+  #total = 0;
+
+  constructor(window: { from: number; to: number; buckets: number }) {
+    this.#from = window.from;
+    this.#to = window.to;
+    this.#buckets = window.buckets;
+    this.#bucketMs = Math.max(1, Math.ceil((window.to - window.from) / window.buckets));
+  }
+
+  add(time: number, kind: string): void {
+    const i = Math.floor((time - this.#from) / this.#bucketMs);
+    if (i < 0 || i >= this.#buckets) return;
+    const row = (this.#counts[kind] ??= new Array<number>(this.#buckets).fill(0));
+    row[i] = (row[i] ?? 0) + 1;
+    this.#total++;
+  }
+
+  result(): DenialHistogram {
+    return { from: this.#from, to: this.#to, bucketMs: this.#bucketMs, counts: this.#counts, total: this.#total };
+  }
+}
+
 export function denialHistogram(
   store: Store,
   q: { from: number; to: number; buckets: number; vmUuid?: string; host?: string },
 ): DenialHistogram {
-  const bucketMs = Math.max(1, Math.ceil((q.to - q.from) / q.buckets));
-  const counts: Record<string, number[]> = {};
-  let total = 0;
-  const add = (time: number, kind: string) => {
-    const i = Math.floor((time - q.from) / bucketMs);
-    if (i < 0 || i >= q.buckets) return;
-    const row = (counts[kind] ??= new Array<number>(q.buckets).fill(0));
-    row[i] = (row[i] ?? 0) + 1;
-    total++;
-  };
+  const counter = new HistogramCounter(q);
   if (q.vmUuid !== undefined) {
     for (const d of iterateVmDenials(store, q.vmUuid, { since: q.from, until: q.to }))
-      if (q.host === undefined || d.host === q.host) add(d.time, d.kind);
+      if (q.host === undefined || d.host === q.host) counter.add(d.time, d.kind);
   } else {
     // A statement iterating is busy: an uncached one, so a page read meanwhile is not refused.
     const stmt = store.db.prepare(
@@ -45,8 +65,8 @@ export function denialHistogram(
     const cache = new Map<number, Allocation>();
     for (const row of iterateDenialRows(stmt, { from: q.from, to: q.to, host: q.host ?? null })) {
       const d = toAttributed(store, row, cache);
-      add(d.time, d.kind);
+      counter.add(d.time, d.kind);
     }
   }
-  return { from: q.from, to: q.to, bucketMs, counts, total };
+  return counter.result();
 }

@@ -39,7 +39,8 @@ export const DENIAL_PAGE = {
   required: ['items', 'next'],
 };
 
-const HISTOGRAM_FILTERS = {
+/** GET /v1/denials/histogram, on a host and on the fleet's central server. */
+export const HISTOGRAM_FILTERS = {
   type: 'object',
   properties: {
     vm: NAME,
@@ -51,7 +52,7 @@ const HISTOGRAM_FILTERS = {
   additionalProperties: false,
 };
 
-const HISTOGRAM = {
+export const HISTOGRAM = {
   type: 'object',
   properties: {
     from: { type: 'string' },

@@ -96,12 +96,21 @@ describe('the central server', () => {
     '/v1/vms/desk/summary',
     '/v1/vms',
     '/v1/allocations?vm=web1',
+    '/v1/denials/histogram?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z&buckets=20',
+    '/v1/denials/histogram?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z&buckets=7&vm=web1',
   ])('answers %s as the host API does over the same records', async (path) => {
     const mine = await get(path);
     const host = await hostApp.inject({ method: 'GET', url: path });
     expect(mine.status).toBe(200);
     expect(host.statusCode).toBe(200);
     expect(withoutRowNumbers(mine.body)).toEqual(withoutRowNumbers(host.json()));
+  });
+
+  run('serves the dashboard page, as a host does', async () => {
+    const r = await fetch(`http://${fleet.address}/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+    expect(await r.text()).toMatch(/<div id="app">/);
   });
 
   run('explains a denial of each host as the host API does (raw records, evidence)', async () => {
