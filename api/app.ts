@@ -17,6 +17,7 @@ import type { ApiContext } from './context.js';
 import { allocationReadRoutes, allocationWriteRoutes } from './routes/allocations.js';
 import { denialRoutes } from './routes/denials.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { reportRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { vmRoutes } from './routes/vms.js';
@@ -62,6 +63,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(allocationReadRoutes, { ctx });
     await scope.register(streamRoutes, { ctx, guard });
     await scope.register(healthRoutes, { ctx });
+    await scope.register(hostRoutes, { ctx });
     await scope.register(reportRoutes, {
       reads: sqliteReportReads(ctx.store),
       openRowReads: () => {

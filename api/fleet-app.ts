@@ -238,6 +238,8 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
         name: h.name,
         shippedUpTo: h.newestTime === null ? null : formatTime(h.newestTime),
         lastShippedAt: h.shippedAt === null ? null : formatTime(h.shippedAt),
+        enforcing: h.enforcing,
+        enforcingSince: h.enforcingSince === null ? null : formatTime(h.enforcingSince),
       })),
     );
     scope.get('/healthz', async (_request, reply) => {

@@ -3,17 +3,29 @@
 import type { DenialPage } from './api.js';
 import { DenialChart, type Histogram } from './denial-chart.js';
 import { type LiveState, useLiveDenials, withLive } from './live.js';
-import { DenialTable, Show } from './parts.js';
+import { DenialTable, Show, when } from './parts.js';
 import { useApi } from './use-api.js';
 
-interface Health {
-  status: string;
-  collector: { following: string; lagBytes: number; lagSeconds: number | null } | null;
+/** A host as GET /v1/hosts answers on a host's serve and on the fleet's central server. */
+interface HostRow {
+  name: string;
+  enforcing: boolean | null;
+  enforcingSince: string | null;
+  newestRecord?: string | null;
+  shippedUpTo?: string | null;
+  lastShippedAt?: string | null;
+  now?: { selinux: string; apparmor: string };
+  collector?: { following: string; lagBytes: number } | null;
+}
+
+function logged(h: HostRow): string {
+  if (h.enforcing === null) return 'no MAC_STATUS record';
+  return `${h.enforcing ? 'enforcing' : 'permissive'} since ${when(h.enforcingSince ?? '')}`;
 }
 
 export function Overview() {
   const live = useLiveDenials();
-  const health = useApi<Health>('/healthz');
+  const hosts = useApi<HostRow[]>('/v1/hosts');
   // The last 7 days: a kind is known only once a denial is attributed, so a kind filter
   // reads every denial of its window (about 0.25 s a day at 33,000 denials a day).
   const crossVm = useApi<DenialPage>('/v1/denials?kind=cross-vm&since=7d&limit=20');
@@ -23,16 +35,43 @@ export function Overview() {
   return (
     <>
       <h1>Overview</h1>
-      <section aria-labelledby="h-host">
-        <h2 id="h-host">This host</h2>
-        <Show loaded={health} what="the host's state">
-          {(h) => (
-            <p>
-              Store {h.status}
-              {h.collector
-                ? `; following ${h.collector.following}, ${h.collector.lagBytes} bytes behind`
-                : '; no collector running'}
-            </p>
+      <section aria-labelledby="h-hosts">
+        <h2 id="h-hosts">Hosts</h2>
+        <Show loaded={hosts} what="the hosts">
+          {(list) => (
+            <table>
+              <caption>Each host's confinement and how far its records reach</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Host</th>
+                  <th scope="col">Enforcing, as its log last said</th>
+                  <th scope="col">Now</th>
+                  <th scope="col">Newest record</th>
+                  <th scope="col">Collector</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((h) => (
+                  <tr key={h.name}>
+                    <td>{h.name}</td>
+                    <td class={h.enforcing === false ? 'problem' : ''}>{logged(h)}</td>
+                    <td>{h.now ? `SELinux ${h.now.selinux}, AppArmor ${h.now.apparmor}` : ''}</td>
+                    <td>
+                      {h.newestRecord !== undefined
+                        ? h.newestRecord && when(h.newestRecord)
+                        : h.shippedUpTo && `${when(h.shippedUpTo)} (shipped ${when(h.lastShippedAt ?? '')})`}
+                    </td>
+                    <td>
+                      {h.collector === undefined
+                        ? ''
+                        : h.collector === null
+                          ? 'not following a log'
+                          : `${h.collector.following}, ${h.collector.lagBytes} bytes behind`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
         </Show>
       </section>

@@ -87,15 +87,36 @@ export interface FleetHostRow {
   /** Audit time of the newest record shipped (ms), null before the first batch. */
   newestTime: number | null;
   shippedAt: number | null;
+  /** The last MAC_STATUS it shipped: true enforcing, false permissive, null when none. */
+  enforcing: boolean | null;
+  enforcingSince: number | null;
 }
 
 /** The fleet's hosts with where their shipping stands. */
 export async function listFleetHosts(pool: FleetPool): Promise<FleetHostRow[]> {
-  const r = await pool.query<{ name: string; role: string; newest_time: number | null; shipped_at: number | null }>(
-    `SELECT h.name, h.role, fleet_ms(p.newest_time) AS newest_time, fleet_ms(p.shipped_at) AS shipped_at
-     FROM fleet_host h LEFT JOIN ship_position p ON p.host = h.name ORDER BY h.name`,
+  const r = await pool.query<{
+    name: string;
+    role: string;
+    newest_time: number | null;
+    shipped_at: number | null;
+    enforcing: number | null;
+    enforcing_since: number | null;
+  }>(
+    `SELECT h.name, h.role, fleet_ms(p.newest_time) AS newest_time, fleet_ms(p.shipped_at) AS shipped_at,
+       m.enforcing, fleet_ms(m.time) AS enforcing_since
+     FROM fleet_host h LEFT JOIN ship_position p ON p.host = h.name
+     LEFT JOIN LATERAL (SELECT time, enforcing FROM mac_status WHERE host = h.name ORDER BY time DESC LIMIT 1) m
+       ON true
+     ORDER BY h.name`,
   );
-  return r.rows.map((h) => ({ name: h.name, role: h.role, newestTime: h.newest_time, shippedAt: h.shipped_at }));
+  return r.rows.map((h) => ({
+    name: h.name,
+    role: h.role,
+    newestTime: h.newest_time,
+    shippedAt: h.shipped_at,
+    enforcing: h.enforcing === null ? null : h.enforcing === 1,
+    enforcingSince: h.enforcing_since,
+  }));
 }
 
 /**

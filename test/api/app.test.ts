@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -472,5 +472,48 @@ describe('GET /v1/denials/histogram', () => {
       error: { code: 'UNKNOWN_VM' },
     });
     expect((await app.inject({ url: '/v1/denials/histogram' })).statusCode).toBe(401);
+  });
+});
+
+describe('GET /v1/hosts', () => {
+  it("lists each host with its newest record and the enforcing state its last MAC_STATUS record gave; this host's state now", async () => {
+    const s = openTempStore();
+    const log = join(s.dir, 'audit.log');
+    // Permissive, then enforcing again: the later record is the state.
+    writeFileSync(
+      log,
+      [
+        'node=hv9 type=MAC_STATUS msg=audit(1763719200.000:1): enforcing=0 old_enforcing=1 auid=0 ses=1 enabled=1 old-enabled=1 lsm=selinux res=1',
+        'node=hv9 type=MAC_STATUS msg=audit(1763719260.000:2): enforcing=1 old_enforcing=0 auid=0 ses=1 enabled=1 old-enabled=1 lsm=selinux res=1',
+        'node=hv8 type=MAC_STATUS msg=audit(1763719200.000:3): enforcing=0 old_enforcing=1 auid=0 ses=1 enabled=1 old-enabled=1 lsm=selinux res=1',
+        '',
+      ].join('\n'),
+    );
+    await ingestFiles(s.store, [log], { localHost: 'here' });
+    const hosts = await buildApp({
+      ctx: {
+        ...newContext(),
+        store: s.store,
+        answers: new InProcessAnswers(s.store),
+        tokens: () => TokenSet.none(),
+        localHost: 'here',
+      },
+    });
+    try {
+      const body = (await hosts.inject({ url: '/v1/hosts' })).json() as Record<string, unknown>[];
+      expect(body.map((h) => h.name)).toEqual(['here', 'hv8', 'hv9']);
+      expect(body[2]).toEqual({
+        name: 'hv9',
+        newestRecord: '2025-11-21T10:01:00.000Z',
+        enforcing: true,
+        enforcingSince: '2025-11-21T10:01:00.000Z',
+      });
+      expect(body[1]).toMatchObject({ name: 'hv8', enforcing: false });
+      expect(body[0]).toMatchObject({ name: 'here', newestRecord: null, enforcing: null, collector: null });
+      expect(['enforcing', 'permissive', 'off']).toContain((body[0]?.now as { selinux: string }).selinux);
+    } finally {
+      await hosts.close();
+      s.cleanup();
+    }
   });
 });

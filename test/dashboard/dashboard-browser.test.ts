@@ -99,6 +99,10 @@ describe.runIf(available)('the dashboard in chromium', () => {
     const findings = page.locator('table', { hasText: 'Cross-VM denials' });
     await expect.poll(() => findings.locator('tbody tr').count()).toBeGreaterThan(0);
     const first = findings.locator('tbody tr').first();
+    const hostRows = page.locator('table', { hasText: "Each host's confinement" }).locator('tbody tr');
+    await expect
+      .poll(() => hostRows.allInnerTexts())
+      .toContainEqual(expect.stringMatching(/^hv1\s+no MAC_STATUS record/));
     await expect
       .poll(() => page.locator('figure.chart figcaption').first().innerText())
       .toMatch(/^17 denials from .* 30 minutes a bar/);

@@ -169,6 +169,8 @@ describe('the central server', () => {
   run('lists the hosts with how far each has shipped', async () => {
     const { body } = await get('/v1/hosts');
     expect((body as { name: string; lastShippedAt: string | null }[]).map((h) => h.name)).toEqual(['hv1', 'hv2']);
+    // No MAC_STATUS record was shipped: the enforcing state is unknown, and said so.
+    for (const h of body as object[]) expect(h).toMatchObject({ enforcing: null, enforcingSince: null });
     expect((await get('/healthz')).body).toMatchObject({ status: 'ok', database: { reachable: true }, hosts: 2 });
   });
 
