@@ -122,6 +122,14 @@ export function Vm(props: { name: string; route: Route }) {
               onChange={(e) => go({ since: (e.target as HTMLInputElement).value })}
             />
           </label>
+          <label>
+            Until{' '}
+            <input
+              value={filters.until ?? ''}
+              placeholder="2026-12-01T00:00:00Z"
+              onChange={(e) => go({ until: (e.target as HTMLInputElement).value })}
+            />
+          </label>
         </form>
         <Show loaded={denials} what="its denials">
           {(p) => (

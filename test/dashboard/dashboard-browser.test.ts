@@ -161,6 +161,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
     await expect.poll(() => vms.locator('tbody tr').count()).toBe(3);
     expect(await vms.locator('tbody tr td:first-child').allInnerTexts()).toEqual(['web1', 'web1-old', 'web2']);
     expect(await vms.locator('caption').innerText()).toBe('3 of 7 VMs');
+    await expect.poll(() => vms.locator('tbody tr').first().innerText()).toMatch(/\b3 cross-vm\b/);
     await page.screenshot({ path: join(screenshots, 'vms.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'vms.png').toEqual([]);
 
