@@ -18,6 +18,7 @@ import { allocationReadRoutes, allocationWriteRoutes } from './routes/allocation
 import { denialRoutes } from './routes/denials.js';
 import { healthRoutes } from './routes/health.js';
 import { hostRoutes } from './routes/hosts.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { reportRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { vmRoutes } from './routes/vms.js';
@@ -64,6 +65,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(streamRoutes, { ctx, guard });
     await scope.register(healthRoutes, { ctx });
     await scope.register(hostRoutes, { ctx });
+    await scope.register(timelineRoutes, { reads: sqliteReportReads(ctx.store) });
     await scope.register(reportRoutes, {
       reads: sqliteReportReads(ctx.store),
       openRowReads: () => {

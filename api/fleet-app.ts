@@ -42,6 +42,7 @@ import { type AnswerDeps, type FleetAnswerCache } from './fleet-answer-cache.js'
 import type { TokenSet } from './tokens.js';
 import { fleetStreamRoute } from './fleet-stream.js';
 import { reportRoutes } from './routes/reports.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { DEFAULT_SLOW_CLIENT_LIMITS, SlowClientGuard, type SlowClientLimits } from './slow-clients.js';
 
 export interface FleetAppOptions {
@@ -226,6 +227,7 @@ export async function buildFleetApp(options: FleetAppOptions): Promise<FastifyIn
       },
     );
     // Its rows come through cursors on pooled connections: nothing of its own to open or close.
+    await scope.register(timelineRoutes, { reads: backend.report });
     await scope.register(reportRoutes, {
       reads: backend.report,
       openRowReads: () => ({ reads: backend.report, close: () => undefined }),

@@ -6,6 +6,7 @@
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
 import type { Allocation, DenialPage, Vm as VmJson } from './api.js';
 import { DenialChart, type Histogram } from './denial-chart.js';
+import { LabelTimeline, type Timeline } from './label-timeline.js';
 import { DenialTable, Show, when } from './parts.js';
 import { ReportDownloads } from './report-download.js';
 import { href, navigate, type Route } from './route.js';
@@ -20,6 +21,7 @@ export function Vm(props: { name: string; route: Route }) {
   for (const [k, v] of Object.entries(filters)) if (v) query.set(k, v);
   const vm = useApi<VmJson>(`/v1/vms/${encodeURIComponent(name)}`);
   const allocations = useApi<Allocation[]>(`/v1/allocations?vm=${encodeURIComponent(name)}`);
+  const timeline = useApi<Timeline>(`/v1/vms/${encodeURIComponent(name)}/timeline`);
   const denials = useApi<DenialPage>(`/v1/vms/${encodeURIComponent(name)}/denials?${query}`);
   // The chart spans the table's time filter, or the last 7 days.
   const span = new URLSearchParams({ vm: name, since: filters.since ?? '7d', buckets: '56' });
@@ -42,6 +44,9 @@ export function Vm(props: { name: string; route: Route }) {
       </Show>
       <section aria-labelledby="h-labels">
         <h2 id="h-labels">Label history</h2>
+        <Show loaded={timeline} what="its label timeline">
+          {(t) => <LabelTimeline timeline={t} />}
+        </Show>
         <Show loaded={allocations} what="its allocations">
           {(list) => (
             <table>

@@ -128,6 +128,18 @@ describe.runIf(available)('the dashboard in chromium', () => {
     const verified = await cli(['report', 'verify', report]);
     expect(verified.stdout, verified.stderr).toMatch(/^ok: .*is unaltered \(html;/);
 
+    // db1's timeline marks the relabel of its NFS disk that failed.
+    await page.goto(`${open.base}/#/vms/db1`);
+    const failedRelabel = page.getByRole('img', {
+      name: /^relabel of \/srv\/nfs\/db1-data\.img at .*: failed, Operation not supported$/,
+    });
+    await expect.poll(() => failedRelabel.count()).toBe(1);
+    expect(await page.locator('figure.chart figcaption').first().innerText()).toMatch(
+      /1 allocation on 1 host; ticks are relabels, 1 failed \(red\)/,
+    );
+    await page.screenshot({ path: join(screenshots, 'vm-timeline.png'), fullPage: true });
+    expect(await accessibilityProblems(page), 'vm-timeline.png').toEqual([]);
+
     // build has denials of two kinds: the filter keeps one, in the table and in the URL.
     await page.goto(`${open.base}/#/vms/build`);
     const table = page.locator('table', { hasText: 'Denials of build' });

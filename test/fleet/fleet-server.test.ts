@@ -97,6 +97,8 @@ describe('the central server', () => {
     '/v1/vms',
     '/v1/allocations?vm=web1',
     '/v1/denials/histogram?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z&buckets=20',
+    '/v1/vms/web1/timeline',
+    '/v1/vms/db1/timeline',
     '/v1/denials/histogram?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z&buckets=7&vm=web1',
   ])('answers %s as the host API does over the same records', async (path) => {
     const mine = await get(path);
