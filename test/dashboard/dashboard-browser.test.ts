@@ -181,6 +181,23 @@ describe.runIf(available)('the dashboard in chromium', () => {
     expect(requests.filter((u) => !u.startsWith(open.base))).toEqual([]);
   });
 
+  it('works from the keyboard: Tab reaches a finding, Enter opens its VM, the kind filter changes by arrow keys', async () => {
+    const { page, errors } = await watchedPage();
+    await page.goto(`${open.base}/`);
+    await page.locator('table', { hasText: 'Cross-VM denials' }).locator('tbody tr').first().waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+    let presses = 0;
+    while ((await focused()) !== 'web1' && presses++ < 60) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('web1');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/vms\/web1$/);
+    await page.locator('table', { hasText: 'Denials of web1' }).locator('tbody tr').first().waitFor();
+    await page.getByLabel(/^Kind/).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL(/#\/vms\/web1\?kind=cross-vm$/);
+    expect(errors).toEqual([]);
+  });
+
   it('a denial appended to the followed log appears within 2 s; after serve restarts, the page resumes with nothing missed or shown twice', async () => {
     // A directory of its own: no token file beside the database (the API is open).
     const dir = join(scratch.dir, 'live');
