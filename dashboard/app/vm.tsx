@@ -14,6 +14,14 @@ import { useApi } from './use-api.js';
 
 const FILTERS = ['kind', 'tclass', 'perm', 'since', 'until', 'cursor'] as const;
 
+/** The filters typed as text: the key, its label, an example. */
+const TEXT_FILTERS = [
+  ['tclass', 'Class', 'file'],
+  ['perm', 'Permission', 'read'],
+  ['since', 'Since', '24h'],
+  ['until', 'Until', '2026-12-01T00:00:00Z'],
+] as const;
+
 export function Vm(props: { name: string; route: Route }) {
   const { name, route } = props;
   const filters = Object.fromEntries(FILTERS.map((f) => [f, route.params.get(f) ?? undefined]));
@@ -103,38 +111,16 @@ export function Vm(props: { name: string; route: Route }) {
               ))}
             </select>
           </label>
-          <label>
-            Class{' '}
-            <input
-              value={filters.tclass ?? ''}
-              placeholder="file"
-              onChange={(e) => go({ tclass: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-          <label>
-            Permission{' '}
-            <input
-              value={filters.perm ?? ''}
-              placeholder="read"
-              onChange={(e) => go({ perm: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-          <label>
-            Since{' '}
-            <input
-              value={filters.since ?? ''}
-              placeholder="24h"
-              onChange={(e) => go({ since: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-          <label>
-            Until{' '}
-            <input
-              value={filters.until ?? ''}
-              placeholder="2026-12-01T00:00:00Z"
-              onChange={(e) => go({ until: (e.target as HTMLInputElement).value })}
-            />
-          </label>
+          {TEXT_FILTERS.map(([key, label, placeholder]) => (
+            <label>
+              {label}{' '}
+              <input
+                value={filters[key] ?? ''}
+                placeholder={placeholder}
+                onChange={(e) => go({ [key]: (e.target as HTMLInputElement).value })}
+              />
+            </label>
+          ))}
         </form>
         <Show loaded={denials} what="its denials">
           {(p) => (

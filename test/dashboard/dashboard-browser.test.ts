@@ -9,7 +9,7 @@
  * printed).
  */
 
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +17,15 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../api/tokens.js';
 import { cli } from '../helpers/cli-run.js';
+import { chromiumUnavailable, launchChromium, watchedPage } from '../helpers/chromium.js';
 import { type DemoDatabase, demoDatabase } from '../helpers/demo-database.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 const require = createRequire(import.meta.url);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) console.log(`skipped: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+const unavailable = chromiumUnavailable();
+if (unavailable) console.log(`skipped: ${unavailable}`);
 
 const screenshots = process.env.SVIRT_AUDIT_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'svirt-audit-dashboard-'));
 let demo: DemoDatabase;
@@ -36,7 +36,7 @@ const scratch = tempDir();
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!available) return;
+  if (unavailable) return;
   demo = await demoDatabase();
   open = await startServe(['--db', demo.db, '--no-follow']);
   // The same database behind a token file.
@@ -44,11 +44,7 @@ beforeAll(async () => {
   copyFileSync(demo.db, db);
   token = createToken(join(scratch.dir, 'tokens'), 'reader', 'test');
   guarded = await startServe(['--db', db, '--no-follow']);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
+  browser = await launchChromium();
   mkdirSync(screenshots, { recursive: true });
   console.log(`dashboard screenshots: ${screenshots}`);
 }, 60_000);
@@ -61,19 +57,12 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-/** A page that records console errors and every request it makes. */
-async function watchedPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+/** A page that records console errors and requests, failing a step within the test's own time. */
+async function watchedDashboardPage(): Promise<Awaited<ReturnType<typeof watchedPage>>> {
+  const watched = await watchedPage(browser);
   // Fail within the test's own time, with the step that failed, rather than at the test timeout.
-  page.setDefaultTimeout(8000);
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => requests.push(r.url()));
-  return { page, errors, requests };
+  watched.page.setDefaultTimeout(8000);
+  return watched;
 }
 
 /** axe-core's serious and critical findings on the page as it is now (run under the page's own CSP). */
@@ -92,9 +81,9 @@ async function accessibilityProblems(page: Page): Promise<string[]> {
     .map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`);
 }
 
-describe.runIf(available)('the dashboard in chromium', () => {
+describe.runIf(!unavailable)('the dashboard in chromium', () => {
   it("shows the cross-VM finding first; it leads to the VM's label history; a kind filter changes the table and the URL; a denial shows its raw records", async () => {
-    const { page, errors, requests } = await watchedPage();
+    const { page, errors, requests } = await watchedDashboardPage();
     await page.goto(`${open.base}/`);
     const findings = page.locator('table', { hasText: 'Cross-VM denials' });
     await expect.poll(() => findings.locator('tbody tr').count()).toBeGreaterThan(0);
@@ -182,10 +171,14 @@ describe.runIf(available)('the dashboard in chromium', () => {
   });
 
   it('works from the keyboard: Tab reaches a finding, Enter opens its VM, the kind filter changes by arrow keys', async () => {
-    const { page, errors } = await watchedPage();
+    const { page, errors } = await watchedDashboardPage();
     await page.goto(`${open.base}/`);
     await page.locator('table', { hasText: 'Cross-VM denials' }).locator('tbody tr').first().waitFor();
-    const focused = () => page.evaluate(() => document.activeElement?.textContent ?? '');
+    const focused = () =>
+      page
+        .locator(':focus')
+        .innerText()
+        .catch(() => '');
     let presses = 0;
     while ((await focused()) !== 'web1' && presses++ < 60) await page.keyboard.press('Tab');
     expect(await focused()).toBe('web1');
@@ -211,7 +204,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
     let live = await startServe(args);
     const listen = live.base.replace('http://', '');
     try {
-      const { page, errors } = await watchedPage();
+      const { page, errors } = await watchedDashboardPage();
       await page.goto(`${live.base}/`);
       const badge = page.getByRole('status');
       await expect.poll(() => badge.innerText()).toBe('live');
@@ -242,7 +235,7 @@ describe.runIf(available)('the dashboard in chromium', () => {
   });
 
   it('asks for a reader token where the API needs one: a wrong one is refused with a clear message, the right one opens the overview', async () => {
-    const { page, errors } = await watchedPage();
+    const { page, errors } = await watchedDashboardPage();
     await page.goto(`${guarded.base}/`);
     await expect.poll(() => page.getByRole('alert').first().innerText()).toMatch(/needs a reader token/);
     await page.getByLabel('Reader token').first().fill('not-the-token');

@@ -4,7 +4,7 @@
  * screenshot of it is not blank, and the chart's bars add up to the report's counts.
  */
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../collector/backfill.js';
@@ -13,10 +13,10 @@ import { renderReport } from '../../report/render.js';
 import { collectReportHeader, type ReportHeader } from '../../report/report-model.js';
 import { sqliteReportReads } from '../../store/report-reads.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
+import { chromiumUnavailable, launchChromium, watchedPage } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) console.log(`skipped: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`);
+const unavailable = chromiumUnavailable();
+if (unavailable) console.log(`skipped: ${unavailable}`);
 
 let t: TempStore;
 let file: string;
@@ -34,30 +34,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.cleanup());
 
-describe.runIf(available)('the HTML report in chromium', () => {
+describe.runIf(!unavailable)('the HTML report in chromium', () => {
   it('renders cleanly, offline, non-blank, with bars that match the counts', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('request', (r) => requests.push(r.url()));
+      const { page, errors, requests } = await watchedPage(browser, { width: 1200, height: 900 });
       await page.goto(`file://${file}`);
       expect(errors).toEqual([]);
       expect(requests).toEqual([`file://${file}`]);
