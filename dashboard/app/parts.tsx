@@ -56,8 +56,8 @@ export function TokenForm(props: { problem: string }) {
       </label>{' '}
       <button type="submit">Use this token</button>
       <p class="quiet">
-        Kept in this browser tab's session storage until the tab closes. `svirt-audit serve --help` says where the
-        server's token file is.
+        Kept in this browser tab's session storage until the tab closes. On the host,{' '}
+        <code>svirt-audit token create --role reader</code> makes one.
       </p>
     </form>
   );

@@ -170,7 +170,7 @@ describe.runIf(!unavailable)('the dashboard in chromium', () => {
     expect(requests.filter((u) => !u.startsWith(open.base))).toEqual([]);
   });
 
-  it('works from the keyboard: Tab reaches a finding, Enter opens its VM, the kind filter changes by arrow keys', async () => {
+  it('works from the keyboard: Tab reaches a finding, Enter opens its VM, the kind filter changes by arrow keys; the dark theme passes the same accessibility check', async () => {
     const { page, errors } = await watchedDashboardPage();
     await page.goto(`${open.base}/`);
     await page.locator('table', { hasText: 'Cross-VM denials' }).locator('tbody tr').first().waitFor();
@@ -188,6 +188,17 @@ describe.runIf(!unavailable)('the dashboard in chromium', () => {
     await page.getByLabel(/^Kind/).focus();
     await page.keyboard.press('ArrowDown');
     await page.waitForURL(/#\/vms\/web1\?kind=cross-vm$/);
+
+    // The dark theme (the browser's preference) is as readable as the light one.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const view of ['/', '/#/vms', '/#/vms/db1', '/#/denials/1']) {
+      await page.goto(`${open.base}${view}`);
+      await page.locator('main table, main pre').first().waitFor();
+      expect(await accessibilityProblems(page), `dark ${view}`).toEqual([]);
+    }
+    await page.goto(`${open.base}/`);
+    await page.locator('table', { hasText: 'Cross-VM denials' }).locator('tbody tr').first().waitFor();
+    await page.screenshot({ path: join(screenshots, 'overview-dark.png'), fullPage: true });
     expect(errors).toEqual([]);
   });
 
