@@ -9,6 +9,7 @@ import { DenialChart, type Histogram } from './denial-chart.js';
 import { LabelTimeline, type Timeline } from './label-timeline.js';
 import { DenialTable, Show, when } from './parts.js';
 import { ReportDownloads } from './report-download.js';
+import { VmFindings } from './vm-findings.js';
 import { href, navigate, type Route } from './route.js';
 import { useApi } from './use-api.js';
 
@@ -83,6 +84,7 @@ export function Vm(props: { name: string; route: Route }) {
           )}
         </Show>
       </section>
+      <VmFindings name={name} since={filters.since} until={filters.until} />
       <section aria-labelledby="h-denials">
         <h2 id="h-denials">Denials</h2>
         <Show loaded={chart} what="its denials over time">

@@ -103,6 +103,11 @@ describe.runIf(!unavailable)('the dashboard in chromium', () => {
     await page.waitForURL(/#\/vms\/web1$/);
     const labels = page.locator('table', { hasText: 'Which label it held' });
     await expect.poll(() => labels.innerText()).toMatch(/hv1\s+system_u:system_r:svirt_t:s0:c101,c202/);
+    // Its findings grouped, each with what explain says of it.
+    const findingGroups = page.locator('ol.findings > li');
+    await expect
+      .poll(() => findingGroups.first().innerText())
+      .toMatch(/^cross-vm: 3 × read write file on VM db1, [^]*sVirt refused it[^]*Check VM web1's definition/);
     await page.screenshot({ path: join(screenshots, 'vm.png'), fullPage: true });
     expect(await accessibilityProblems(page), 'vm.png').toEqual([]);
 
