@@ -19,21 +19,36 @@ export function useLiveDenials(): { state: LiveState; denials: Denial[] } {
   const [denials, setDenials] = useState<Denial[]>([]);
   useEffect(() => {
     const abort = new AbortController();
-    let last = -1;
-    const received = (d: Denial) => {
-      if (d.id <= last) return;
-      last = d.id;
-      setDenials((shown) => [d, ...shown].slice(0, KEEP));
+    const shown = new Set<number>();
+    // Where to resume: the id of the last event received (a denial id on a host, a cursor on
+    // the fleet's server). Before the first event, a host resumes from the newest denial the
+    // view could have loaded; the fleet's server, which takes only its cursors, from now.
+    let resume: string | undefined;
+    let start: string | undefined;
+    const received = (id: string | undefined, d: Denial) => {
+      if (id !== undefined) resume = id;
+      if (shown.has(d.id)) return;
+      shown.add(d.id);
+      setDenials((list) => [d, ...list].slice(0, KEEP));
     };
     const run = async () => {
       while (!abort.signal.aborted) {
         try {
-          // From the newest denial there is now: what the view loaded is not streamed again.
-          if (last < 0) last = (await getJson<DenialPage>('/v1/denials?limit=1')).items[0]?.id ?? 0;
+          if (start === undefined && resume === undefined)
+            start = String((await getJson<DenialPage>('/v1/denials?limit=1')).items[0]?.id ?? 0);
+          const from = resume ?? start;
           const response = await fetch('/v1/stream', {
-            headers: { accept: 'text/event-stream', 'last-event-id': String(last), ...authHeaders() },
+            headers: {
+              accept: 'text/event-stream',
+              ...(from !== undefined && from !== '' && { 'last-event-id': from }),
+              ...authHeaders(),
+            },
             signal: abort.signal,
           });
+          if (response.status === 400 && resume === undefined && start !== '') {
+            start = ''; // not a denial id this server takes: from now
+            continue;
+          }
           if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
           setState('live');
           await readEvents(response.body, received);
@@ -51,8 +66,11 @@ export function useLiveDenials(): { state: LiveState; denials: Denial[] } {
   return { state, denials };
 }
 
-/** Reads `denial` events until the stream ends. */
-async function readEvents(body: ReadableStream<Uint8Array>, onDenial: (d: Denial) => void): Promise<void> {
+/** Reads `denial` events, with their ids, until the stream ends. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onDenial: (id: string | undefined, d: Denial) => void,
+): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -65,11 +83,13 @@ async function readEvents(body: ReadableStream<Uint8Array>, onDenial: (d: Denial
       buffer = buffer.slice(end + 2);
       let event = 'message';
       let data = '';
+      let id: string | undefined;
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) event = line.slice(7);
         else if (line.startsWith('data: ')) data += line.slice(6);
+        else if (line.startsWith('id: ')) id = line.slice(4);
       }
-      if (event === 'denial' && data) onDenial(JSON.parse(data) as Denial);
+      if (event === 'denial' && data) onDenial(id, JSON.parse(data) as Denial);
     }
   }
 }

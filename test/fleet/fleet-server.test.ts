@@ -22,6 +22,7 @@ import { INCIDENT_VMS } from '../helpers/incident-scenario.js';
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/postgres.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 import { withoutIds } from '../helpers/without-ids.js';
+import { chromiumUnavailable, launchChromium, watchedPage } from '../helpers/chromium.js';
 import { openFleet } from '../../store/postgres/connect.js';
 import { pruneFleet } from '../../store/postgres/fleet-retention.js';
 import { redactedUrl } from '../../store/postgres/url.js';
@@ -114,6 +115,31 @@ describe('the central server', () => {
     expect(r.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
     expect(await r.text()).toMatch(/<div id="app">/);
   });
+
+  (unavailable || chromiumUnavailable() ? it.skip : it)(
+    "the dashboard over the fleet in chromium: every host, a VM's timeline across hosts, the live stream on the fleet's cursors",
+    async () => {
+      const browser = await launchChromium();
+      try {
+        const { page, errors } = await watchedPage(browser);
+        page.setDefaultTimeout(8000);
+        // The reader token, as the page's form keeps it (sessionStorage), before the page loads.
+        await page.addInitScript({ content: `sessionStorage.setItem('svirt-audit-token', ${JSON.stringify(token)})` });
+        await page.goto(`http://${fleet.address}/`);
+        const hosts = page.locator('table', { hasText: "Each host's confinement" }).locator('tbody tr td:first-child');
+        await expect.poll(() => hosts.allInnerTexts()).toEqual(['hv1', 'hv2']);
+        await expect.poll(() => page.getByRole('status').innerText()).toBe('live');
+        await page.goto(`http://${fleet.address}/#/vms/web1`);
+        await expect
+          .poll(() => page.locator('figure.chart figcaption').first().innerText())
+          .toMatch(/allocations on 2 hosts/);
+        // The stream was asked with a denial id first (a host's resume point), refused, then from now.
+        expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   run('explains a denial of each host as the host API does (raw records, evidence)', async () => {
     const all = (await get('/v1/denials?limit=1000')).body as { items: { id: number; host: string }[] };
