@@ -14,7 +14,16 @@ export interface Route {
 export function currentRoute(): Route {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path = '', query = ''] = hash.split('?', 2);
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
+  return { parts: path.split('/').filter(Boolean).map(decoded), params: new URLSearchParams(query) };
+}
+
+/** A segment decoded; a malformed one (a link cut or typed by hand) as it is, not a blank page. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 export function href(parts: string[], params: Record<string, string | undefined> = {}): string {
