@@ -5,18 +5,16 @@
  * table beside it holds the same facts.
  */
 
+import type { Allocation } from './api.js';
 import { when } from './parts.js';
 
 export interface Timeline {
   name: string;
-  allocations: {
-    host: string;
-    label: string | null;
+  /** Oldest first, each with its relabels. */
+  allocations: (Allocation & {
     categories: string;
-    startedAt: string;
-    endedAt: string | null;
     relabels: { path: string; action: string; labelAfter: string | null; error: string | null; at: string }[];
-  }[];
+  })[];
 }
 
 const WIDTH = 960;

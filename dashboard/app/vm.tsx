@@ -4,7 +4,7 @@
  */
 
 import { DENIAL_KINDS } from '../../core/denial-kind.js';
-import type { Allocation, DenialPage, Vm as VmJson } from './api.js';
+import type { DenialPage, Vm as VmJson } from './api.js';
 import { DenialChart, type Histogram } from './denial-chart.js';
 import { LabelTimeline, type Timeline } from './label-timeline.js';
 import { DenialTable, Show, when } from './parts.js';
@@ -29,7 +29,6 @@ export function Vm(props: { name: string; route: Route }) {
   const query = new URLSearchParams({ limit: '50' });
   for (const [k, v] of Object.entries(filters)) if (v) query.set(k, v);
   const vm = useApi<VmJson>(`/v1/vms/${encodeURIComponent(name)}`);
-  const allocations = useApi<Allocation[]>(`/v1/allocations?vm=${encodeURIComponent(name)}`);
   const timeline = useApi<Timeline>(`/v1/vms/${encodeURIComponent(name)}/timeline`);
   const denials = useApi<DenialPage>(`/v1/vms/${encodeURIComponent(name)}/denials?${query}`);
   // The chart spans the table's time filter, or the last 7 days.
@@ -53,34 +52,35 @@ export function Vm(props: { name: string; route: Route }) {
       </Show>
       <section aria-labelledby="h-labels">
         <h2 id="h-labels">Label history</h2>
-        <Show loaded={timeline} what="its label timeline">
-          {(t) => <LabelTimeline timeline={t} />}
-        </Show>
-        <Show loaded={allocations} what="its allocations">
-          {(list) => (
-            <table>
-              <caption>Which label it held, on which host, from when to when</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Host</th>
-                  <th scope="col">Label</th>
-                  <th scope="col">From</th>
-                  <th scope="col">To</th>
-                  <th scope="col">Recorded by</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((a) => (
-                  <tr key={`${a.host}-${a.startedAt}`}>
-                    <td>{a.host}</td>
-                    <td class="path">{a.label}</td>
-                    <td>{when(a.startedAt)}</td>
-                    <td>{a.endedAt ? when(a.endedAt) : 'running'}</td>
-                    <td>{a.source ?? ''}</td>
+        <Show loaded={timeline} what="its label history">
+          {(t) => (
+            <>
+              <LabelTimeline timeline={t} />
+              <table>
+                <caption>Which label it held, on which host, from when to when</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Host</th>
+                    <th scope="col">Label</th>
+                    <th scope="col">From</th>
+                    <th scope="col">To</th>
+                    <th scope="col">Recorded by</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {/* Newest first, as the allocations list; the timeline reads oldest first. */}
+                  {[...t.allocations].reverse().map((a) => (
+                    <tr key={`${a.host}-${a.startedAt}`}>
+                      <td>{a.host}</td>
+                      <td class="path">{a.label}</td>
+                      <td>{when(a.startedAt)}</td>
+                      <td>{a.endedAt ? when(a.endedAt) : 'running'}</td>
+                      <td>{a.source ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           )}
         </Show>
       </section>

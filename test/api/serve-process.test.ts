@@ -4,7 +4,7 @@
  * /v1/denials. Waits are on the server's own output, not on sleeps.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateLabel } from '../../allocation/allocate.js';
 import { openStore } from '../../store/store.js';
-import { CLI, requireBuilt } from '../helpers/built.js';
 import { eventsText } from '../helpers/synthetic-log.js';
 import { readEvents } from '../helpers/sse-reader.js';
 import { startServe } from '../helpers/serve-process.js';
@@ -27,7 +26,6 @@ const db = join(scratch.dir, 'a.db');
 const A = '11111111-1111-4111-8111-111111111111';
 
 beforeAll(async () => {
-  requireBuilt();
   writeFileSync(log, eventsText(1, 2));
   // VM a runs as c1,c501: event 1's label (eventsText)
   const store = openStore(db);
@@ -41,24 +39,8 @@ beforeAll(async () => {
     startedAt: 0,
   });
   store.close();
-  child = spawn(
-    process.execPath,
-    // --keep: the synthetic events are from 2025, older than the default 90 days.
-    [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--follow', log, '--log-level', 'warn', '--keep', '36500d'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let err = '';
-  for (;;) {
-    const [chunk] = (await once(child.stderr as NodeJS.ReadableStream, 'data')) as [Buffer];
-    err += chunk.toString();
-    const m = /listening on (http:\/\/[^\s;]+)/.exec(err);
-    if (m) {
-      base = m[1] as string;
-      break;
-    }
-  }
+  // --keep: the synthetic events are from 2025, older than the default 90 days.
+  ({ child, base } = await startServe(['--db', db, '--follow', log, '--keep', '36500d']));
 });
 afterAll(async () => {
   if (child.exitCode === null) {
