@@ -5,15 +5,17 @@
  * stores nothing new and an interrupted run picks up where it stopped.
  */
 
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { findOrCreateSource, sourcesByInode, type SourceRow } from '../store/audit-trail.js';
 import type { Store } from '../store/store.js';
 import { WalCheckpointer } from '../store/wal-checkpointer.js';
-import { AuditStream } from './audit-stream.js';
+import { AuditStream, type AuditStreamCounters } from './audit-stream.js';
+import { readFileChunks } from './file-chunks.js';
 import { headHashOfFd, identityOfFd } from './file-identity.js';
+import type { ParsedBatch, ParseTask } from './ingest-parse-worker.js';
 import { type StoredEvent, StoreWriter, type WriterCounts } from './store-writer.js';
 
 export interface IngestProgress {
@@ -36,6 +38,12 @@ export interface IngestOptions {
    * back in a file that may still be written (see mayStillBeWritten) and read whole next time.
    */
   filesAreFinished?: boolean;
+  /**
+   * Where files are parsed: on a worker thread beside this one, which writes ('worker');
+   * on this thread ('inline'); or 'auto' (default): on a worker for files of 4 MiB and
+   * more, unless onStored wants the parsed events. Stdin is always parsed inline.
+   */
+  parseThread?: 'auto' | 'worker' | 'inline';
 }
 
 /**
@@ -142,69 +150,151 @@ async function ingestFile(
     const head = Buffer.alloc(2);
     readSync(fd, head, 0, 2, 0);
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
-    const stream = new AuditStream(writer, { startOffset: source.offset });
-    const batch = options.batchEvents ?? 2000;
-    let done = 0;
-    const push = (chunk: Buffer) => {
-      stream.push(chunk);
-      done += chunk.length;
-      if (writer.pending >= batch) writer.flush(stream.checkpointOffset);
-      options.onProgress?.({
-        file: path,
-        bytesDone: done,
-        bytesTotal: gzip ? size : size - source.offset,
-        records: stream.counters.records,
-      });
+    const file: OpenFile = {
+      path,
+      fd,
+      startOffset: source.offset,
+      gzip,
+      bytesTotal: gzip ? size : size - source.offset,
+      holdPartialLine: !options.filesAreFinished && mayStillBeWritten(path, gzip),
+      batchEvents: options.batchEvents ?? 2000,
     };
-    let error: string | undefined;
-    if (gzip) {
-      // The checkpoint counts uncompressed bytes: skip what was stored before.
-      let skip = source.offset;
-      try {
-        // pipeline, not pipe: a corrupt file must stop both streams before the fd closes.
-        await pipeline(createReadStream('', { fd, autoClose: false, start: 0 }), createGunzip(), async (pieces) => {
-          for await (const piece of pieces) {
-            let buf = piece as Buffer;
-            if (skip > 0) {
-              const cut = Math.min(skip, buf.length);
-              buf = buf.subarray(cut);
-              skip -= cut;
-              if (buf.length === 0) continue;
-            }
-            push(buf);
-          }
-        });
-      } catch (e) {
-        error = `the gzip data is cut short or corrupt after ${source.offset + done} uncompressed bytes (${(e as Error).message}); the records before that point are stored`;
-      }
-    } else {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let position = source.offset;
-      for (;;) {
-        const n = readSync(fd, buf, 0, CHUNK, position);
-        if (n === 0) break;
-        position += n;
-        // No copy: the stream keeps nothing of a chunk it was given (it copies a partial line).
-        push(buf.subarray(0, n));
-        // Let the progress bar and signals through on large files.
-        if (position % (16 * CHUNK) < CHUNK) await new Promise((r) => setImmediate(r));
-      }
-    }
-    const hold = !options.filesAreFinished && mayStillBeWritten(path, gzip);
-    const heldBackBytes = hold ? stream.partialLineBytes : 0;
-    stream.end({ holdPartialLine: hold });
-    writer.flush(stream.completeOffset);
-    addCounters(summary, stream, done);
+    const read = parseOnWorker(options, file.bytesTotal)
+      ? await readOnWorker(writer, file, options)
+      : await readInline(writer, file, options);
+    addCounters(summary, read.counters, read.bytes);
     summary.perFile.push({
       path,
       startOffset: source.offset,
-      endOffset: stream.completeOffset,
-      ...(heldBackBytes > 0 && { heldBackBytes }),
-      ...(error !== undefined && { error }),
+      endOffset: read.completeOffset,
+      ...(read.heldBackBytes > 0 && { heldBackBytes: read.heldBackBytes }),
+      ...(read.error !== undefined && { error: read.error }),
     });
   } finally {
     closeSync(fd);
   }
+}
+
+interface OpenFile {
+  path: string;
+  fd: number;
+  startOffset: number;
+  gzip: boolean;
+  bytesTotal: number;
+  holdPartialLine: boolean;
+  batchEvents: number;
+}
+
+interface FileRead {
+  bytes: number;
+  counters: AuditStreamCounters;
+  completeOffset: number;
+  heldBackBytes: number;
+  error?: string;
+}
+
+const PARSE_WORKER = new URL('./ingest-parse-worker.js', import.meta.url);
+/** Below this, starting a thread costs more than it saves. */
+const WORKER_MIN_BYTES = 4 << 20;
+
+function parseOnWorker(options: IngestOptions, bytes: number): boolean {
+  const wanted = options.parseThread ?? 'auto';
+  if (wanted === 'inline') return false;
+  // The thread is a compiled module: run from the TypeScript sources (the test runner), there is none.
+  const available = existsSync(fileURLToPath(PARSE_WORKER));
+  if (wanted === 'worker') {
+    if (!available) throw new Error(`the parse worker ${fileURLToPath(PARSE_WORKER)} is not built (npm run build)`);
+    if (options.onStored) throw new Error('parsing on a worker hands no parsed events to onStored');
+    return true;
+  }
+  return available && !options.onStored && bytes >= WORKER_MIN_BYTES;
+}
+
+/**
+ * Parse on a worker thread while this one writes: the worker posts packed batches
+ * (collector/event-batch.ts), each written here with its checkpoint in one transaction,
+ * as readInline writes its own.
+ */
+function readOnWorker(writer: StoreWriter, file: OpenFile, options: IngestOptions): Promise<FileRead> {
+  const task: ParseTask = {
+    fd: file.fd,
+    startOffset: file.startOffset,
+    gzip: file.gzip,
+    batchEvents: file.batchEvents,
+    holdPartialLine: file.holdPartialLine,
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(PARSE_WORKER, { workerData: task });
+    let settled = false;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    worker.on('message', (m: ParsedBatch) => {
+      if (settled) return;
+      try {
+        writer.writeBatch(m.batch, m.checkpoint);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      worker.postMessage('committed');
+      options.onProgress?.({
+        file: file.path,
+        bytesDone: m.bytesDone,
+        bytesTotal: file.bytesTotal,
+        records: m.records,
+      });
+      if (m.end) {
+        settled = true;
+        resolve({
+          bytes: m.bytesDone,
+          counters: m.end.counters,
+          completeOffset: m.end.completeOffset,
+          heldBackBytes: m.end.heldBackBytes,
+          ...(m.end.error !== undefined && { error: m.end.error }),
+        });
+      }
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) =>
+      fail(new Error(`the parse worker stopped (exit code ${code}) before the end of ${file.path}`)),
+    );
+  });
+}
+
+/** Parse and write on this thread. */
+async function readInline(writer: StoreWriter, file: OpenFile, options: IngestOptions): Promise<FileRead> {
+  const stream = new AuditStream(writer, { startOffset: file.startOffset });
+  let done = 0;
+  const push = (chunk: Buffer) => {
+    stream.push(chunk);
+    done += chunk.length;
+    if (writer.pending >= file.batchEvents) writer.flush(stream.checkpointOffset);
+    options.onProgress?.({
+      file: file.path,
+      bytesDone: done,
+      bytesTotal: file.bytesTotal,
+      records: stream.counters.records,
+    });
+  };
+  const { error } = await readFileChunks(file, async (chunk) => {
+    push(chunk);
+    // Let the progress bar and signals through on large files.
+    if (done % (16 * CHUNK) < chunk.length) await new Promise((r) => setImmediate(r));
+  });
+  const heldBackBytes = file.holdPartialLine ? stream.partialLineBytes : 0;
+  stream.end({ holdPartialLine: file.holdPartialLine });
+  writer.flush(stream.completeOffset);
+  return {
+    bytes: done,
+    counters: stream.counters,
+    completeOffset: stream.completeOffset,
+    heldBackBytes,
+    ...(error !== undefined && { error }),
+  };
 }
 
 async function ingestStdin(writer: StoreWriter, options: IngestOptions, summary: IngestSummary): Promise<void> {
@@ -219,12 +309,11 @@ async function ingestStdin(writer: StoreWriter, options: IngestOptions, summary:
   }
   stream.end();
   writer.flush(null);
-  addCounters(summary, stream, done);
+  addCounters(summary, stream.counters, done);
   summary.perFile.push({ path: '-', startOffset: 0, endOffset: done });
 }
 
-function addCounters(summary: IngestSummary, stream: AuditStream, bytes: number): void {
-  const c = stream.counters;
+function addCounters(summary: IngestSummary, c: AuditStreamCounters, bytes: number): void {
   summary.bytes += bytes;
   summary.lines += c.lines;
   summary.records += c.records;

@@ -8,9 +8,11 @@ import type { AuditEvent } from './assemble.js';
 import type { UnparsedLine } from './audit-record.js';
 import type { AuditStreamSink } from './audit-stream.js';
 import type { EventFindings } from './denial.js';
+import { batchEventLines, type EventBatch, EventBatchPacker, forEachBatchEvent } from './event-batch.js';
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
 import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
-import { packRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
+import { shapeIdFor } from '../store/denial-shape.js';
+import { insertRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
 import { loadHorizons } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -26,6 +28,11 @@ export interface WriterCounts extends LearnCounts {
   denials: number;
   unparsed: number;
   batches: number;
+}
+
+interface Parsed {
+  event: AuditEvent;
+  findings: EventFindings;
 }
 
 /** What a stored event looks like to listeners (the live stream, `watch`). */
@@ -52,8 +59,11 @@ export class StoreWriter implements AuditStreamSink {
   readonly #store: Store;
   readonly #localHost: string;
   #sourceId: number | null;
-  #events: { event: AuditEvent; findings: EventFindings }[] = [];
-  #unparsed: UnparsedLine[] = [];
+  readonly #packer = new EventBatchPacker();
+  /** The packer's events as parsed, kept only while someone listens (onStored). */
+  #kept: Parsed[] = [];
+  /** Sealed batches not committed yet (a failed commit leaves them here). */
+  #batches: { batch: EventBatch; kept: Parsed[] | null }[] = [];
   /** Called after each committed batch with the events it stored (for live listeners). */
   onStored: ((events: StoredEvent[]) => void) | undefined;
 
@@ -69,15 +79,27 @@ export class StoreWriter implements AuditStreamSink {
   }
 
   get pending(): number {
-    return this.#events.length + this.#unparsed.length;
+    return this.#packer.pending + this.#batches.reduce((n, b) => n + b.batch.events + b.batch.unparsed.length, 0);
   }
 
   event(event: AuditEvent, findings: EventFindings): void {
-    this.#events.push({ event, findings });
+    this.#packer.event(event, findings);
+    if (this.onStored) this.#kept.push({ event, findings });
   }
 
   unparsed(item: UnparsedLine): void {
-    this.#unparsed.push(item);
+    this.#packer.unparsed(item);
+  }
+
+  /**
+   * Write a batch packed on another thread (ingest's parse worker) and move the
+   * checkpoint, as flush does. Its events are not handed to onStored (it has no parsed
+   * events to hand): ingest packs on a worker only when nobody listens.
+   */
+  writeBatch(batch: EventBatch, checkpoint: number | null): void {
+    this.#seal();
+    this.#batches.push({ batch, kept: null });
+    this.flush(checkpoint);
   }
 
   /**
@@ -86,77 +108,109 @@ export class StoreWriter implements AuditStreamSink {
    * written, the batch stays pending and the checkpoint stays where it was.
    */
   flush(checkpoint: number | null): void {
-    if (this.pending === 0 && (checkpoint === null || this.#sourceId === null)) return;
-    const events = this.#events;
-    const unparsed = this.#unparsed;
+    this.#seal();
+    if (this.#batches.length === 0 && (checkpoint === null || this.#sourceId === null)) return;
     const stored: StoredEvent[] = [];
     const counts = { ...this.counts };
     this.#store.transaction(() => {
       // Read in the batch's transaction: a prune in another process moves it.
       const horizons = loadHorizons(this.#store);
-      const texts = events.map(({ event }) => event.records.map((r) => r.raw).join('\n'));
-      const packed = events.length > 0 ? packRawBlock(this.#store, texts) : undefined;
-      let inBlock = 0;
-      for (const [i, { event, findings }] of events.entries()) {
-        const host = event.node ?? this.#localHost;
-        if (horizons.size > 0 && event.time < (horizons.get(host) ?? -1)) {
-          counts.belowHorizon++;
-          continue;
-        }
-        const first = event.records[0];
-        const row = {
-          host,
-          time: event.time,
-          serial: event.serial,
-          types: event.records.map((r) => r.type),
-          raw: event.records.map((r) => r.raw),
-          sourceId: this.#sourceId,
-          sourceOffset: first && first.offset >= 0 ? first.offset : null,
-        };
-        let eventId = insertEvent(
-          this.#store,
-          row,
-          findings.denials,
-          packed && { block: packed.block, at: packed.at[i] as number, length: (texts[i] as string).length },
-        );
-        if (eventId !== null) inBlock++;
-        if (eventId === null) {
-          // Its key is stored: a re-read (every line stored already: nothing new), or records
-          // that came after their event was complete and stored. Asked of the store for
-          // every such key, not only for keys the assembler still remembers (its ring of
-          // recent keys): a late part after 4,096 other events is still added. A re-read
-          // is at most a batch or two after a restart, so the lookup costs little.
-          const lines = findings.denialRecords.map((r) => r.raw);
-          const late = addLateRecords(this.#store, row, findings.denials, lines);
-          if (late === null) {
-            counts.alreadyStored++;
-            continue;
-          }
-          eventId = late.eventId;
-          counts.lateRecordsAdded += late.recordsAdded;
-          counts.denials += late.denialsStored;
-        } else {
-          counts.stored++;
-          counts.denials += findings.denials.length;
-        }
-        for (const fact of findings.facts) {
-          if (fact.kind === 'mac-status') insertMacStatus(this.#store, host, event.time, fact.enforcing, eventId);
-        }
-        learnAllocations(this.#store, host, event.time, findings.facts, counts);
-        stored.push({ eventId, event, findings });
-      }
-      if (packed && inBlock < texts.length)
-        releaseRawBlocks(this.#store, new Map([[packed.block, texts.length - inBlock]]));
-      for (const u of unparsed) {
-        insertUnparsed(this.#store, this.#sourceId, u.offset >= 0 ? u.offset : null, u.reason, u.detail, u.line);
-        counts.unparsed++;
-      }
+      for (const { batch, kept } of this.#batches) this.#write(batch, kept, horizons, counts, stored);
       if (checkpoint !== null && this.#sourceId !== null) setCheckpoint(this.#store, this.#sourceId, checkpoint);
     });
-    // Only after the commit: a failed transaction leaves the batch pending and counts unchanged.
-    this.#events = [];
-    this.#unparsed = [];
+    // Only after the commit: a failed transaction leaves the batches pending and counts unchanged.
+    this.#batches = [];
     Object.assign(this.counts, counts, { batches: counts.batches + 1 });
     if (stored.length > 0) this.onStored?.(stored);
+  }
+
+  /** What the packer holds becomes a sealed batch (its block deflated once, even if commits fail). */
+  #seal(): void {
+    if (this.#packer.pending === 0) return;
+    this.#batches.push({ batch: this.#packer.finish(), kept: this.onStored ? this.#kept : null });
+    this.#kept = [];
+  }
+
+  #write(
+    batch: EventBatch,
+    kept: Parsed[] | null,
+    horizons: ReadonlyMap<string, number>,
+    counts: WriterCounts,
+    stored: StoredEvent[],
+  ): void {
+    const store = this.#store;
+    const block = batch.block ? insertRawBlock(store, batch.events, batch.block) : null;
+    let inBlock = 0;
+    // Each distinct shape of the batch is looked up once, when a denial first needs it.
+    const shapeIds = new Array<number | undefined>(batch.shapes.length);
+    const shapeId = (i: number): number =>
+      (shapeIds[i] ??= shapeIdFor(store, batch.shapes[i] as string, batch.shapeTimes[i] as number));
+    forEachBatchEvent(batch, (e, i) => {
+      const host = e.host ?? this.#localHost;
+      if (horizons.size > 0 && e.time < (horizons.get(host) ?? -1)) {
+        counts.belowHorizon++;
+        return;
+      }
+      const occurrences = e.denials.map((d) => ({
+        shapeId: shapeId(d.shape),
+        granted: d.granted,
+        permissive: d.permissive,
+        scategories: d.scategories,
+        tcategories: d.tcategories,
+        aaProfile: d.aaProfile,
+        spid: d.spid,
+        tinode: d.tinode,
+      }));
+      let eventId = insertEvent(
+        store,
+        {
+          host,
+          time: e.time,
+          serial: e.serial,
+          types: e.types,
+          raw: block === null ? { text: '' } : { block, at: e.textAt, length: e.textLen },
+          sourceId: this.#sourceId,
+          sourceOffset: e.sourceOffset,
+        },
+        occurrences,
+      );
+      if (eventId !== null) {
+        inBlock++;
+        counts.stored++;
+        counts.denials += occurrences.length;
+      } else {
+        // Its key is stored: a re-read (every line stored already: nothing new), or records
+        // that came after their event was complete and stored. Asked of the store for
+        // every such key, not only for keys the assembler still remembers (its ring of
+        // recent keys): a late part after 4,096 other events is still added. A re-read
+        // is at most a batch or two after a restart, so the lookup costs little.
+        const lines = batchEventLines(batch, e);
+        const late = addLateRecords(
+          store,
+          { host, time: e.time, serial: e.serial },
+          { types: e.types.split(','), lines },
+          occurrences,
+          e.denials.map((d) => lines[d.record] as string),
+        );
+        if (late === null) {
+          counts.alreadyStored++;
+          return;
+        }
+        eventId = late.eventId;
+        counts.lateRecordsAdded += late.recordsAdded;
+        counts.denials += late.denialsStored;
+      }
+      for (const fact of e.facts) {
+        if (fact.kind === 'mac-status') insertMacStatus(store, host, e.time, fact.enforcing, eventId);
+      }
+      learnAllocations(store, host, e.time, e.facts, counts);
+      const parsed = kept?.[i];
+      if (parsed) stored.push({ eventId, ...parsed });
+    });
+    if (block !== null && inBlock < batch.events) releaseRawBlocks(store, new Map([[block, batch.events - inBlock]]));
+    for (const u of batch.unparsed) {
+      insertUnparsed(store, this.#sourceId, u.offset >= 0 ? u.offset : null, u.reason, u.detail, u.line);
+      counts.unparsed++;
+    }
   }
 }

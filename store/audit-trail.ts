@@ -4,10 +4,8 @@
  * transaction per batch, checkpoint included, so a crash leaves rows and checkpoint in step.
  */
 
-import type { DenialFacts } from '../core/denial.js';
 import { allocationLabelMatch } from './label-match.js';
 import { hostId } from './hosts.js';
-import { shapeIdFor, shapeOf } from './denial-shape.js';
 import { eventRawText, RAW_COLUMNS, type RawRef, releaseRawBlocks } from './raw-blocks.js';
 import type { Store } from './store.js';
 
@@ -76,25 +74,33 @@ export interface NewEvent {
   host: string;
   time: number;
   serial: number;
-  types: readonly string[];
-  /** The records verbatim, in arrival order. */
-  raw: readonly string[];
+  /** Record types in arrival order, comma-joined. */
+  types: string;
+  /** Its records (lines joined by \n): inline, or a slice of a block (raw-blocks.ts insertRawBlock). */
+  raw: { text: string } | { block: number; at: number; length: number };
   sourceId: number | null;
   sourceOffset: number | null;
+}
+
+/** What a denial_row holds besides its event: the shape (denial-shape.ts) and the occurrence. */
+export interface DenialOccurrence {
+  shapeId: number;
+  granted: boolean;
+  permissive: boolean;
+  scategories: string | null;
+  tcategories: string | null;
+  aaProfile: string | null;
+  spid: number | null;
+  tinode: number | null;
 }
 
 /**
  * Store an event and its denials. Returns the event id, or null when an event with the
  * same (host, time, serial) is already stored: then nothing is written (exactly once).
  */
-export function insertEvent(
-  store: Store,
-  event: NewEvent,
-  denials: readonly DenialFacts[],
-  /** Where its records are in a block packed for its batch (raw-blocks.ts); else stored inline. */
-  inBlock?: { block: number; at: number; length: number },
-): number | null {
+export function insertEvent(store: Store, event: NewEvent, denials: readonly DenialOccurrence[]): number | null {
   const host = hostId(store, event.host);
+  const inBlock = 'block' in event.raw ? event.raw : null;
   const result = store
     .statement(
       `INSERT INTO event (host_id, time, serial, types, raw, source_id, source_offset, raw_block, raw_at, raw_len)
@@ -104,8 +110,8 @@ export function insertEvent(
       host,
       event.time,
       event.serial,
-      event.types.join(','),
-      inBlock ? '' : event.raw.join('\n'),
+      event.types,
+      'text' in event.raw ? event.raw.text : '',
       event.sourceId,
       event.sourceOffset,
       inBlock?.block ?? null,
@@ -119,18 +125,20 @@ export function insertEvent(
 }
 
 /**
- * Add records that arrived after their event was complete (and stored) to it: their
- * lines are appended to its raw records, and the denials read from those lines are
- * stored with it (`denialLines[i]` is the line `denials[i]` was read from). Lines stored
- * already are skipped with their denials (a file read again, or a re-read after a
- * restart that holds both stored and new records of the event). Returns the event's id,
- * how many lines were added and how many denials stored, or null when there is no such
- * event or every line is stored already.
+ * Add records that arrived after their event was complete (and stored) to it: of
+ * `lines` (its records, `types[i]` the type of `lines[i]`), those not stored yet are
+ * appended to its raw records, and the denials read from them are stored with it
+ * (`denialLines[i]` is the line `denials[i]` was read from). Lines stored already are
+ * skipped with their denials (a file read again, or a re-read after a restart that holds
+ * both stored and new records of the event). Returns the event's id, how many lines were
+ * added and how many denials stored, or null when there is no such event or every line
+ * is stored already.
  */
 export function addLateRecords(
   store: Store,
-  event: NewEvent,
-  denials: readonly DenialFacts[],
+  event: Pick<NewEvent, 'host' | 'time' | 'serial'>,
+  record: { types: readonly string[]; lines: readonly string[] },
+  denials: readonly DenialOccurrence[],
   denialLines: readonly string[],
 ): { eventId: number; recordsAdded: number; denialsStored: number } | null {
   const host = hostId(store, event.host);
@@ -140,7 +148,9 @@ export function addLateRecords(
   if (!stored) return null;
   const storedRaw = eventRawText(store, stored);
   const have = new Set(storedRaw.split('\n'));
-  const fresh = event.raw.map((line, i) => ({ line, type: event.types[i] as string })).filter((r) => !have.has(r.line));
+  const fresh = record.lines
+    .map((line, i) => ({ line, type: record.types[i] as string }))
+    .filter((r) => !have.has(r.line));
   if (fresh.length === 0) return null;
   // The grown event keeps its records inline: rare, and a block is never rewritten.
   store
@@ -160,8 +170,8 @@ function insertDenials(
   store: Store,
   eventId: number,
   host: number,
-  event: NewEvent,
-  denials: readonly DenialFacts[],
+  event: Pick<NewEvent, 'time' | 'serial'>,
+  denials: readonly DenialOccurrence[],
 ): void {
   // Optimization: positional parameters; binding named ones from an object per row
   // showed in the ingest profile.
@@ -170,9 +180,7 @@ function insertDenials(
        scategories, tcategories, aa_profile, spid, tinode)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  for (const d of denials) {
-    const aa = d.apparmor;
-    const shape = shapeIdFor(store, shapeOf(d), event.time);
+  for (const d of denials)
     insert.run(
       eventId,
       host,
@@ -180,14 +188,13 @@ function insertDenials(
       event.serial,
       d.granted ? 1 : 0,
       d.permissive ? 1 : 0,
-      shape,
-      d.source.categories,
-      d.target.categories,
-      aa?.profile ?? null,
-      d.source.pid,
-      d.target.inode,
+      d.shapeId,
+      d.scategories,
+      d.tcategories,
+      d.aaProfile,
+      d.spid,
+      d.tinode,
     );
-  }
 }
 
 /** Keep a line we could not read, with why. Stored once per (source, offset). */

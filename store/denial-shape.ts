@@ -98,13 +98,18 @@ export function shapeKey(encoded: string): Buffer {
   return createHash('sha256').update(encoded).digest().subarray(0, 16);
 }
 
+/** The JSON of a denial's shape: the key the shape cache and batches (collector/event-batch.ts) use. */
+export function shapeKeyOf(d: DenialFacts): string {
+  return JSON.stringify(shapeOf(d));
+}
+
 /**
- * The id of the shape with these values, stored if new, its last_time kept within the
- * slack of `time`. Call inside the write transaction that inserts the denial_row.
+ * The id of the shape whose values `encoded` (shapeKeyOf) holds, stored if new, its
+ * last_time kept within the slack of `time`. Call inside the write transaction that
+ * inserts the denial_row.
  */
-export function shapeIdFor(store: Store, values: ShapeValues, time: number): number {
+export function shapeIdFor(store: Store, encoded: string, time: number): number {
   const cache = currentShapeIds(store);
-  const encoded = JSON.stringify(values);
   const known = cache.get(encoded);
   if (known) {
     if (time > known.lastTime + SHAPE_TIME_SLACK_MS) {
@@ -113,6 +118,7 @@ export function shapeIdFor(store: Store, values: ShapeValues, time: number): num
     }
     return known.id;
   }
+  const values = JSON.parse(encoded) as ShapeValues;
   const row = store
     .statement(
       `INSERT INTO denial_shape (key, last_time, ${SHAPE_COLUMNS.join(', ')})

@@ -44,22 +44,22 @@ export function eventRawText(store: Store, ref: RawRef): string {
 }
 
 /**
- * Store `texts` as one block; returns its id and where each text starts in it. The block
- * counts one event per text: release those that were not stored (already in the store)
- * with releaseRawBlocks, in the same transaction.
+ * A block's data: `text` (events' records, events joined by \n) deflated. Pure: the
+ * collector packs blocks on its parse thread (collector/event-batch.ts).
  */
-export function packRawBlock(store: Store, texts: readonly string[]): { block: number; at: number[] } {
-  const at: number[] = [];
-  let offset = 0;
-  for (const t of texts) {
-    at.push(offset);
-    offset += t.length + 1;
-  }
-  const data = deflateRawSync(Buffer.from(texts.join('\n'), 'utf8'), { level: 1 });
-  const block = Number(
-    store.statement('INSERT INTO raw_block (events, data) VALUES (?, ?)').run(texts.length, data).lastInsertRowid,
+export function deflateRawBlock(text: string): Uint8Array {
+  return deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 });
+}
+
+/**
+ * Store a block of `events` events; returns its id. Events point at it by where their
+ * text starts in it and its length (UTF-16 units). Release those that were not stored
+ * (already in the store) with releaseRawBlocks, in the same transaction.
+ */
+export function insertRawBlock(store: Store, events: number, data: Uint8Array): number {
+  return Number(
+    store.statement('INSERT INTO raw_block (events, data) VALUES (?, ?)').run(events, data).lastInsertRowid,
   );
-  return { block, at };
 }
 
 /** Events pointing at blocks were removed (`removed`: block id → how many): drop blocks left with none. */

@@ -2,13 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestFiles, rotationOrder } from '../../collector/backfill.js';
 import { allocateLabel } from '../../allocation/allocate.js';
 import { listAllocations } from '../../store/allocations.js';
 import { countTrail } from '../../store/audit-trail.js';
 import { eventRecords } from '../helpers/event-records.js';
-import { CORPUS, corpusAvailable } from '../helpers/fixtures.js';
+import { requireBuilt } from '../helpers/built.js';
+import { CORPUS, corpusAvailable, REPO_ROOT } from '../helpers/fixtures.js';
 import { eventKeys, eventsText } from '../helpers/synthetic-log.js';
 import { openTempStore, type TempStore } from '../helpers/temp-store.js';
 
@@ -35,17 +36,42 @@ describe('ingest', () => {
       '/l/audit.log',
     ]);
   });
+});
+
+// Every file-reading case on both threads: ingest parses large files on a worker thread
+// beside the writer (the compiled module: its worker is a compiled file) and small ones,
+// and every file when someone listens for the parsed events, on its own.
+type Ingest = typeof ingestFiles;
+const threads: { name: string; ingest: Ingest }[] = [
+  {
+    name: 'parsed on the writing thread',
+    ingest: (store, files, o) => ingestFiles(store, files, { ...o, parseThread: 'inline' }),
+  },
+  {
+    name: 'parsed on a worker thread',
+    ingest: async (store, files, o) => {
+      const built = (await import(
+        join(REPO_ROOT, 'dist', 'collector', 'backfill.js')
+      )) as typeof import('../../collector/backfill.js');
+      // Batches of 50 events: a file of a few hundred events crosses threads in many batches.
+      return built.ingestFiles(store, files, { batchEvents: 50, ...o, parseThread: 'worker' });
+    },
+  },
+];
+
+describe.each(threads)('ingest, $name', ({ ingest }) => {
+  beforeAll(() => requireBuilt());
 
   it('stores every event of a series once; a second run stores nothing new', async () => {
     const files = [join(t.dir, 'audit.log'), join(t.dir, 'audit.log.1'), join(t.dir, 'audit.log.2.gz')];
     writeFileSync(files[2] as string, gzipSync(eventsText(1, 100)));
     writeFileSync(files[1] as string, eventsText(101, 200));
     writeFileSync(files[0] as string, eventsText(201, 250));
-    const first = await ingestFiles(t.store, files, { localHost: 'hv1' });
+    const first = await ingest(t.store, files, { localHost: 'hv1' });
     expect(first.writer.stored).toBe(250);
     expect(first.writer.denials).toBe(250);
     expect(storedKeys()).toEqual(eventKeys(1, 250));
-    const again = await ingestFiles(t.store, files, { localHost: 'hv1' });
+    const again = await ingest(t.store, files, { localHost: 'hv1' });
     expect(again.writer.stored).toBe(0);
     expect(again.records).toBe(0);
     expect(countTrail(t.store)).toMatchObject({ events: 250, denials: 250 });
@@ -57,7 +83,7 @@ describe('ingest', () => {
     const gz = gzipSync(eventsText(1, 2000));
     writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
     writeFileSync(next, eventsText(2001, 2010));
-    const first = await ingestFiles(t.store, [next, cut], { localHost: 'hv1' });
+    const first = await ingest(t.store, [next, cut], { localHost: 'hv1' });
     const [cutFile, nextFile] = first.perFile;
     expect(cutFile?.error).toMatch(
       /^the gzip data is cut short or corrupt after \d+ uncompressed bytes \(unexpected end of file\)/,
@@ -70,7 +96,7 @@ describe('ingest', () => {
     expect(fromCut).toBeGreaterThan(100);
     expect(keys).toEqual([...eventKeys(1, fromCut), ...eventKeys(2001, 2010)]);
     // Read again: nothing new, the same error.
-    const again = await ingestFiles(t.store, [cut], { localHost: 'hv1' });
+    const again = await ingest(t.store, [cut], { localHost: 'hv1' });
     expect(again.writer.stored).toBe(0);
     expect(again.perFile[0]?.error).toMatch(/cut short or corrupt/);
   });
@@ -78,16 +104,16 @@ describe('ingest', () => {
   it('a file that grew is read from its checkpoint on', async () => {
     const file = join(t.dir, 'audit.log');
     writeFileSync(file, eventsText(1, 10));
-    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    await ingest(t.store, [file], { localHost: 'hv1' });
     writeFileSync(file, eventsText(1, 15));
-    const more = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const more = await ingest(t.store, [file], { localHost: 'hv1' });
     expect(more.records).toBe(15);
     expect(more.writer.stored).toBe(5);
   });
 
   it('reads stdin (-) and ausearch --raw output', async () => {
     const stdin = Readable.from([Buffer.from(`----\ntime->Fri Nov 21 10:00:00 2025\n${eventsText(1, 3)}`)]);
-    const s = await ingestFiles(t.store, ['-'], { localHost: 'hv1', stdin });
+    const s = await ingest(t.store, ['-'], { localHost: 'hv1', stdin });
     expect(s.writer.stored).toBe(3);
   });
 
@@ -95,7 +121,7 @@ describe('ingest', () => {
     const text = eventsText(1, 2000);
     const file = join(t.dir, 'many.log');
     writeFileSync(file, text);
-    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    await ingest(t.store, [file], { localHost: 'hv1' });
     const blockBytes = t.store.db.prepare('SELECT sum(length(data)) FROM raw_block').pluck().get() as number;
     expect(blockBytes).toBeLessThan(Buffer.byteLength(text) / 5);
     expect(t.store.db.prepare("SELECT count(*) FROM event WHERE raw <> ''").pluck().get()).toBe(0);
@@ -107,7 +133,7 @@ describe('ingest', () => {
   it('keeps the raw records verbatim and every unreadable line with its reason', async () => {
     const file = join(t.dir, 'mixed.log');
     writeFileSync(file, `${eventsText(1, 2)}garbage line\ntype=AVC msg=audit(17637\n`);
-    await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    await ingest(t.store, [file], { localHost: 'hv1' });
     const first = t.store.db.prepare('SELECT id FROM event ORDER BY serial LIMIT 1').pluck().get() as number;
     expect(eventRecords(t.store, first)?.join('\n')).toBe(eventsText(1, 1).trimEnd());
     const unparsed = t.store.db.prepare('SELECT reason, line FROM unparsed_line ORDER BY offset').all();
@@ -127,7 +153,7 @@ describe('ingest', () => {
     const lines = [avc(5, 1000, 'a'), avc(6, 1003, 'b'), syscall(5, 1000), avc(5, 1000, 'c')];
     const file = join(t.dir, 'late.log');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const first = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const first = await ingest(t.store, [file], { localHost: 'hv1' });
     expect(first.writer).toMatchObject({ stored: 2, lateRecordsAdded: 2, denials: 3 });
     const five = t.store.db.prepare('SELECT id, types FROM event WHERE serial = 5').get() as {
       id: number;
@@ -144,7 +170,7 @@ describe('ingest', () => {
     // The same lines again (another copy of the file): nothing is added twice.
     const copy = join(t.dir, 'late-copy.log');
     writeFileSync(copy, `${lines.join('\n')}\n`);
-    const again = await ingestFiles(t.store, [copy], { localHost: 'hv1' });
+    const again = await ingest(t.store, [copy], { localHost: 'hv1' });
     expect(again.writer).toMatchObject({ stored: 0, lateRecordsAdded: 0, denials: 0 });
     expect(countTrail(t.store)).toMatchObject({ events: 2, denials: 3 });
   });
@@ -158,10 +184,10 @@ describe('ingest', () => {
     // that AVC and the records that came after it.
     const first = join(t.dir, 'part.log');
     writeFileSync(first, `${avc('a')}\n`);
-    await ingestFiles(t.store, [first], { localHost: 'hv1' });
+    await ingest(t.store, [first], { localHost: 'hv1' });
     const again = join(t.dir, 'whole.log');
     writeFileSync(again, `${[avc('a'), syscall, avc('c')].join('\n')}\n`);
-    const summary = await ingestFiles(t.store, [again], { localHost: 'hv1' });
+    const summary = await ingest(t.store, [again], { localHost: 'hv1' });
     expect(summary.writer).toMatchObject({ stored: 0, lateRecordsAdded: 2, denials: 1 });
     const rows = t.store.db.prepare('SELECT tname, syscall FROM denial ORDER BY id').all();
     expect(rows).toEqual([
@@ -180,7 +206,7 @@ describe('ingest', () => {
     const lines = [avc(5, 1000, 'a'), ...between, avc(5, 1000, 'c')];
     const file = join(t.dir, 'very-late.log');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const summary = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const summary = await ingest(t.store, [file], { localHost: 'hv1' });
     expect(summary.writer).toMatchObject({ lateRecordsAdded: 1, denials: 2 });
     const five = t.store.db.prepare('SELECT id, types FROM event WHERE serial = 5').get() as {
       id: number;
@@ -219,7 +245,7 @@ describe('ingest', () => {
         control(500, 'stop', 'db1', other),
       ].join('\n') + '\n',
     );
-    const s = await ingestFiles(t.store, [file], { localHost: 'hv1' });
+    const s = await ingest(t.store, [file], { localHost: 'hv1' });
     expect(s.writer.opened).toBe(1);
     expect(s.writer.merged).toBe(1);
     const rows = listAllocations(t.store);
@@ -230,12 +256,14 @@ describe('ingest', () => {
   });
 
   it.runIf(corpusAvailable())('ingests the field log and keeps every one of its 18 unreadable lines', async () => {
-    const s = await ingestFiles(t.store, [join(CORPUS, 'field_avcs.txt')], { localHost: 'hv1' });
+    const s = await ingest(t.store, [join(CORPUS, 'field_avcs.txt')], { localHost: 'hv1' });
     expect(s.writer.unparsed).toBe(18);
     expect(countTrail(t.store).unparsed).toBe(18);
     expect(s.writer.denials).toBeGreaterThan(60);
   });
+});
 
+describe('ingest from the command line', () => {
   it('the CLI prints a one-line summary, or JSON', async () => {
     const file = join(t.dir, 'cli.log');
     writeFileSync(file, eventsText(1, 5));

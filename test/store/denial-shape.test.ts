@@ -77,7 +77,7 @@ describe('denial shapes', () => {
   });
 
   it('a shape stored in a transaction that rolled back is stored again, not taken from the cache', () => {
-    const values = ['selinux', 'AVC', 'read', 'file', ...Array<null>(23).fill(null)];
+    const values = JSON.stringify(['selinux', 'AVC', 'read', 'file', ...Array<null>(23).fill(null)]);
     expect(() =>
       t.store.immediate(() => {
         shapeIdFor(t.store, values, 1);
@@ -107,9 +107,11 @@ describe('denial shapes', () => {
   it('pruning deletes the shapes only pruned denials used, and keeps those of held and newer denials', async () => {
     allocateSelinux(t.store, { uuid: A, name: 'a', categories: 'c1,c501' });
     const lines: string[] = [];
-    // Shapes: "old" used by serials 1..400 only (but the held VM a's are kept), "both" used
-    // before and after the cut, "new" after it only.
-    for (let s = 1; s <= 400; s++) lines.push(...loopLines(s, s % 500 === 1 ? 'held' : 'old'));
+    // Shapes: "old" used by serials 1..300 only (but the held VM a's are kept), "both" used
+    // before and after the cut, "new" after it only. The cut (serial 500) is 2 s after
+    // the last "old" one: pruning deletes a shape only when its last use lies more than
+    // the slack (1 s) before the cut.
+    for (let s = 1; s <= 300; s++) lines.push(...loopLines(s, s % 500 === 1 ? 'held' : 'old'));
     for (let s = 1; s <= 1000; s += 100) lines.push(...loopLines(s + 1000, 'both'));
     for (let s = 401; s <= 1000; s++) lines.push(...loopLines(s, s < 600 ? 'both' : 'new'));
     await ingestInto(t.store, lines);
