@@ -12,7 +12,7 @@ import { batchEventLines, type EventBatch, EventBatchPacker, forEachBatchEvent }
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
 import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
 import { shapeIdFor } from '../store/denial-shape.js';
-import { insertRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
+import { deflateRawBlock, insertRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
 import { loadHorizons } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -62,8 +62,8 @@ export class StoreWriter implements AuditStreamSink {
   readonly #packer = new EventBatchPacker();
   /** The packer's events as parsed, kept only while someone listens (onStored). */
   #kept: Parsed[] = [];
-  /** Sealed batches not committed yet (a failed commit leaves them here). */
-  #batches: { batch: EventBatch; kept: Parsed[] | null }[] = [];
+  /** Sealed batches not committed yet (a failed commit leaves them here, block deflated). */
+  #batches: { batch: EventBatch; kept: Parsed[] | null; block?: Uint8Array }[] = [];
   /** Called after each committed batch with the events it stored (for live listeners). */
   onStored: ((events: StoredEvent[]) => void) | undefined;
 
@@ -115,7 +115,10 @@ export class StoreWriter implements AuditStreamSink {
     this.#store.transaction(() => {
       // Read in the batch's transaction: a prune in another process moves it.
       const horizons = loadHorizons(this.#store);
-      for (const { batch, kept } of this.#batches) this.#write(batch, kept, horizons, counts, stored);
+      for (const sealed of this.#batches) {
+        if (sealed.batch.events > 0) sealed.block ??= deflateRawBlock(sealed.batch.text);
+        this.#write(sealed.batch, sealed.kept, sealed.block, horizons, counts, stored);
+      }
       if (checkpoint !== null && this.#sourceId !== null) setCheckpoint(this.#store, this.#sourceId, checkpoint);
     });
     // Only after the commit: a failed transaction leaves the batches pending and counts unchanged.
@@ -124,7 +127,7 @@ export class StoreWriter implements AuditStreamSink {
     if (stored.length > 0) this.onStored?.(stored);
   }
 
-  /** What the packer holds becomes a sealed batch (its block deflated once, even if commits fail). */
+  /** What the packer holds becomes a sealed batch. */
   #seal(): void {
     if (this.#packer.pending === 0) return;
     this.#batches.push({ batch: this.#packer.finish(), kept: this.onStored ? this.#kept : null });
@@ -134,12 +137,13 @@ export class StoreWriter implements AuditStreamSink {
   #write(
     batch: EventBatch,
     kept: Parsed[] | null,
+    data: Uint8Array | undefined,
     horizons: ReadonlyMap<string, number>,
     counts: WriterCounts,
     stored: StoredEvent[],
   ): void {
     const store = this.#store;
-    const block = batch.block ? insertRawBlock(store, batch.events, batch.block) : null;
+    const block = data ? insertRawBlock(store, batch.events, data) : null;
     let inBlock = 0;
     // Each distinct shape of the batch is looked up once, when a denial first needs it.
     const shapeIds = new Array<number | undefined>(batch.shapes.length);

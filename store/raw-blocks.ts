@@ -43,10 +43,7 @@ export function eventRawText(store: Store, ref: RawRef): string {
   return blockText(store, ref.raw_block).slice(ref.raw_at ?? 0, (ref.raw_at ?? 0) + (ref.raw_len ?? 0));
 }
 
-/**
- * A block's data: `text` (events' records, events joined by \n) deflated. Pure: the
- * collector packs blocks on its parse thread (collector/event-batch.ts).
- */
+/** A block's data: `text` (events' records, events joined by \n) deflated. */
 export function deflateRawBlock(text: string): Uint8Array {
   return deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 });
 }
