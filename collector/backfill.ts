@@ -229,8 +229,8 @@ function readOnWorker(writer: StoreWriter, file: OpenFile, options: IngestOption
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
-      void worker.terminate();
-      reject(e instanceof Error ? e : new Error(String(e)));
+      // Stopped before the caller closes the fd the thread reads (its number may be reused).
+      void worker.terminate().finally(() => reject(e instanceof Error ? e : new Error(String(e))));
     };
     worker.on('message', (m: ParsedBatch) => {
       if (settled) return;
