@@ -160,8 +160,11 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
           if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
           db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
           // The collector inserts into several indexes per denial: keep their pages cached.
+          // 16 MiB: ingest measured as fast as with 64 MiB (a 200 MB log into a fresh store;
+          // a 54 MB one into the 1,000,000-denial store, within 4%), and memory stays flat
+          // as the store grows past it (bench/ingest).
           if (options.durability === 'normal') {
-            db.pragma('cache_size = -65536');
+            db.pragma('cache_size = -16384');
             // Fewer, larger WAL checkpoints while ingesting (readers are not held up by them):
             // one per 40 MiB of WAL, whatever the page size.
             const pageSize = db.pragma('page_size', { simple: true }) as number;
