@@ -8,6 +8,7 @@
  */
 
 import type { AuditFact } from '../core/denial.js';
+import type { DenialOccurrence } from '../store/audit-trail.js';
 import { shapeKeyOf } from '../store/denial-shape.js';
 import type { AuditEvent } from './assemble.js';
 import type { UnparsedLine } from './audit-record.js';
@@ -38,16 +39,9 @@ const EVENT_SLOTS = 9;
 // profile, pid (NaN: none), inode (NaN: none), index of its record in the event.
 const DENIAL_SLOTS = 9;
 
-/** One denial of a batch event: its shape as an index into EventBatch.shapes. */
-export interface BatchDenial {
+/** One denial of a batch event: the occurrence, its shape as an index into EventBatch.shapes. */
+export interface BatchDenial extends Omit<DenialOccurrence, 'shapeId'> {
   shape: number;
-  granted: boolean;
-  permissive: boolean;
-  scategories: string | null;
-  tcategories: string | null;
-  aaProfile: string | null;
-  spid: number | null;
-  tinode: number | null;
   /** Its record's index in the event's records (the line it was read from). */
   record: number;
 }
