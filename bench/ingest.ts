@@ -3,7 +3,8 @@
  * indexes), records/s and MB/s, against `aureport --avc` on the same file in the same run
  * (it extracts the same denials and stores nothing); `ausearch -m AVC --raw` as a second
  * column; parsed on a worker thread beside the writer (2 threads) and on the writing thread
- * (1); peak RSS, against a log a quarter the size; the store's size ÷ the log's. Target:
+ * (1), and its writer alone (every batch packed beforehand: the ceiling for any parser);
+ * peak RSS, against a log a quarter the size; the store's size ÷ the log's. Target:
  * ours / aureport >= 0.5, memory flat in file size.
  *
  * Run: npm run build && node dist/bench/ingest.js [megabytes=200] [runs=2]
@@ -34,7 +35,9 @@ interface Run {
   storeBytes: number;
 }
 
-function ingestRun(log: string, thread: 'inline' | 'worker'): Run {
+type Mode = 'inline' | 'worker' | 'writer';
+
+function ingestRun(log: string, thread: Mode): Run {
   const r = spawnSync(process.execPath, [join(import.meta.dirname, 'ingest-run.js'), log, thread], {
     encoding: 'utf8',
   });
@@ -42,15 +45,16 @@ function ingestRun(log: string, thread: 'inline' | 'worker'): Run {
   return JSON.parse(r.stdout) as Run;
 }
 
-/** The fastest of `runs` runs, each in a fresh process, alternating the two threads. */
-const best: Record<'inline' | 'worker', Run | undefined> = { inline: undefined, worker: undefined };
+/** The fastest of `runs` runs, each in a fresh process, alternating the modes. */
+const best: Record<Mode, Run | undefined> = { inline: undefined, worker: undefined, writer: undefined };
 for (let i = 0; i < runs; i++)
-  for (const thread of ['worker', 'inline'] as const) {
+  for (const thread of ['worker', 'inline', 'writer'] as const) {
     const run = ingestRun(file, thread);
     if (!best[thread] || run.ms < (best[thread] as Run).ms) best[thread] = run;
   }
 const inline = best.inline as Run;
 const worker = best.worker as Run;
+const writerAlone = best.writer as Run;
 // Memory flat in file size: the same ingest over a log a quarter the size.
 const small = megabytes >= 100 ? ingestRun(await largeLog(Math.round(megabytes / 4)), 'worker') : undefined;
 const report = aureportAvc(file);
@@ -66,6 +70,8 @@ console.log(
 for (const [name, ours] of [
   ['svirt-audit ingest, 2 threads (parse | write)', worker],
   ['svirt-audit ingest, 1 thread', inline],
+  // The ceiling for any parser: the writer with every batch packed beforehand.
+  ['  its writer alone (parsing not timed)', writerAlone],
 ] as const)
   console.log(
     formatRow(
