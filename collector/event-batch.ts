@@ -1,7 +1,8 @@
 /**
  * A batch of parsed events in the compact form the store writer writes from: numbers in
  * one Float64Array, each distinct string once, each distinct denial shape once (as the
- * JSON key the store's shape cache uses), and the raw records as one text. It is built where the events are parsed (on ingest's parse thread, or
+ * JSON key the store's shape cache uses), and the raw records already deflated into the
+ * batch's block. It is built where the events are parsed (on ingest's parse thread, or
  * inline by the writer) and crosses threads in one postMessage with its arrays
  * transferred: no object per event or denial is cloned, which is what made handing
  * parsed events to another thread cost as much as parsing them (docs/perf-history.md).
@@ -9,6 +10,7 @@
 
 import type { AuditFact } from '../core/denial.js';
 import type { DenialOccurrence } from '../store/audit-trail.js';
+import { deflateRawBlock } from '../store/raw-blocks.js';
 import { shapeKeyOf } from '../store/denial-shape.js';
 import type { AuditEvent } from './assemble.js';
 import type { UnparsedLine } from './audit-record.js';
@@ -23,12 +25,14 @@ export interface EventBatch {
   /** Distinct denial shapes (store/denial-shape.ts shapeKeyOf), and the newest time each is used. */
   shapes: string[];
   shapeTimes: Float64Array;
-  /**
-   * Every event's records (lines joined by \n), events joined by \n: slices by
-   * textAt/textLen. The writer stores it as one block (store/raw-blocks.ts): deflating
-   * is left to it, as ingest's parse thread is the busier of the two.
-   */
+  /** Every event's records (lines joined by \n), events joined by \n: slices by textAt/textLen. */
   text: string;
+  /**
+   * `text` deflated (store/raw-blocks.ts), or null for a batch without events. Deflated
+   * here, not by the writer: the writer alone bounds ingest once parsing has cores of
+   * its own (bench/ingest).
+   */
+  block: Uint8Array | null;
   unparsed: UnparsedLine[];
 }
 
@@ -125,6 +129,7 @@ export class EventBatchPacker {
       shapes: this.#shapes,
       shapeTimes: Float64Array.from(this.#shapeTimes),
       text,
+      block: this.#events > 0 ? deflateRawBlock(text) : null,
       unparsed: this.#unparsed,
     };
     this.#events = 0;
@@ -163,10 +168,11 @@ export class EventBatchPacker {
 
 /**
  * The arrays postMessage can transfer instead of copying: those that own their whole
- * buffer (a view may be a slice of a shared buffer, which must not be detached).
+ * buffer (a small Buffer may be a slice of Node's shared pool, which must not be detached).
  */
 export function transferablesOf(batch: EventBatch): ArrayBuffer[] {
-  return [batch.numbers, batch.shapeTimes]
+  const views = [batch.numbers, batch.shapeTimes, ...(batch.block ? [batch.block] : [])];
+  return views
     .filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
     .map((v) => v.buffer as ArrayBuffer);
 }

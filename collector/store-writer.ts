@@ -12,7 +12,7 @@ import { batchEventLines, type EventBatch, EventBatchPacker, forEachBatchEvent }
 import { type LearnCounts, learnAllocations } from './learn-allocations.js';
 import { addLateRecords, insertEvent, insertMacStatus, insertUnparsed, setCheckpoint } from '../store/audit-trail.js';
 import { shapeIdFor } from '../store/denial-shape.js';
-import { deflateRawBlock, insertRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
+import { insertRawBlock, releaseRawBlocks } from '../store/raw-blocks.js';
 import { loadHorizons } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -62,8 +62,8 @@ export class StoreWriter implements AuditStreamSink {
   readonly #packer = new EventBatchPacker();
   /** The packer's events as parsed, kept only while someone listens (onStored). */
   #kept: Parsed[] = [];
-  /** Sealed batches not committed yet (a failed commit leaves them here, block deflated). */
-  #batches: { batch: EventBatch; kept: Parsed[] | null; block?: Uint8Array }[] = [];
+  /** Sealed batches not committed yet (a failed commit leaves them here). */
+  #batches: { batch: EventBatch; kept: Parsed[] | null }[] = [];
   /** Called after each committed batch with the events it stored (for live listeners). */
   onStored: ((events: StoredEvent[]) => void) | undefined;
 
@@ -115,10 +115,7 @@ export class StoreWriter implements AuditStreamSink {
     this.#store.transaction(() => {
       // Read in the batch's transaction: a prune in another process moves it.
       const horizons = loadHorizons(this.#store);
-      for (const sealed of this.#batches) {
-        if (sealed.batch.events > 0) sealed.block ??= deflateRawBlock(sealed.batch.text);
-        this.#write(sealed.batch, sealed.kept, sealed.block, horizons, counts, stored);
-      }
+      for (const { batch, kept } of this.#batches) this.#write(batch, kept, horizons, counts, stored);
       if (checkpoint !== null && this.#sourceId !== null) setCheckpoint(this.#store, this.#sourceId, checkpoint);
     });
     // Only after the commit: a failed transaction leaves the batches pending and counts unchanged.
@@ -137,13 +134,12 @@ export class StoreWriter implements AuditStreamSink {
   #write(
     batch: EventBatch,
     kept: Parsed[] | null,
-    data: Uint8Array | undefined,
     horizons: ReadonlyMap<string, number>,
     counts: WriterCounts,
     stored: StoredEvent[],
   ): void {
     const store = this.#store;
-    const block = data ? insertRawBlock(store, batch.events, data) : null;
+    const block = batch.block ? insertRawBlock(store, batch.events, batch.block) : null;
     let inBlock = 0;
     // Each distinct shape of the batch is looked up once, when a denial first needs it.
     const shapeIds = new Array<number | undefined>(batch.shapes.length);
