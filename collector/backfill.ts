@@ -71,7 +71,8 @@ export interface IngestSummary {
   perFile: { path: string; startOffset: number; endOffset: number; heldBackBytes?: number; error?: string }[];
 }
 
-const CHUNK = 1 << 20;
+/** How often reading on this thread lets timers and signals through. */
+const YIELD_EVERY_BYTES = 16 << 20;
 
 /**
  * Order a rotated series oldest first: for the same base name, `.N` (and `.N.gz`) sorts
@@ -252,7 +253,8 @@ function readOnWorker(writer: StoreWriter, file: OpenFile, options: IngestOption
         resolve({
           bytes: m.bytesDone,
           counters: m.end.counters,
-          completeOffset: m.end.completeOffset,
+          // The last batch's checkpoint is where complete lines end.
+          completeOffset: m.checkpoint,
           heldBackBytes: m.end.heldBackBytes,
           ...(m.end.error !== undefined && { error: m.end.error }),
         });
@@ -269,7 +271,7 @@ function readOnWorker(writer: StoreWriter, file: OpenFile, options: IngestOption
 async function readInline(writer: StoreWriter, file: OpenFile, options: IngestOptions): Promise<FileRead> {
   const stream = new AuditStream(writer, { startOffset: file.startOffset });
   let done = 0;
-  const push = (chunk: Buffer) => {
+  const { error } = await readFileChunks(file, async (chunk) => {
     stream.push(chunk);
     done += chunk.length;
     if (writer.pending >= file.batchEvents) writer.flush(stream.checkpointOffset);
@@ -279,11 +281,8 @@ async function readInline(writer: StoreWriter, file: OpenFile, options: IngestOp
       bytesTotal: file.bytesTotal,
       records: stream.counters.records,
     });
-  };
-  const { error } = await readFileChunks(file, async (chunk) => {
-    push(chunk);
     // Let the progress bar and signals through on large files.
-    if (done % (16 * CHUNK) < chunk.length) await new Promise((r) => setImmediate(r));
+    if (done % YIELD_EVERY_BYTES < chunk.length) await new Promise((r) => setImmediate(r));
   });
   const heldBackBytes = file.holdPartialLine ? stream.partialLineBytes : 0;
   stream.end({ holdPartialLine: file.holdPartialLine });

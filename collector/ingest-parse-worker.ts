@@ -31,13 +31,12 @@ export interface ParsedBatch {
   /** On the last batch only. */
   end?: {
     counters: AuditStreamCounters;
-    completeOffset: number;
     heldBackBytes: number;
     error?: string;
   };
 }
 
-export const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 2;
 
 const task = workerData as ParseTask;
 const port = parentPort as NonNullable<typeof parentPort>;
@@ -72,7 +71,6 @@ const heldBackBytes = task.holdPartialLine ? stream.partialLineBytes : 0;
 stream.end({ holdPartialLine: task.holdPartialLine });
 post(stream.completeOffset, {
   counters: stream.counters,
-  completeOffset: stream.completeOffset,
   heldBackBytes,
   ...(error !== undefined && { error }),
 });
