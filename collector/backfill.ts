@@ -41,7 +41,10 @@ export interface IngestOptions {
   /**
    * Where files are parsed: on a worker thread beside this one, which writes ('worker');
    * on this thread ('inline'); or 'auto' (default): on a worker for files of 4 MiB and
-   * more, unless onStored wants the parsed events. Stdin is always parsed inline.
+   * more, unless onStored wants the parsed events. Stdin and gzip files are always
+   * parsed inline: a gzip file cut short must hand over everything gunzip decoded before
+   * the cut, and a reader that waits for the writer inside the gunzip pipeline loses
+   * what gunzip had buffered when the error came.
    */
   parseThread?: 'auto' | 'worker' | 'inline';
 }
@@ -160,9 +163,10 @@ async function ingestFile(
       holdPartialLine: !options.filesAreFinished && mayStillBeWritten(path, gzip),
       batchEvents: options.batchEvents ?? 2000,
     };
-    const read = parseOnWorker(options, file.bytesTotal)
-      ? await readOnWorker(writer, file, options)
-      : await readInline(writer, file, options);
+    const read =
+      !gzip && parseOnWorker(options, file.bytesTotal)
+        ? await readOnWorker(writer, file, options)
+        : await readInline(writer, file, options);
     addCounters(summary, read.counters, read.bytes);
     summary.perFile.push({
       path,
