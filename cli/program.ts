@@ -177,8 +177,8 @@ stores nothing new. A last line without its newline in a file auditd may still b
 writing (a plain file not named NAME.N) is a record cut mid-write: it is left for the
 next run, which reads it whole (--finished reads it as it is). Records from other
 hosts (node=) keep their host; --host names the host of records without one (default:
-this host). Lines that are not audit records are kept with the reason. Files of 4 MiB
-and more are parsed on a second thread while the first writes; killed at any point,
+this host). Lines that are not audit records are kept with the reason. Plain files of
+4 MiB and more are parsed on a second thread while the first writes; killed at any point,
 the next run stores each record once. A progress bar shows on a terminal; --json
 prints a summary.
 
